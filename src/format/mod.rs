@@ -3,6 +3,52 @@
 //! * [`model`] (feature `alloc`): the owned meaning of a plan, built by the compiler,
 //!   written by `PlanModel::encode`.
 //! * the wire layout (no_std): parsed and validated by [`crate::runtime::Plan::parse`].
+//!
+//! # Wire layout, version 1
+//!
+//! All integers little-endian, read with `from_le_bytes` (no alignment needed). Every
+//! section and every data item starts 16-byte aligned relative to the blob start, so a blob
+//! placed 16-aligned in flash has naturally aligned arrays. Weights and tables are read **in
+//! place**: nothing is copied out of the blob. A *ref* is `(offset: u32, len: u32)` in bytes,
+//! `offset` from the blob start; every ref of a used field lies inside the data section.
+//! Field offsets are in [`wire`] (`wire::header`, `wire::tensor`, `wire::step`, …).
+//!
+//! ```text
+//! header (80 bytes)
+//!   0  magic "ECNN"          4  version u16 = 1     6  header_len u16 = 80
+//!   8  total_len u32          12 crc32 u32 of blob[16 .. total_len] (CRC-32/ISO-HDLC)
+//!   16 arena_bytes u32        20 input id u16         22 output id u16
+//!   24 tensor table (offset u32, count u32)           32 step table (offset u32, count u32)
+//!   40 data section (offset u32, len u32)             48 labels: ref to `count` refs
+//!   56 name: ref (UTF-8)      64 preprocess: ref to the preprocess record, len 0 = none
+//!   72 reserved [u8; 8] = 0
+//! tensor record (24 bytes)
+//!   0 h, w, c: u32 × 3        12 arena offset u32     16 scale f32 (bits)
+//!   20 zero_point i8          21 zero [u8; 3]
+//! step record (80 bytes)
+//!   0 op u8 (1 Conv2d, 2 FullyConnected, 3 MaxPool, 4 AvgPool, 5 Add, 6 Concat, 7 Lrn,
+//!     8 Softmax, 9 Requantize)    1 act_min i8    2 act_max i8
+//!   3 flags u8 (bit 0: AvgPool count_include_pad)  4 output id u16   6 num_inputs u16
+//!   8 inputs: ref to num_inputs × u16 ids          16 scratch offset u32   20 scratch len u32
+//!   24 params [u16; 12]: kernel h, w | stride h, w | dilation h, w | pad top, left |
+//!      pad bottom, right (AvgPool) | groups (Conv2d) or LRN size | LRN lut_shift
+//!   48 refs [ref; 4]:
+//!      Conv2d, FullyConnected: weights i8, bias i32, multiplier i32 (1 or oc), shift u8
+//!      Add: -, -, multipliers [a, b, out] i32, shifts [a, b, out] u8
+//!      Requantize: -, -, multiplier i32 (1), shift u8 (1)
+//!      Lrn: lut i32 (≥ 1 entry)      Softmax: exp_lut u32 × 256      others: unused
+//! preprocess record (32 bytes, in the data section)
+//!   0 scale f32    4 source layout u8 (0 NCHW, 1 NHWC), 3 zero bytes
+//!   8 lut: ref to c × 256 i8 (table of channel k at k × 256)   16 mean: ref f32 × n
+//!   24 std: ref f32 × n
+//! data section: weights, biases, multipliers, shifts, LUTs, input-id lists, label strings
+//!   and the label ref table, the name, the preprocess arrays and record; 16-aligned items.
+//! ```
+//!
+//! The encoder lays sections out as header, tensor table, step table, data, and pads the
+//! blob to a multiple of 16; the parser only relies on the offsets in the header.
 
+pub mod crc32;
 #[cfg(feature = "alloc")]
 pub mod model;
+pub mod wire;

@@ -42,6 +42,14 @@ pub struct PlanModel {
     pub labels: Vec<String>,
 }
 
+impl PlanModel {
+    /// Encodes the plan into its wire blob (see [`crate::format`]); parse it back with
+    /// [`crate::runtime::Plan::parse`], which rejects a model that breaks the contract.
+    pub fn encode(&self) -> Vec<u8> {
+        super::wire::encode(self)
+    }
+}
+
 /// One tensor: its shape, where it lives in the arena, how to read its bytes as reals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorDesc {
