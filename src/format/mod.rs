@@ -49,6 +49,7 @@
 //! blob to a multiple of 16; the parser only relies on the offsets in the header.
 
 pub mod crc32;
+pub mod math;
 #[cfg(feature = "alloc")]
 pub mod model;
 pub mod wire;

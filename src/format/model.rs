@@ -128,6 +128,7 @@ pub struct Step {
 /// The closed set of ops the runtime executes. Each is defined exactly here; every kernel
 /// (reference or SIMD) must produce these bytes.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // host-side only; a few plans' worth of steps
 pub enum Op {
     /// 2-D convolution (also depthwise / grouped). Inputs: `[x]`.
     ///
@@ -297,23 +298,14 @@ pub struct Requantize {
     pub act_max: i8,
 }
 
-/// `round(acc * multiplier * 2^-shift)`, rounding half up, saturated to `i32`.
-///
-/// `((acc as i64) * (multiplier as i64) + (1 << (shift - 1))) >> shift`, arithmetic shift.
-/// Integer only: this is the single definition every kernel and the compiler share.
-/// `shift` must be in `1..=62` (the plan parser rejects anything else).
-#[inline(always)]
-pub fn requantize(acc: i32, multiplier: i32, shift: u8) -> i32 {
-    let prod = acc as i64 * multiplier as i64;
-    let r = (prod + (1i64 << (shift - 1))) >> shift;
-    r.clamp(i32::MIN as i64, i32::MAX as i64) as i32
-}
+pub use super::math::requantize;
 
 #[cfg(feature = "std")]
 /// Splits a positive real multiplier into `(multiplier, shift)` for [`requantize`].
 ///
 /// Returns `(0, 31)` for `m <= 0` or non-finite, and saturates multipliers too large or too
 /// small for the representable shift range. Host-side (float) helper for the compiler.
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(m > 0.0)` also rejects NaN, on purpose
 pub fn quantize_multiplier(m: f64) -> (i32, u8) {
     if !(m > 0.0) || !m.is_finite() {
         return (0, 31);

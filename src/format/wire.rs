@@ -262,7 +262,7 @@ mod encode {
 
     impl Data {
         fn push(&mut self, item: &[u8]) -> Ref {
-            while self.bytes.len() % ALIGN != 0 {
+            while !self.bytes.len().is_multiple_of(ALIGN) {
                 self.bytes.push(0);
             }
             let at = self.bytes.len() as u32;

@@ -1,0 +1,169 @@
+//! [`Session`]: a plan bound to a caller-owned arena; runs the steps.
+
+use super::error::{BindError, RunError};
+use super::plan::{Plan, TensorInfo};
+use super::step::{OpView, StepView};
+use crate::kernels::{self, In, Out, Shape};
+
+/// A [`Plan`] bound to an arena. Allocation-free; `run` never panics.
+///
+/// The arena holds every activation; the caller writes the input tensor
+/// ([`Session::input_mut`], [`Session::set_input`], [`Session::set_input_pixels`]), calls
+/// [`Session::run`] and reads [`Session::output`].
+#[derive(Debug)]
+pub struct Session<'p, 'b, 'a> {
+    plan: &'p Plan<'b>,
+    arena: &'a mut [u8],
+}
+
+fn view<'x>(t: &TensorInfo, bytes: &'x [u8]) -> In<'x> {
+    In {
+        data: bytemuck::cast_slice(bytes),
+        shape: Shape::new(t.shape),
+        zero_point: t.zero_point,
+    }
+}
+
+impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
+    /// Binds `plan` to `arena`. Fails with [`BindError::ArenaTooSmall`] (exact byte counts)
+    /// when `arena.len() < plan.arena_bytes()`; extra bytes are left untouched.
+    pub fn new(plan: &'p Plan<'b>, arena: &'a mut [u8]) -> Result<Self, BindError> {
+        let needed = plan.arena_bytes();
+        if arena.len() < needed {
+            return Err(BindError::ArenaTooSmall {
+                needed,
+                available: arena.len(),
+            });
+        }
+        Ok(Self { plan, arena })
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &'p Plan<'b> {
+        self.plan
+    }
+
+    fn range(&self, id: u16) -> Option<core::ops::Range<usize>> {
+        self.plan.tensor(id).map(|t| t.range())
+    }
+
+    /// The input tensor, to be written before [`Session::run`].
+    pub fn input_mut(&mut self) -> &mut [i8] {
+        let r = self.range(self.plan.input_id()).unwrap_or(0..0);
+        bytemuck::cast_slice_mut(self.arena.get_mut(r).unwrap_or(&mut []))
+    }
+
+    /// Copies a quantised input. Fails with [`RunError::InputLength`] on a length mismatch.
+    pub fn set_input(&mut self, q: &[i8]) -> Result<(), RunError> {
+        let inp = self.input_mut();
+        if inp.len() != q.len() {
+            return Err(RunError::InputLength {
+                expected: inp.len(),
+                got: q.len(),
+            });
+        }
+        inp.copy_from_slice(q);
+        Ok(())
+    }
+
+    /// Writes the input from interleaved HWC `u8` pixels through the plan's per-channel
+    /// tables. Fails with [`RunError::NoPreprocess`] if the plan has none, or
+    /// [`RunError::InputLength`] on a length mismatch.
+    pub fn set_input_pixels(&mut self, hwc: &[u8]) -> Result<(), RunError> {
+        let pre = self.plan.preprocess().ok_or(RunError::NoPreprocess)?;
+        let c = self.plan.input_shape()[2] as usize;
+        let inp = self.input_mut();
+        if inp.len() != hwc.len() {
+            return Err(RunError::InputLength {
+                expected: inp.len(),
+                got: hwc.len(),
+            });
+        }
+        if c == 0 {
+            return Ok(());
+        }
+        let luts = pre.luts();
+        for (px, o) in hwc.chunks_exact(c).zip(inp.chunks_exact_mut(c)) {
+            for ((&v, o), t) in px.iter().zip(o).zip(luts.chunks_exact(256)) {
+                *o = t.get(v as usize).copied().unwrap_or(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs every step in order. After a successful [`Plan::parse`] this cannot fail; the
+    /// [`RunError::Step`] error exists so that no internal inconsistency can panic.
+    pub fn run(&mut self) -> Result<(), RunError> {
+        for i in 0..self.plan.num_steps() {
+            let v = self.plan.step_view(i).ok_or(RunError::Step(i as u32))?;
+            self.run_step(&v).ok_or(RunError::Step(i as u32))?;
+        }
+        Ok(())
+    }
+
+    fn run_step(&mut self, v: &StepView<'b>) -> Option<()> {
+        let plan = self.plan;
+        let yt = plan.tensor(v.output)?;
+        let yr = yt.range();
+        // Split the arena around the output: inputs (validated disjoint) lie wholly below or
+        // above it, so they can be borrowed immutably while the output is borrowed mutably.
+        let (lo, rest) = self.arena.split_at_mut_checked(yr.start)?;
+        let (out, hi) = rest.split_at_mut_checked(yr.len())?;
+        let (lo, hi) = (&*lo, &*hi);
+        let input = |k: usize| -> Option<In<'_>> {
+            let t = plan.tensor(v.inputs.get(k)?)?;
+            let r = t.range();
+            let bytes = if r.end <= yr.start {
+                lo.get(r)?
+            } else if r.start >= yr.end {
+                hi.get(r.start - yr.end..r.end - yr.end)?
+            } else {
+                return None;
+            };
+            Some(view(&t, bytes))
+        };
+        let mut y = Out {
+            data: bytemuck::cast_slice_mut(out),
+            shape: Shape::new(yt.shape),
+            zero_point: yt.zero_point,
+        };
+        let res = match &v.op {
+            OpView::Conv2d(p) => kernels::conv2d(input(0)?, y, p),
+            OpView::FullyConnected(p) => kernels::fully_connected(input(0)?, y, p),
+            OpView::MaxPool(w, c) => kernels::max_pool(input(0)?, y, w, *c),
+            OpView::AvgPool(p) => kernels::avg_pool(input(0)?, y, p),
+            OpView::Add(p) => kernels::add(input(0)?, input(1)?, y, p),
+            OpView::Concat => {
+                let mut off = 0usize;
+                for k in 0..v.inputs.len() {
+                    let x = input(k)?;
+                    let c = x.shape.c;
+                    kernels::concat_into(x, &mut y, off).ok()?;
+                    off = off.checked_add(c)?;
+                }
+                Ok(())
+            }
+            OpView::Lrn(p) => kernels::lrn(input(0)?, y, p),
+            OpView::Softmax(t) => kernels::softmax(input(0)?, y, *t),
+            OpView::Requantize(r, c) => kernels::requantize_op(input(0)?, y, r, *c),
+        };
+        res.ok()
+    }
+
+    /// The output tensor (valid after [`Session::run`]).
+    pub fn output(&self) -> &[i8] {
+        self.tensor(self.plan.output_id()).unwrap_or(&[])
+    }
+
+    /// Any tensor's current bytes, `None` for an unknown id (for parity tests, debugging).
+    /// A tensor whose arena bytes were reused by a later step shows the later contents.
+    pub fn tensor(&self, id: u16) -> Option<&[i8]> {
+        let r = self.range(id)?;
+        self.arena.get(r).map(bytemuck::cast_slice)
+    }
+
+    /// The whole arena (read-only).
+    pub fn arena(&self) -> &[u8] {
+        self.arena
+    }
+}

@@ -1,0 +1,316 @@
+//! Decoding and validating one step record into kernel parameters.
+//!
+//! [`decode_step`] is the single place where a step's bytes gain meaning. `Plan::parse`
+//! calls it for every step (rejecting the plan on any fault); `Session::run` calls it again
+//! to get the typed views (cheap: no loops over weights), so the run path never trusts an
+//! unchecked number.
+
+use super::error::StepFault;
+use super::plan::{Ids, Plan, TensorInfo};
+use crate::format::wire::{self, step as s, u16_at, u32_at, u8_at, OpCode};
+use crate::kernels::{
+    AddParams, AvgParams, Clamp, ConvParams, FcParams, I32s, LrnParams, Rescale, U32s, Window,
+};
+
+/// A step's op with its parameters, read in place.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OpView<'b> {
+    Conv2d(ConvParams<'b>),
+    FullyConnected(FcParams<'b>),
+    MaxPool(Window, Clamp),
+    AvgPool(AvgParams),
+    Add(AddParams),
+    Concat,
+    Lrn(LrnParams<'b>),
+    Softmax(U32s<'b>),
+    Requantize(Rescale<'b>, Clamp),
+}
+
+/// A validated step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepView<'b> {
+    pub code: OpCode,
+    pub op: OpView<'b>,
+    pub inputs: Ids<'b>,
+    pub output: u16,
+    pub scratch: (u32, u32),
+    pub weight_bytes: usize,
+    pub macs: u64,
+}
+
+type R<T> = Result<T, StepFault>;
+
+fn ensure(ok: bool, fault: StepFault) -> R<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(fault)
+    }
+}
+
+/// Rejects a shift outside `1..=62`.
+fn rescale<'b>(mult: &'b [u8], shift: &'b [u8], n: usize) -> R<Rescale<'b>> {
+    let multiplier = I32s::new(mult).ok_or(StepFault::Ref)?;
+    let r = Rescale { multiplier, shift };
+    ensure(
+        r.fits(n) && shift.iter().all(|&v| (1..=62).contains(&v)),
+        StepFault::Rescale,
+    )?;
+    Ok(r)
+}
+
+/// Output length along one axis is consistent with the window: at least the floor-mode
+/// length with no end padding, at most the ceil-mode length (the last window starts inside
+/// the input or the start padding).
+fn axis_ok(n_in: u32, n_out: u32, k: u16, stride: u16, dil: u16, pad: u16) -> bool {
+    let (n_in, n_out, k, st, d, p) = (
+        n_in as u64,
+        n_out as u64,
+        k as u64,
+        stride as u64,
+        dil as u64,
+        pad as u64,
+    );
+    if k == 0 || st == 0 || d == 0 {
+        return false;
+    }
+    let eff = (k - 1) * d + 1;
+    let min = if n_in + p >= eff {
+        (n_in + p - eff) / st + 1
+    } else {
+        1
+    };
+    let max = (n_in + p - 1) / st + 1;
+    (min..=max).contains(&n_out)
+}
+
+fn disjoint(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 + a.1 <= b.0 || b.0 + b.1 <= a.0
+}
+
+fn span(t: &TensorInfo) -> (u64, u64) {
+    (t.offset as u64, t.len as u64)
+}
+
+/// Decodes step `i` of `plan`, checking it against the (already validated) tensor table.
+pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
+    use StepFault as F;
+    let rec = plan.step_record(i).ok_or(F::Truncated)?;
+    let byte = |at| u8_at(rec, at).unwrap_or(0);
+    let p = |k: usize| u16_at(rec, s::PARAMS + 2 * k).unwrap_or(0);
+    let r = |k: usize| {
+        plan.data_ref_in(rec, s::REFS + k * wire::REF_LEN)
+            .ok_or(F::Ref)
+    };
+    let op_byte = byte(s::OP);
+    let code = OpCode::from_u8(op_byte).ok_or(F::UnknownOp(op_byte))?;
+    let clamp = Clamp {
+        min: byte(s::ACT_MIN) as i8,
+        max: byte(s::ACT_MAX) as i8,
+    };
+    ensure(clamp.min <= clamp.max, F::Window)?;
+    let output = u16_at(rec, s::OUTPUT).ok_or(F::Truncated)?;
+    let n_inputs = u16_at(rec, s::NUM_INPUTS).ok_or(F::Truncated)? as usize;
+    let ids = plan.data_ref_in(rec, s::INPUTS).ok_or(F::Ref)?;
+    ensure(ids.len() == n_inputs * 2, F::Ref)?;
+    let inputs = Ids(ids);
+    let scratch = (
+        u32_at(rec, s::SCRATCH_OFFSET).unwrap_or(0),
+        u32_at(rec, s::SCRATCH_LEN).unwrap_or(0),
+    );
+
+    let arity_ok = match code {
+        OpCode::Add => n_inputs == 2,
+        OpCode::Concat => n_inputs >= 1,
+        _ => n_inputs == 1,
+    };
+    ensure(arity_ok, F::Arity)?;
+    let y = plan.tensor(output).ok_or(F::UnknownTensor(output))?;
+    let mut x = y;
+    for (k, id) in inputs.iter().enumerate() {
+        let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
+        ensure(disjoint(span(&t), span(&y)), F::Overlap)?;
+        if k == 0 {
+            x = t;
+        }
+    }
+    if scratch.1 != 0 {
+        let sc = (scratch.0 as u64, scratch.1 as u64);
+        ensure(sc.0 + sc.1 <= plan.arena_bytes() as u64, F::Overlap)?;
+        ensure(disjoint(sc, span(&y)), F::Overlap)?;
+        for id in inputs.iter() {
+            let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
+            ensure(disjoint(sc, span(&t)), F::Overlap)?;
+        }
+    }
+
+    let [xh, xw, xc] = x.shape;
+    let [yh, yw, yc] = y.shape;
+    let out_len = y.len as u64;
+    let window = || -> R<Window> {
+        let w = Window {
+            kernel: [p(s::P_KERNEL_H) as usize, p(s::P_KERNEL_W) as usize],
+            stride: [p(s::P_STRIDE_H) as usize, p(s::P_STRIDE_W) as usize],
+            dilation: [p(s::P_DILATION_H) as usize, p(s::P_DILATION_W) as usize],
+            pad: [p(s::P_PAD_TOP) as usize, p(s::P_PAD_LEFT) as usize],
+        };
+        let ok_h = axis_ok(
+            xh,
+            yh,
+            p(s::P_KERNEL_H),
+            p(s::P_STRIDE_H),
+            p(s::P_DILATION_H),
+            p(s::P_PAD_TOP),
+        );
+        let ok_w = axis_ok(
+            xw,
+            yw,
+            p(s::P_KERNEL_W),
+            p(s::P_STRIDE_W),
+            p(s::P_DILATION_W),
+            p(s::P_PAD_LEFT),
+        );
+        let nonzero = w
+            .kernel
+            .iter()
+            .chain(&w.stride)
+            .chain(&w.dilation)
+            .all(|&v| v >= 1);
+        ensure(nonzero, F::Window)?;
+        ensure(ok_h && ok_w, F::Shape)?;
+        Ok(w)
+    };
+    let same_shape = || ensure(x.shape == y.shape, F::Shape);
+
+    let (op, weight_bytes, macs) = match code {
+        OpCode::Conv2d => {
+            let w = window()?;
+            let g = p(s::P_GROUPS) as u32;
+            ensure(
+                g >= 1 && xc.is_multiple_of(g) && yc.is_multiple_of(g),
+                F::Groups,
+            )?;
+            let weights = r(s::R_WEIGHTS)?;
+            let per_oc = (w.kernel[0] as u64) * (w.kernel[1] as u64) * (xc / g) as u64;
+            ensure(weights.len() as u64 == per_oc * yc as u64, F::Weights)?;
+            let bias = r(s::R_BIAS)?;
+            ensure(bias.len() as u64 == 4 * yc as u64, F::Bias)?;
+            let (m, sh) = (r(s::R_MULT)?, r(s::R_SHIFT)?);
+            let rs = rescale(m, sh, yc as usize)?;
+            let params = ConvParams {
+                window: w,
+                groups: g as usize,
+                weights: bytemuck::cast_slice(weights),
+                bias: I32s::new(bias).ok_or(F::Bias)?,
+                rescale: rs,
+                clamp,
+            };
+            let wb = weights.len() + bias.len() + m.len() + sh.len();
+            (OpView::Conv2d(params), wb, out_len.saturating_mul(per_oc))
+        }
+        OpCode::FullyConnected => {
+            ensure(yh == 1 && yw == 1, F::Shape)?;
+            let weights = r(s::R_WEIGHTS)?;
+            ensure(weights.len() as u64 == x.len as u64 * yc as u64, F::Weights)?;
+            let bias = r(s::R_BIAS)?;
+            ensure(bias.len() as u64 == 4 * yc as u64, F::Bias)?;
+            let (m, sh) = (r(s::R_MULT)?, r(s::R_SHIFT)?);
+            let rs = rescale(m, sh, yc as usize)?;
+            let params = FcParams {
+                weights: bytemuck::cast_slice(weights),
+                bias: I32s::new(bias).ok_or(F::Bias)?,
+                rescale: rs,
+                clamp,
+            };
+            let wb = weights.len() + bias.len() + m.len() + sh.len();
+            (OpView::FullyConnected(params), wb, weights.len() as u64)
+        }
+        OpCode::MaxPool | OpCode::AvgPool => {
+            let w = window()?;
+            ensure(xc == yc, F::Shape)?;
+            let macs = out_len.saturating_mul((w.kernel[0] * w.kernel[1]) as u64);
+            if code == OpCode::MaxPool {
+                (OpView::MaxPool(w, clamp), 0, macs)
+            } else {
+                ensure(w.dilation == [1, 1], F::Window)?;
+                let a = AvgParams {
+                    window: w,
+                    pad_end: [p(s::P_PAD_BOTTOM) as usize, p(s::P_PAD_RIGHT) as usize],
+                    count_include_pad: byte(s::FLAGS) & 1 != 0,
+                    clamp,
+                };
+                (OpView::AvgPool(a), 0, macs)
+            }
+        }
+        OpCode::Add => {
+            let b = inputs
+                .get(1)
+                .and_then(|id| plan.tensor(id))
+                .ok_or(F::Arity)?;
+            ensure(x.shape == y.shape && b.shape == y.shape, F::Shape)?;
+            let (m, sh) = (r(s::R_MULT)?, r(s::R_SHIFT)?);
+            let rs = rescale(m, sh, 3)?;
+            ensure(rs.len() == 3, F::Rescale)?;
+            let a = AddParams {
+                a: rs.at(0),
+                b: rs.at(1),
+                out: rs.at(2),
+                clamp,
+            };
+            (OpView::Add(a), m.len() + sh.len(), out_len)
+        }
+        OpCode::Concat => {
+            let mut sum = 0u64;
+            for id in inputs.iter() {
+                let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
+                ensure(t.shape[0] == yh && t.shape[1] == yw, F::Shape)?;
+                sum += t.shape[2] as u64;
+            }
+            ensure(sum == yc as u64, F::Shape)?;
+            (OpView::Concat, 0, out_len)
+        }
+        OpCode::Lrn => {
+            same_shape()?;
+            let size = p(s::P_LRN_SIZE);
+            let shift = p(s::P_LRN_SHIFT);
+            ensure(size >= 1, F::Window)?;
+            ensure((1..=62).contains(&shift), F::Rescale)?;
+            let lut = r(s::R_WEIGHTS)?;
+            let lut32 = I32s::new(lut).ok_or(F::Lut)?;
+            ensure(!lut32.is_empty(), F::Lut)?;
+            let l = LrnParams {
+                size: size as usize,
+                lut: lut32,
+                lut_shift: shift as u8,
+            };
+            (
+                OpView::Lrn(l),
+                lut.len(),
+                out_len.saturating_mul(size as u64),
+            )
+        }
+        OpCode::Softmax => {
+            same_shape()?;
+            let lut = r(s::R_WEIGHTS)?;
+            let t = U32s::new(lut).ok_or(F::Lut)?;
+            ensure(t.len() == 256 && t.get(0).unwrap_or(0) > 0, F::Lut)?;
+            (OpView::Softmax(t), lut.len(), out_len)
+        }
+        OpCode::Requantize => {
+            same_shape()?;
+            let (m, sh) = (r(s::R_MULT)?, r(s::R_SHIFT)?);
+            let rs = rescale(m, sh, 1)?;
+            ensure(rs.len() == 1, F::Rescale)?;
+            (OpView::Requantize(rs, clamp), m.len() + sh.len(), out_len)
+        }
+    };
+    Ok(StepView {
+        code,
+        op,
+        inputs,
+        output,
+        scratch,
+        weight_bytes,
+        macs,
+    })
+}
