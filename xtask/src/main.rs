@@ -1,1 +1,154 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's automation (an alias in `.cargo/config.toml`).
+//! Plain std, no dependencies, so it builds in seconds on a fresh clone.
+
+mod board;
+mod demo;
+mod setup;
+mod targets;
+mod test;
+mod toolchain;
+mod util;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+    time::{Duration, Instant},
+};
+
+use util::{err, fmt_duration, run, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  demo                       compile the bundled micro ResNet-8 to int8 with the edgecnn CLI,
+                             evaluate it, classify 3 test images, inspect the plan
+  test [--no-setup]          setup, then every test: `cargo test --workspace --features cli`
+                             (includes the QEMU board test) and check-targets; prints a summary
+  setup [--models]           install what is missing: Debian packages (cross toolchain, lld,
+                             QEMU, aarch64 gcc), the rustup link to Debian's rustc;
+                             --models adds PyTorch, Fashion-MNIST and models/requirements.txt
+  check-targets              build the library no_std (with and without defmt) for every
+                             cross target and check the firmware dependency tree
+  board list                 the boards under boards/
+  board build <board>        build a board's firmware (release)
+  board run <board> [--timeout SECS]
+                             build it and run it under QEMU; exits with QEMU's exit code
+  models [--full]            rebuild the models with `/usr/bin/python3 models/build.py all`
+                             (`full`: also the large ones)
+  help                       this text
+
+Cross builds go to $EDGECNN_CROSS_TARGET_DIR, else $CARGO_TARGET_DIR/cross, else target/cross.
+EDGECNN_TOOLCHAIN=installed|build-std forces how cross targets are built.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let start = Instant::now();
+    let result = dispatch(&args);
+    let took = fmt_duration(start.elapsed());
+    match result {
+        Ok(code) => {
+            if code == 0 && !matches!(args.first().copied(), None | Some("help" | "-h" | "--help"))
+            {
+                println!("xtask {}: finished in {took}", args.join(" "));
+            }
+            ExitCode::from(code)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("xtask {}: failed after {took}", args.join(" "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command; `Ok` carries the exit code (non-zero only for a failing board run).
+fn dispatch(args: &[&str]) -> Result<u8> {
+    let root = root();
+    match args {
+        [] | ["help" | "-h" | "--help"] => println!("{USAGE}"),
+        ["setup"] => setup::run_setup(&root, false)?,
+        ["setup", "--models"] => setup::run_setup(&root, true)?,
+        ["test"] => test::run(&root, true)?,
+        ["test", "--no-setup"] => test::run(&root, false)?,
+        ["check-targets"] => targets::run(&root)?,
+        ["demo"] => demo::run_demo(&root)?,
+        ["models"] => models(&root, "all")?,
+        ["models", "--full"] => models(&root, "full")?,
+        ["board", "list"] => {
+            for name in board::list(&root)? {
+                println!("{name}");
+            }
+        }
+        ["board", "build", name] => {
+            let elf = board::Board::find(&root, name)?.build(&root)?;
+            println!("firmware: {}", elf.display());
+        }
+        ["board", "run", name, rest @ ..] => return board_run(&root, name, rest),
+        _ => {
+            return Err(err(format!(
+                "unknown command `{}`\n\n{USAGE}",
+                args.join(" ")
+            )))
+        }
+    }
+    Ok(0)
+}
+
+/// `board run <name> [--timeout SECS]`: exits with QEMU's exit code.
+fn board_run(root: &Path, name: &str, rest: &[&str]) -> Result<u8> {
+    let timeout = match rest {
+        [] => board::DEFAULT_TIMEOUT,
+        ["--timeout", secs] => Duration::from_secs(
+            secs.parse()
+                .map_err(|_| err(format!("--timeout wants whole seconds, not `{secs}`")))?,
+        ),
+        _ => return Err(err(format!("unexpected arguments: {}", rest.join(" ")))),
+    };
+    let board = board::Board::find(root, name)?;
+    let elf = board.build(root)?;
+    let outcome = board.run(&elf, timeout)?;
+    let took = fmt_duration(outcome.elapsed);
+    match outcome.code {
+        Some(0) if outcome.passed(name) => {
+            println!("board {name}: passed in {took}");
+            Ok(0)
+        }
+        Some(0) => Err(err(format!(
+            "board {name} exited with 0 but never printed `{}`",
+            board::RunOutcome::ok_line(name)
+        ))),
+        Some(code) => {
+            eprintln!("board {name}: failed, QEMU exited with code {code} after {took}");
+            Ok(u8::try_from(code).unwrap_or(1).max(1))
+        }
+        None => Err(err(format!("board {name}: QEMU was killed by a signal"))),
+    }
+}
+
+/// `/usr/bin/python3 models/build.py <what>`.
+fn models(root: &Path, what: &str) -> Result<()> {
+    let script = root.join("models/build.py");
+    if !script.is_file() {
+        return Err(err(format!("{} is missing", script.display())));
+    }
+    if !Path::new(setup::PYTHON).is_file() {
+        return Err(err(format!(
+            "{} is missing: run `cargo xtask setup --models`",
+            setup::PYTHON
+        )));
+    }
+    run(Command::new(setup::PYTHON)
+        .current_dir(root)
+        .arg("models/build.py")
+        .arg(what))
+}
+
+/// The repository root (the parent of this package).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the repository root")
+        .to_path_buf()
+}

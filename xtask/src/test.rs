@@ -1,0 +1,144 @@
+//! `cargo xtask test [--no-setup]`: the one command that runs every test.
+//!
+//! 1. `cargo xtask setup` (skipped with `--no-setup`).
+//! 2. `cargo test --workspace --features cli`: unit, integration, doc and board (QEMU) tests,
+//!    in the dev profile with optimised dependencies (tract is compiled once, shared with
+//!    `cargo xtask demo`).
+//! 3. `cargo xtask check-targets`.
+//!
+//! Every step runs even when an earlier one failed; the summary at the end lists each step's
+//! result and time and the test counts, and the exit code is non-zero if any step failed.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use crate::util::{describe, err, fmt_duration, host_cargo, Result};
+use crate::{setup, targets};
+
+/// Test counts summed over every `test result:` line of `cargo test`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+impl Counts {
+    /// Adds the counts of one libtest summary line:
+    /// `test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; …`.
+    pub fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match what {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn run(root: &Path, with_setup: bool) -> Result<()> {
+    let mut steps: Vec<(&str, Result<()>, Duration)> = Vec::new();
+
+    if with_setup {
+        let start = Instant::now();
+        let r = setup::run_setup(root, false);
+        steps.push(("setup", r, start.elapsed()));
+    }
+
+    let start = Instant::now();
+    let (r, counts) = cargo_test(root);
+    steps.push(("cargo test --workspace --features cli", r, start.elapsed()));
+
+    let start = Instant::now();
+    let r = targets::run(root);
+    steps.push(("check-targets", r, start.elapsed()));
+
+    println!("\n==== xtask test summary ====");
+    let mut failed = 0;
+    for (name, r, took) in &steps {
+        match r {
+            Ok(()) => println!("  ok      {name} ({})", fmt_duration(*took)),
+            Err(e) => {
+                failed += 1;
+                println!("  FAILED  {name} ({}): {e}", fmt_duration(*took));
+            }
+        }
+    }
+    let skipped = if counts.ignored > 0 {
+        format!(", {} skipped", counts.ignored)
+    } else {
+        String::new()
+    };
+    println!(
+        "tests: {} passed, {} failed{skipped}",
+        counts.passed, counts.failed
+    );
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(err(format!("{failed} of {} steps failed", steps.len())))
+    }
+}
+
+/// Runs `cargo test --workspace --features cli`, echoing its output and counting tests.
+fn cargo_test(root: &Path) -> (Result<()>, Counts) {
+    let mut counts = Counts::default();
+    let mut cmd = host_cargo();
+    cmd.current_dir(root)
+        .args(["test", "--workspace", "--features", "cli"])
+        .stdout(Stdio::piped());
+    let line = describe(&cmd);
+    println!("$ {line}");
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return (Err(err(format!("cannot start `{line}`: {e}"))), counts),
+    };
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for l in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+        println!("{l}");
+        counts.add_line(&l);
+    }
+    let result = match child.wait() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(err(format!("`{line}` failed ({s})"))),
+        Err(e) => Err(err(format!("waiting for `{line}`: {e}"))),
+    };
+    (result, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn sums_libtest_summaries() {
+        let mut c = Counts::default();
+        c.add_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        c.add_line(
+            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        c.add_line("running 5 tests");
+        assert_eq!(
+            c,
+            Counts {
+                passed: 15,
+                failed: 2,
+                ignored: 1
+            }
+        );
+    }
+}
