@@ -279,7 +279,7 @@ pub fn avg_pool(x: In<'_>, y: Out<'_>, p: &AvgParams) -> Result<(), KernelError>
                     .map(|&v| v as i64 - zp)
                     .sum::<i64>();
             }
-            *o = p.clamp.apply((zp + div_round(sum, n)) as i32);
+            *o = p.clamp.apply((zp + div_round(sum, n)).clamp(-256, 256) as i32);
         }
     }
     Ok(())
