@@ -315,12 +315,12 @@ impl<'b> Plan<'b> {
     }
 
     fn parse_preprocess(&self, channels: u32) -> Result<Option<PreprocessInfo<'b>>, ParseError> {
+        if wire::ref_at(self.blob, header::PREPROCESS).is_some_and(|(_, len)| len == 0) {
+            return Ok(None);
+        }
         let rec = self
             .data_ref(header::PREPROCESS)
             .ok_or(ParseError::Preprocess)?;
-        if rec.is_empty() {
-            return Ok(None);
-        }
         use wire::preprocess as p;
         if rec.len() != wire::PREPROCESS_RECORD_LEN {
             return Err(ParseError::Preprocess);

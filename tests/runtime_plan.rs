@@ -1,0 +1,653 @@
+//! Plans end to end: encode → parse round trip, a hand-built multi-step plan against the
+//! oracles, binding and input errors, rejection of inconsistent plans, and corruption:
+//! every flipped byte is caught by the checksum, and with the checksum fixed up the parser
+//! either rejects the plan or the run completes without panicking.
+
+mod runtime_oracle;
+
+use edgecnn::classify::{top_k, Classifier};
+use edgecnn::format::model::*;
+use edgecnn::runtime::{BindError, ParseError, Plan, RunError, Session, SourceLayout, StepFault};
+use runtime_oracle as oracle;
+use runtime_oracle::Rng;
+
+const IN: [u32; 3] = [5, 6, 3];
+
+fn tensor(shape: [u32; 3], zp: i8, scale: f32) -> TensorDesc {
+    TensorDesc {
+        shape,
+        offset: 0,
+        scale,
+        zero_point: zp,
+    }
+}
+
+fn rq(m: i32, s: u8) -> Requant {
+    Requant {
+        multiplier: vec![m],
+        shift: vec![s],
+    }
+}
+
+/// input → conv 3×3 pad 1 (ReLU) → LRN → maxpool 2×2/2 (ceil) → requantize → add → concat →
+/// fully connected → softmax.
+fn model(seed: u32) -> PlanModel {
+    let mut rng = Rng(seed);
+    let mut tensors = vec![
+        tensor(IN, 3, 0.02),                   // 0 input
+        tensor([5, 6, 4], -5, 0.05),           // 1 conv
+        tensor([5, 6, 4], 2, 0.05),            // 2 lrn
+        tensor([3, 3, 4], 2, 0.05),            // 3 maxpool
+        tensor([3, 3, 4], -7, 0.03),           // 4 requantize
+        tensor([3, 3, 4], 1, 0.08),            // 5 add
+        tensor([3, 3, 8], 2, 0.05), // 6 concat (t5 rescaled by the compiler in real plans)
+        tensor([1, 1, 10], 4, 0.1), // 7 fc
+        tensor([1, 1, 10], -128, 1.0 / 256.0), // 8 softmax
+    ];
+    let mut off = 0;
+    for t in tensors.iter_mut() {
+        t.offset = off;
+        off += (t.len() as u32).div_ceil(4) * 4;
+    }
+    let conv = Conv2d {
+        kernel: [3, 3],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pad: [1, 1],
+        groups: 1,
+        weights: rng.i8s(4 * 3 * 3 * 3),
+        bias: (0..4).map(|_| rng.range(-3000, 3000) as i32).collect(),
+        requant: Requant {
+            multiplier: (0..4).map(|_| rng.mult()).collect(),
+            shift: vec![40, 41, 40, 39],
+        },
+        act_min: -5,
+        act_max: 127,
+    };
+    let fc = FullyConnected {
+        weights: rng.i8s(10 * 72),
+        bias: (0..10).map(|_| rng.range(-9000, 9000) as i32).collect(),
+        requant: rq(rng.mult(), 42),
+        act_min: -128,
+        act_max: 127,
+    };
+    let step = |op, inputs: Vec<u16>, output| Step {
+        op,
+        inputs,
+        output,
+        scratch: (0, 0),
+    };
+    let steps = vec![
+        step(Op::Conv2d(conv), vec![0], 1),
+        step(
+            Op::Lrn(Lrn {
+                size: 3,
+                lut: (0..640).map(|i| (1 << 30) - i * 1_000_000).collect(),
+                lut_shift: 30,
+            }),
+            vec![1],
+            2,
+        ),
+        step(
+            Op::MaxPool(Pool {
+                kernel: [2, 2],
+                stride: [2, 2],
+                pad: [0, 0],
+                act_min: -128,
+                act_max: 127,
+            }),
+            vec![2],
+            3,
+        ),
+        step(
+            Op::Requantize(Requantize {
+                requant: rq(rng.mult(), 31),
+                act_min: -7,
+                act_max: 127,
+            }),
+            vec![3],
+            4,
+        ),
+        step(
+            Op::Add(Add {
+                a: rq(rng.mult(), 21),
+                b: rq(rng.mult(), 21),
+                out: rq(rng.mult(), 31),
+                act_min: -128,
+                act_max: 127,
+            }),
+            vec![3, 4],
+            5,
+        ),
+        step(Op::Concat, vec![5, 3], 6),
+        step(Op::FullyConnected(fc), vec![6], 7),
+        step(
+            Op::Softmax(Softmax {
+                exp_lut: oracle::exp_lut(0.1),
+            }),
+            vec![7],
+            8,
+        ),
+    ];
+    let lut: Vec<[i8; 256]> = (0..3)
+        .map(|c| core::array::from_fn(|p| ((p as i32 - 128 + c * 5) / 2) as i8))
+        .collect();
+    PlanModel {
+        name: "hand-built test plan".into(),
+        tensors,
+        steps,
+        input: 0,
+        output: 8,
+        arena_bytes: off,
+        preprocess: Some(Preprocess {
+            lut,
+            scale: 1.0 / 255.0,
+            mean: vec![0.485, 0.456, 0.406],
+            std: vec![0.229, 0.224, 0.225],
+            source_layout: Layout::Nchw,
+        }),
+        labels: (0..10).map(|i| format!("class {i} ✓")).collect(),
+    }
+}
+
+/// The whole plan through the oracles: every intermediate tensor.
+fn oracle_run(m: &PlanModel, x: &[i8]) -> Vec<Vec<i8>> {
+    let t = &m.tensors;
+    let zp = |i: usize| t[i].zero_point;
+    let mut v: Vec<Vec<i8>> = vec![x.to_vec()];
+    for s in &m.steps {
+        let a = &v[s.inputs[0] as usize];
+        let y = match &s.op {
+            Op::Conv2d(c) => oracle::conv(
+                a,
+                [5, 6, 3],
+                zp(0),
+                [5, 6, 4],
+                zp(1),
+                [3, 3],
+                [1, 1],
+                [1, 1],
+                [1, 1],
+                1,
+                &c.weights,
+                &c.bias,
+                &c.requant.multiplier,
+                &c.requant.shift,
+                c.act_min,
+                c.act_max,
+            ),
+            Op::Lrn(l) => oracle::lrn(a, 4, zp(1), zp(2), l.size as usize, &l.lut, l.lut_shift),
+            Op::MaxPool(p) => oracle::max_pool(
+                a,
+                [5, 6, 4],
+                [3, 3],
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                p.act_min,
+                p.act_max,
+            ),
+            Op::Requantize(r) => oracle::requant(
+                a,
+                zp(3),
+                zp(4),
+                r.requant.multiplier[0],
+                r.requant.shift[0],
+                r.act_min,
+                r.act_max,
+            ),
+            Op::Add(p) => {
+                let r = [&p.a, &p.b, &p.out].map(|r| (r.multiplier[0], r.shift[0]));
+                oracle::add(
+                    a,
+                    zp(3),
+                    &v[s.inputs[1] as usize],
+                    zp(4),
+                    zp(5),
+                    r,
+                    p.act_min,
+                    p.act_max,
+                )
+            }
+            Op::Concat => oracle::concat(&[(&v[5], 4), (&v[3], 4)], 9),
+            Op::FullyConnected(f) => oracle::fc(
+                a,
+                zp(6),
+                10,
+                zp(7),
+                &f.weights,
+                &f.bias,
+                &f.requant.multiplier,
+                &f.requant.shift,
+                f.act_min,
+                f.act_max,
+            ),
+            Op::Softmax(sm) => oracle::softmax(a, 10, &sm.exp_lut),
+            other => panic!("not in the test plan: {other:?}"),
+        };
+        assert_eq!(s.output as usize, v.len());
+        v.push(y);
+    }
+    v
+}
+
+fn pixels(rng: &mut Rng) -> Vec<u8> {
+    (0..IN.iter().product::<u32>())
+        .map(|_| rng.next() as u8)
+        .collect()
+}
+
+#[test]
+fn encode_parse_round_trip() {
+    let m = model(1);
+    let blob = m.encode();
+    assert_eq!(&blob[..4], b"ECNN");
+    assert_eq!(blob.len() % 16, 0);
+    let plan = Plan::parse(&blob).unwrap();
+    assert_eq!(plan.arena_bytes(), m.arena_bytes as usize);
+    assert_eq!(plan.input_shape(), IN);
+    assert_eq!(plan.output_shape(), [1, 1, 10]);
+    assert_eq!(plan.input_quant(), (0.02, 3));
+    assert_eq!(plan.output_quant(), (1.0 / 256.0, -128));
+    assert_eq!(plan.num_steps(), m.steps.len());
+    assert_eq!(plan.num_tensors(), m.tensors.len());
+    for (id, t) in m.tensors.iter().enumerate() {
+        let info = plan.tensor(id as u16).unwrap();
+        assert_eq!(
+            (info.shape, info.offset, info.len as usize),
+            (t.shape, t.offset, t.len())
+        );
+        assert_eq!((info.scale, info.zero_point), (t.scale, t.zero_point));
+    }
+    assert!(plan.tensor(m.tensors.len() as u16).is_none());
+    assert_eq!(plan.name(), "hand-built test plan");
+    assert_eq!(plan.num_labels(), 10);
+    assert_eq!(plan.label(7), Some("class 7 ✓"));
+    assert_eq!(plan.label(10), None);
+    let names: Vec<&str> = (0..plan.num_steps())
+        .map(|i| plan.step(i).unwrap().op)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Conv2d",
+            "Lrn",
+            "MaxPool",
+            "Requantize",
+            "Add",
+            "Concat",
+            "FullyConnected",
+            "Softmax"
+        ]
+    );
+    assert!(plan.step(plan.num_steps()).is_none());
+    let conv = plan.step(0).unwrap();
+    assert_eq!(
+        (
+            conv.kernel,
+            conv.pad,
+            conv.stride,
+            conv.dilation,
+            conv.groups
+        ),
+        ([3, 3], [1, 1], [1, 1], [1, 1], 1)
+    );
+    assert_eq!((conv.input_shape, conv.output_shape), (IN, [5, 6, 4]));
+    assert_eq!(conv.macs, 5 * 6 * 4 * 27);
+    assert_eq!(conv.weight_bytes, 108 + 16 + 16 + 4);
+    let add = plan.step(4).unwrap();
+    assert_eq!(add.inputs.iter().collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(add.output, 5);
+    assert_eq!(
+        plan.macs(),
+        (0..plan.num_steps())
+            .map(|i| plan.step(i).unwrap().macs)
+            .sum::<u64>()
+    );
+    assert!(plan.weights_bytes() >= 108 + 720);
+    let pre = plan.preprocess().unwrap();
+    assert_eq!(
+        (pre.channels(), pre.scale(), pre.source_layout()),
+        (3, 1.0 / 255.0, SourceLayout::Nchw)
+    );
+    assert_eq!(
+        (pre.mean(1), pre.std(2), pre.mean(3)),
+        (Some(0.456), Some(0.225), None)
+    );
+    let lut = m.preprocess.as_ref().unwrap().lut[2];
+    assert_eq!(pre.lut(2).unwrap(), &lut[..]);
+    // Trailing bytes (flash padding) are ignored.
+    let mut padded = blob.clone();
+    padded.extend_from_slice(&[0xAA; 13]);
+    assert_eq!(Plan::parse(&padded).unwrap().blob().len(), blob.len());
+}
+
+#[test]
+fn multi_step_plan_matches_oracle() {
+    let m = model(2);
+    let blob = m.encode();
+    let plan = Plan::parse(&blob).unwrap();
+    let mut arena = vec![0u8; plan.arena_bytes()];
+    let mut session = Session::new(&plan, &mut arena).unwrap();
+    let mut rng = Rng(99);
+    let mut distinct = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let px = pixels(&mut rng);
+        session.set_input_pixels(&px).unwrap();
+        let lut = &m.preprocess.as_ref().unwrap().lut;
+        let x: Vec<i8> = px
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| lut[i % 3][p as usize])
+            .collect();
+        assert_eq!(session.input_mut(), &x[..]);
+        session.run().unwrap();
+        let expected = oracle_run(&m, &x);
+        for (id, e) in expected.iter().enumerate() {
+            assert_eq!(session.tensor(id as u16).unwrap(), &e[..], "tensor {id}");
+        }
+        assert_eq!(session.output(), &expected[8][..]);
+        distinct.extend(expected[7].iter().copied());
+    }
+    assert!(distinct.len() > 20, "fc outputs vary: {distinct:?}");
+}
+
+#[test]
+fn classifier_returns_top_k_with_labels() {
+    let m = model(3);
+    let blob = m.encode();
+    let plan = Plan::parse(&blob).unwrap();
+    let mut arena = vec![0u8; plan.arena_bytes()];
+    let px = pixels(&mut Rng(5));
+    let mut c = Classifier::new(&plan, &mut arena).unwrap();
+    let best = c.classify_pixels::<3>(&px).unwrap();
+    assert_eq!(best, top_k::<3>(c.session().output()));
+    assert_eq!(
+        c.label(&best[0]),
+        Some(format!("class {} ✓", best[0].index).as_str())
+    );
+    let q = c.session().tensor(0).unwrap().to_vec();
+    assert_eq!(c.classify::<3>(&q).unwrap(), best);
+    assert_eq!(
+        c.classify::<3>(&q[1..]),
+        Err(RunError::InputLength {
+            expected: 90,
+            got: 89
+        })
+    );
+}
+
+#[test]
+fn arena_size_and_input_length_errors() {
+    let mut m = model(4);
+    let blob = m.encode();
+    let plan = Plan::parse(&blob).unwrap();
+    let n = plan.arena_bytes();
+    let mut arena = vec![0u8; n + 7];
+    assert_eq!(
+        Session::new(&plan, &mut arena[..n - 1]).err(),
+        Some(BindError::ArenaTooSmall {
+            needed: n,
+            available: n - 1
+        })
+    );
+    assert_eq!(
+        Session::new(&plan, &mut []).err(),
+        Some(BindError::ArenaTooSmall {
+            needed: n,
+            available: 0
+        })
+    );
+    let mut s = Session::new(&plan, &mut arena).unwrap();
+    assert_eq!(
+        s.set_input(&[0; 91]),
+        Err(RunError::InputLength {
+            expected: 90,
+            got: 91
+        })
+    );
+    assert_eq!(
+        s.set_input_pixels(&[0; 3]),
+        Err(RunError::InputLength {
+            expected: 90,
+            got: 3
+        })
+    );
+    assert_eq!(s.set_input(&[1; 90]), Ok(()));
+    assert_eq!(s.run(), Ok(()));
+    assert!(RunError::InputLength {
+        expected: 90,
+        got: 91
+    }
+    .to_string()
+    .contains("90"));
+
+    m.preprocess = None;
+    let blob = m.encode();
+    let plan = Plan::parse(&blob).unwrap();
+    assert!(plan.preprocess().is_none());
+    let mut s = Session::new(&plan, &mut arena).unwrap();
+    assert_eq!(s.set_input_pixels(&[0; 90]), Err(RunError::NoPreprocess));
+}
+
+#[test]
+fn quantize_input_uses_input_scale() {
+    let blob = model(6).encode();
+    let plan = Plan::parse(&blob).unwrap();
+    let f: Vec<f32> = (0..90).map(|i| i as f32 * 0.02 - 0.9).collect();
+    let mut q = vec![0i8; 90];
+    edgecnn::runtime::quantize_input(&plan, &f, &mut q).unwrap();
+    assert_eq!((q[0], q[45], q[89]), (-42, 3, 47));
+    assert!(edgecnn::runtime::quantize_input(&plan, &f[1..], &mut q).is_err());
+}
+
+fn conv(m: &mut PlanModel) -> &mut Conv2d {
+    match &mut m.steps[0].op {
+        Op::Conv2d(c) => c,
+        _ => unreachable!(),
+    }
+}
+
+fn step_fault(m: &PlanModel) -> Option<StepFault> {
+    match Plan::parse(&m.encode()) {
+        Err(ParseError::Step { fault, .. }) => Some(fault),
+        other => panic!("expected a step fault, got {:?}", other.map(|_| "a plan")),
+    }
+}
+
+#[test]
+fn parse_rejects_inconsistent_plans() {
+    let base = model(7);
+    let edit = |f: &dyn Fn(&mut PlanModel)| {
+        let mut m = base.clone();
+        f(&mut m);
+        m
+    };
+    assert_eq!(
+        step_fault(&edit(&|m| m.tensors[1].offset = m.tensors[0].offset + 8)),
+        Some(StepFault::Overlap)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).requant.shift[2] = 0)),
+        Some(StepFault::Rescale)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).requant.shift[2] = 63)),
+        Some(StepFault::Rescale)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).requant.shift.pop().map(drop).unwrap())),
+        Some(StepFault::Rescale)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).weights.pop().map(drop).unwrap())),
+        Some(StepFault::Weights)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).bias.push(0))),
+        Some(StepFault::Bias)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).groups = 2)),
+        Some(StepFault::Groups)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).stride = [0, 1])),
+        Some(StepFault::Window)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| conv(m).stride = [2, 1])),
+        Some(StepFault::Shape),
+        "stride 2 cannot give 5 rows from 5"
+    );
+    let inverted = edit(&|m| {
+        conv(m).act_min = 10;
+        conv(m).act_max = 5;
+    });
+    assert_eq!(step_fault(&inverted), Some(StepFault::Window));
+    assert_eq!(
+        step_fault(&edit(&|m| m.steps[4].inputs.pop().map(drop).unwrap())),
+        Some(StepFault::Arity)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.steps[5].inputs[1] = 99)),
+        Some(StepFault::UnknownTensor(99))
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.steps[5].inputs.push(3))),
+        Some(StepFault::Shape),
+        "concat channels sum"
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.tensors[5].shape = [3, 1, 12])),
+        Some(StepFault::Shape),
+        "add shapes"
+    );
+    assert_eq!(
+        step_fault(&edit(
+            &|m| if let Op::FullyConnected(f) = &mut m.steps[6].op {
+                f.weights.truncate(700)
+            }
+        )),
+        Some(StepFault::Weights)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| if let Op::Lrn(l) = &mut m.steps[1].op {
+            l.lut.clear()
+        })),
+        Some(StepFault::Lut)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| if let Op::Softmax(s) = &mut m.steps[7].op {
+            s.exp_lut[0] = 0
+        })),
+        Some(StepFault::Lut)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.steps[2].scratch = (m.arena_bytes - 4, 8))),
+        Some(StepFault::Overlap)
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.steps[2].scratch = (m.tensors[3].offset, 8))),
+        Some(StepFault::Overlap)
+    );
+    let ok = edit(&|m| {
+        m.arena_bytes += 64;
+        m.steps[2].scratch = (m.arena_bytes - 64, 64);
+    });
+    assert!(
+        Plan::parse(&ok.encode()).is_ok(),
+        "scratch in a free part of the arena"
+    );
+
+    let parse = |m: &PlanModel| Plan::parse(&m.encode()).err();
+    assert_eq!(
+        parse(&edit(&|m| m.arena_bytes = m.tensors[8].offset + 9)),
+        Some(ParseError::Tensor(8))
+    );
+    assert_eq!(
+        parse(&edit(&|m| m.tensors[2].shape[1] = 0)),
+        Some(ParseError::Tensor(2))
+    );
+    assert_eq!(
+        parse(&edit(&|m| m.output = 9)),
+        Some(ParseError::InputOutput)
+    );
+    assert_eq!(
+        parse(&edit(&|m| m
+            .preprocess
+            .as_mut()
+            .unwrap()
+            .lut
+            .pop()
+            .map(drop)
+            .unwrap())),
+        Some(ParseError::Preprocess)
+    );
+    assert_eq!(
+        Plan::parse(&[0; 10]).err(),
+        Some(ParseError::Truncated {
+            needed: 80,
+            got: 10
+        })
+    );
+    let mut blob = base.encode();
+    blob[4] = 2;
+    assert_eq!(
+        Plan::parse(&blob).err(),
+        Some(ParseError::UnsupportedVersion(2))
+    );
+    blob[0] = b'X';
+    assert_eq!(Plan::parse(&blob).err(), Some(ParseError::BadMagic));
+    let blob = base.encode();
+    assert!(matches!(
+        Plan::parse(&blob[..blob.len() - 16]),
+        Err(ParseError::Truncated { .. })
+    ));
+}
+
+fn fix_crc(blob: &mut [u8]) {
+    let total =
+        (u32::from_le_bytes(blob[8..12].try_into().unwrap()) as usize).clamp(16, blob.len());
+    let crc = edgecnn::format::crc32::crc32(&blob[16..total]);
+    blob[12..16].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn every_corrupted_byte_is_caught_or_harmless() {
+    let m = model(8);
+    let blob = m.encode();
+    let arena_len = m.arena_bytes as usize;
+    let mut arena = vec![0u8; arena_len * 2 + 4096];
+    let (mut accepted, mut rejected) = (0, 0);
+    for i in 0..blob.len() {
+        for flip in [0x01u8, 0x80, 0xFF] {
+            let mut bad = blob.clone();
+            bad[i] ^= flip;
+            assert!(
+                Plan::parse(&bad).is_err(),
+                "byte {i} ^ {flip:#x} went unnoticed"
+            );
+            fix_crc(&mut bad);
+            match Plan::parse(&bad) {
+                Err(_) => rejected += 1,
+                Ok(plan) => {
+                    accepted += 1;
+                    let Ok(mut s) = Session::new(&plan, &mut arena) else {
+                        continue;
+                    };
+                    s.input_mut().fill(1);
+                    assert_eq!(s.run(), Ok(()), "a parsed plan runs (byte {i} ^ {flip:#x})");
+                    let _ = top_k::<5>(s.output());
+                    for k in 0..plan.num_steps() {
+                        let _ = plan.step(k).unwrap();
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        rejected > 0 && accepted > 0,
+        "both outcomes exercised: {accepted} accepted, {rejected} rejected"
+    );
+}
