@@ -7,7 +7,7 @@ mod runtime_oracle;
 
 use edgecnn::classify::{top_k, Classifier};
 use edgecnn::format::model::*;
-use edgecnn::runtime::{BindError, ParseError, Plan, RunError, Session, SourceLayout, StepFault};
+use edgecnn::runtime::{BindError, ParseError, Plan, RunError, Session, StepFault};
 use runtime_oracle as oracle;
 use runtime_oracle::Rng;
 
@@ -307,12 +307,17 @@ fn encode_parse_round_trip() {
     assert!(plan.weights_bytes() >= 108 + 720);
     let pre = plan.preprocess().unwrap();
     assert_eq!(
-        (pre.channels(), pre.scale(), pre.source_layout()),
-        (3, 1.0 / 255.0, SourceLayout::Nchw)
+        (pre.channels(), pre.scale, pre.source_layout),
+        (3, 1.0 / 255.0, Layout::Nchw)
     );
     assert_eq!(
-        (pre.mean(1), pre.std(2), pre.mean(3)),
-        (Some(0.456), Some(0.225), None)
+        (
+            pre.mean.get(1),
+            pre.std.get(2),
+            pre.mean.get(3),
+            pre.std.to_vec().len()
+        ),
+        (Some(0.456), Some(0.225), None, 3)
     );
     let lut = m.preprocess.as_ref().unwrap().lut[2];
     assert_eq!(pre.lut(2).unwrap(), &lut[..]);

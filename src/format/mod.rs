@@ -53,3 +53,15 @@ pub mod math;
 #[cfg(feature = "alloc")]
 pub mod model;
 pub mod wire;
+
+/// Memory layout of a float tensor as the source model (or a `.npy` file) has it.
+/// (Defined here, without `alloc`, so the runtime's `PreprocessInfo` can carry it;
+/// re-exported by [`model`].)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Layout {
+    /// Channels first (torch, ONNX default).
+    Nchw,
+    /// Channels last (TensorFlow exports).
+    Nhwc,
+}

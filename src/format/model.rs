@@ -93,14 +93,7 @@ pub struct Preprocess {
     pub source_layout: Layout,
 }
 
-/// Memory layout of a float tensor as the source model (or a `.npy` file) has it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    /// Channels first (torch, ONNX default).
-    Nchw,
-    /// Channels last (TensorFlow exports).
-    Nhwc,
-}
+pub use super::Layout;
 
 /// A fixed-point per-channel (or single) rescale, see [`requantize`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,8 +24,9 @@ mod plan;
 mod session;
 mod step;
 
+pub use crate::format::Layout;
 pub use error::{BindError, ParseError, RunError, StepFault};
 #[cfg(feature = "std")]
 pub use host::{dequantize_output, quantize_input};
-pub use plan::{Ids, Plan, PreprocessInfo, SourceLayout, StepInfo, TensorInfo};
+pub use plan::{F32s, Ids, Plan, PreprocessInfo, StepInfo, TensorInfo};
 pub use session::Session;

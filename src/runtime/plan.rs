@@ -4,6 +4,7 @@ use super::error::ParseError;
 use super::step::{decode_step, StepView};
 use crate::format::crc32::crc32;
 use crate::format::wire::{self, header, tensor, u16_at, u32_at, u8_at, ALIGN, HEADER_LEN};
+use crate::format::Layout;
 
 /// A tensor as the plan describes it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -83,35 +84,59 @@ pub struct StepInfo<'b> {
     pub scratch: (u32, u32),
 }
 
-/// Source layout of the model's float input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum SourceLayout {
-    /// Channels first.
-    Nchw,
-    /// Channels last.
-    Nhwc,
+impl StepInfo<'_> {
+    /// The input tensor ids, in op order.
+    pub fn inputs(&self) -> impl Iterator<Item = u16> + '_ {
+        self.inputs.iter()
+    }
 }
 
-/// The plan's pixel preprocessing: per-channel tables plus the float recipe (host info).
+/// A little-endian `f32` array read in place (host information; never used by `run`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct F32s<'b>(&'b [u8]);
+
+impl<'b> F32s<'b> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() < 4
+    }
+    /// Element `i`.
+    pub fn get(&self, i: usize) -> Option<f32> {
+        u32_at(self.0, i.checked_mul(4)?).map(f32::from_bits)
+    }
+    /// All elements.
+    pub fn iter(&self) -> impl Iterator<Item = f32> + 'b {
+        self.0
+            .chunks_exact(4)
+            .map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+    }
+    /// All elements, copied.
+    #[cfg(feature = "alloc")]
+    pub fn to_vec(&self) -> alloc::vec::Vec<f32> {
+        self.iter().collect()
+    }
+}
+
+/// The plan's pixel preprocessing: per-channel tables (what the device uses) plus the float
+/// recipe they were built from (host information: `real = (pixel * scale - mean[c]) / std[c]`).
 #[derive(Clone, Copy, Debug)]
 pub struct PreprocessInfo<'b> {
-    scale: f32,
-    layout: SourceLayout,
+    /// Pixel scale.
+    pub scale: f32,
+    /// Per-channel (or single) mean, after `scale`.
+    pub mean: F32s<'b>,
+    /// Per-channel (or single) standard deviation, after `scale`.
+    pub std: F32s<'b>,
+    /// The source model's input layout.
+    pub source_layout: Layout,
     lut: &'b [u8],
-    mean: &'b [u8],
-    std: &'b [u8],
 }
 
 impl<'b> PreprocessInfo<'b> {
-    /// Pixel scale: `real = (pixel * scale - mean[c]) / std[c]`.
-    pub fn scale(&self) -> f32 {
-        self.scale
-    }
-    /// The source model's input layout.
-    pub fn source_layout(&self) -> SourceLayout {
-        self.layout
-    }
     /// Number of channels (= tables).
     pub fn channels(&self) -> usize {
         self.lut.len() / 256
@@ -126,22 +151,6 @@ impl<'b> PreprocessInfo<'b> {
     /// All tables, channel `c` at `c * 256`.
     pub fn luts(&self) -> &'b [i8] {
         bytemuck::cast_slice(self.lut)
-    }
-    /// Number of mean entries (1 or channels).
-    pub fn num_mean(&self) -> usize {
-        self.mean.len() / 4
-    }
-    /// Mean `i`.
-    pub fn mean(&self, i: usize) -> Option<f32> {
-        u32_at(self.mean, i.checked_mul(4)?).map(f32::from_bits)
-    }
-    /// Number of std entries (1 or channels).
-    pub fn num_std(&self) -> usize {
-        self.std.len() / 4
-    }
-    /// Std `i`.
-    pub fn std(&self, i: usize) -> Option<f32> {
-        u32_at(self.std, i.checked_mul(4)?).map(f32::from_bits)
     }
 }
 
@@ -327,8 +336,8 @@ impl<'b> Plan<'b> {
         }
         let bad = ParseError::Preprocess;
         let layout = match u8_at(rec, p::LAYOUT) {
-            Some(0) => SourceLayout::Nchw,
-            Some(1) => SourceLayout::Nhwc,
+            Some(0) => Layout::Nchw,
+            Some(1) => Layout::Nhwc,
             _ => return Err(bad),
         };
         let lut = self.data_ref_in(rec, p::LUT).ok_or(bad)?;
@@ -343,10 +352,10 @@ impl<'b> Plan<'b> {
         let scale = f32::from_bits(u32_at(rec, p::SCALE).ok_or(bad)?);
         Ok(Some(PreprocessInfo {
             scale,
-            layout,
+            mean: F32s(mean),
+            std: F32s(std),
+            source_layout: layout,
             lut,
-            mean,
-            std,
         }))
     }
 

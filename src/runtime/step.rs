@@ -192,7 +192,10 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
             )?;
             let weights = r(s::R_WEIGHTS)?;
             let per_oc = (w.kernel[0] as u64) * (w.kernel[1] as u64) * (xc / g) as u64;
-            ensure(Some(weights.len() as u64) == per_oc.checked_mul(yc as u64), F::Weights)?;
+            ensure(
+                Some(weights.len() as u64) == per_oc.checked_mul(yc as u64),
+                F::Weights,
+            )?;
             let bias = r(s::R_BIAS)?;
             ensure(bias.len() as u64 == 4 * yc as u64, F::Bias)?;
             let (m, sh) = (r(s::R_MULT)?, r(s::R_SHIFT)?);
