@@ -145,10 +145,19 @@ fn models(root: &Path, what: &str) -> Result<()> {
         .arg(what))
 }
 
-/// The repository root (the parent of this package).
+/// The repository root: the nearest folder at or above the current one that holds
+/// `xtask/Cargo.toml` (so a shared target directory can never point at another clone),
+/// else the parent of this package's source.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the repository root")
-        .to_path_buf()
+    let here = std::env::current_dir().ok();
+    here.iter()
+        .flat_map(|d| d.ancestors())
+        .find(|d| d.join("xtask/Cargo.toml").is_file() && d.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("xtask lives one level below the repository root")
+                .to_path_buf()
+        })
 }
