@@ -28,6 +28,61 @@ fn dot(w: &[i8], x: &[i8], zp: i16) -> i32 {
     })
 }
 
+/// Output channels computed together by the dense conv path (one pass over the input run).
+const OC_BLOCK: usize = 8;
+/// Input elements converted to `x - zp` (i16) at a time, on the stack.
+const X_CHUNK: usize = 128;
+
+/// `Σ w[i] * d[i]` over the common length, i32 wrapping.
+#[inline(always)]
+fn dot16(w: &[i8], d: &[i16]) -> i32 {
+    w.iter().zip(d).fold(0i32, |acc, (&w, &d)| {
+        acc.wrapping_add(w as i16 as i32 * d as i32)
+    })
+}
+
+/// One output pixel of a dense conv (`groups == 1`, `dilation_w == 1`) or a fully connected
+/// layer (one row, offset 0): `rows` yields, per
+/// valid kernel row, the contiguous input run and the offset of its weights within an
+/// output channel's `[kh][kw][ic]` block. Each input chunk is converted to `x - zp` once and
+/// reused by [`OC_BLOCK`] output channels. Stack use: 256 + 32 bytes.
+#[inline]
+fn conv_dense_pixel<'x>(
+    out_px: &mut [i8],
+    rows: impl Iterator<Item = (&'x [i8], usize)> + Clone,
+    p: &FcParams<'_>,
+    wsz: usize,
+    zp: i16,
+    out_zp: i8,
+) {
+    let mut buf = [0i16; X_CHUNK];
+    let blocks = out_px
+        .chunks_mut(OC_BLOCK)
+        .zip(p.weights.chunks(OC_BLOCK * wsz));
+    for (b, (out_blk, w_blk)) in blocks.enumerate() {
+        let o0 = b * OC_BLOCK;
+        let mut acc = [0i32; OC_BLOCK];
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a = p.bias.get(o0 + j).unwrap_or(0);
+        }
+        for (xs, woff) in rows.clone() {
+            for (ci, xc) in xs.chunks(X_CHUNK).enumerate() {
+                for (d, &v) in buf.iter_mut().zip(xc) {
+                    *d = v as i16 - zp;
+                }
+                let d = buf.get(..xc.len()).unwrap_or(&[]);
+                let at = woff + ci * X_CHUNK;
+                for (a, wk) in acc.iter_mut().zip(w_blk.chunks_exact(wsz)) {
+                    *a = a.wrapping_add(dot16(sub(wk, at, xc.len()), d));
+                }
+            }
+        }
+        for (j, (yv, a)) in out_blk.iter_mut().zip(acc).enumerate() {
+            *yv = out_value(a, p.rescale.at(o0 + j), out_zp, p.clamp);
+        }
+    }
+}
+
 /// Valid kernel taps along one axis for output index `o`: `(k_lo, k_hi, start)` where
 /// taps `k_lo..k_hi` land inside `0..n` at `start + k * d`.
 #[inline]
@@ -102,11 +157,29 @@ pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelErr
     let row = x.shape.w * ic;
     let krow = kw * icg;
     let dense = g == 1 && dw == 1;
+    let fc = FcParams {
+        weights: p.weights,
+        bias: p.bias,
+        rescale: p.rescale,
+        clamp: p.clamp,
+    };
     let ow = y.shape.w;
     for (pix, out_px) in y.data.chunks_exact_mut(oc).enumerate() {
         let (ky0, ky1, iy0) = taps(pix / ow, sh, pt, kh, dh, x.shape.h);
         let (kx0, kx1, ix0) = taps(pix % ow, sw, pl, kw, dw, x.shape.w);
         let nx = kx1 - kx0;
+        if dense {
+            let ix = (ix0 + kx0 as i64) as usize;
+            let rows = (ky0..ky1).map(|ky| {
+                let iy = (iy0 + (ky * dh) as i64) as usize;
+                (
+                    sub(x.data, iy * row + ix * ic, nx * ic),
+                    ky * krow + kx0 * ic,
+                )
+            });
+            conv_dense_pixel(out_px, rows, &fc, wsz, zp, y.zero_point);
+            continue;
+        }
         for (o, (yv, wk)) in out_px
             .iter_mut()
             .zip(p.weights.chunks_exact(wsz))
@@ -118,20 +191,10 @@ pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelErr
                 let iy = (iy0 + (ky * dh) as i64) as usize;
                 let xrow = sub(x.data, iy * row, row);
                 let wrow = sub(wk, ky * krow, krow);
-                if dense {
-                    let ix = (ix0 + kx0 as i64) as usize;
-                    let d = dot(
-                        sub(wrow, kx0 * icg, nx * icg),
-                        sub(xrow, ix * ic, nx * ic),
-                        zp,
-                    );
+                for kx in kx0..kx1 {
+                    let ix = (ix0 + (kx * dw) as i64) as usize;
+                    let d = dot(sub(wrow, kx * icg, icg), sub(xrow, ix * ic + c0, icg), zp);
                     acc = acc.wrapping_add(d);
-                } else {
-                    for kx in kx0..kx1 {
-                        let ix = (ix0 + (kx * dw) as i64) as usize;
-                        let d = dot(sub(wrow, kx * icg, icg), sub(xrow, ix * ic + c0, icg), zp);
-                        acc = acc.wrapping_add(d);
-                    }
                 }
             }
             *yv = out_value(acc, p.rescale.at(o), y.zero_point, p.clamp);
@@ -154,16 +217,11 @@ pub fn fully_connected(x: In<'_>, y: Out<'_>, p: &FcParams<'_>) -> Result<(), Ke
     {
         return Err(KernelError);
     }
-    let zp = x.zero_point as i16;
-    for (o, yv) in y.data.iter_mut().enumerate() {
-        let wrow = sub(p.weights, o * n_in, n_in);
-        let acc = p
-            .bias
-            .get(o)
-            .unwrap_or(0)
-            .wrapping_add(dot(wrow, x.data, zp));
-        *yv = out_value(acc, p.rescale.at(o), y.zero_point, p.clamp);
+    if n_in == 0 {
+        return Err(KernelError);
     }
+    let rows = core::iter::once((x.data, 0));
+    conv_dense_pixel(y.data, rows, p, n_in, x.zero_point as i16, y.zero_point);
     Ok(())
 }
 
@@ -279,7 +337,9 @@ pub fn avg_pool(x: In<'_>, y: Out<'_>, p: &AvgParams) -> Result<(), KernelError>
                     .map(|&v| v as i64 - zp)
                     .sum::<i64>();
             }
-            *o = p.clamp.apply((zp + div_round(sum, n)).clamp(-256, 256) as i32);
+            *o = p
+                .clamp
+                .apply((zp + div_round(sum, n)).clamp(-256, 256) as i32);
         }
     }
     Ok(())
