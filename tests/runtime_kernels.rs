@@ -594,3 +594,133 @@ fn kernels_survive_out_of_contract_values() {
     .unwrap();
     assert_eq!(y, [-128, -128]);
 }
+
+#[test]
+fn add_and_requantize_in_place_match_out_of_place() {
+    use edgecnn::kernels::Operand;
+    let mut rng = Rng(0x5eed_0007);
+    for _ in 0..50 {
+        let sh = shape(rng.usize(1, 5), rng.usize(1, 5), rng.usize(1, 6));
+        let n = sh.h * sh.w * sh.c;
+        let (a, b) = (rng.i8s(n), rng.i8s(n));
+        let (azp, bzp, yzp) = (rng.i8(), rng.i8(), rng.i8());
+        let p = AddParams {
+            a: (rng.mult(), 21),
+            b: (rng.mult(), 21),
+            out: (rng.mult(), 31),
+            clamp: Clamp::NONE,
+        };
+        let ain = In {
+            data: &a,
+            shape: sh,
+            zero_point: azp,
+        };
+        let bin = In {
+            data: &b,
+            shape: sh,
+            zero_point: bzp,
+        };
+        let mut expected = vec![0i8; n];
+        kernels::add(
+            ain,
+            bin,
+            Out {
+                data: &mut expected,
+                shape: sh,
+                zero_point: yzp,
+            },
+            &p,
+        )
+        .unwrap();
+
+        let mut y = a.clone(); // a in place
+        kernels::add_into(
+            Operand::Output { zero_point: azp },
+            Operand::Tensor(bin),
+            Out {
+                data: &mut y,
+                shape: sh,
+                zero_point: yzp,
+            },
+            &p,
+        )
+        .unwrap();
+        assert_eq!(y, expected);
+        let mut y = b.clone(); // b in place
+        kernels::add_into(
+            Operand::Tensor(ain),
+            Operand::Output { zero_point: bzp },
+            Out {
+                data: &mut y,
+                shape: sh,
+                zero_point: yzp,
+            },
+            &p,
+        )
+        .unwrap();
+        assert_eq!(y, expected);
+        // a + a, both in place
+        let mut expected2 = vec![0i8; n];
+        let a2 = In {
+            data: &a,
+            shape: sh,
+            zero_point: azp,
+        };
+        kernels::add(
+            a2,
+            a2,
+            Out {
+                data: &mut expected2,
+                shape: sh,
+                zero_point: yzp,
+            },
+            &p,
+        )
+        .unwrap();
+        let mut y = a.clone();
+        let o = Operand::Output { zero_point: azp };
+        kernels::add_into(
+            o,
+            o,
+            Out {
+                data: &mut y,
+                shape: sh,
+                zero_point: yzp,
+            },
+            &p,
+        )
+        .unwrap();
+        assert_eq!(y, expected2);
+
+        let mb = le_i32(&[rng.mult()]);
+        let rs = Rescale {
+            multiplier: I32s::new(&mb).unwrap(),
+            shift: &[31],
+        };
+        let clamp = Clamp { min: -50, max: 90 };
+        kernels::requantize_op(
+            ain,
+            Out {
+                data: &mut expected,
+                shape: sh,
+                zero_point: yzp,
+            },
+            &rs,
+            clamp,
+        )
+        .unwrap();
+        let mut y = a.clone();
+        kernels::requantize_in_place(
+            Out {
+                data: &mut y,
+                shape: sh,
+                zero_point: yzp,
+            },
+            azp,
+            &rs,
+            clamp,
+        )
+        .unwrap();
+        assert_eq!(y, expected);
+    }
+}

@@ -656,3 +656,114 @@ fn every_corrupted_byte_is_caught_or_harmless() {
         "both outcomes exercised: {accepted} accepted, {rejected} rejected"
     );
 }
+
+/// Add and Requantize may write over an input occupying exactly the output's bytes.
+#[test]
+fn elementwise_steps_run_in_place() {
+    let mut rng = Rng(11);
+    let sh = [3, 3, 4];
+    let t = |off: u32, zp: i8| TensorDesc {
+        shape: sh,
+        offset: off,
+        scale: 0.1,
+        zero_point: zp,
+    };
+    // t0 input at 0; t1 at 36; t2, t3, t4 all over t1's bytes.
+    let tensors = vec![t(0, 3), t(36, -4), t(36, 6), t(36, -2), t(36, 1)];
+    let add = |rng: &mut Rng| {
+        Op::Add(Add {
+            a: rq(rng.mult(), 21),
+            b: rq(rng.mult(), 21),
+            out: rq(rng.mult(), 31),
+            act_min: -128,
+            act_max: 127,
+        })
+    };
+    let requant = |rng: &mut Rng| {
+        Op::Requantize(Requantize {
+            requant: rq(rng.mult(), 31),
+            act_min: -100,
+            act_max: 120,
+        })
+    };
+    let step = |op, inputs: Vec<u16>, output| Step {
+        op,
+        inputs,
+        output,
+        scratch: (0, 0),
+    };
+    let steps = vec![
+        step(requant(&mut rng), vec![0], 1),
+        step(add(&mut rng), vec![1, 0], 2),
+        step(requant(&mut rng), vec![2], 3),
+        step(add(&mut rng), vec![3, 3], 4),
+    ];
+    let m = PlanModel {
+        name: "in place".into(),
+        tensors,
+        steps,
+        input: 0,
+        output: 4,
+        arena_bytes: 72,
+        preprocess: None,
+        labels: vec![],
+    };
+    let blob = m.encode();
+    let plan = Plan::parse(&blob).unwrap();
+    let mut arena = [0u8; 72];
+    let mut s = Session::new(&plan, &mut arena).unwrap();
+    let x = rng.i8s(36);
+    s.set_input(&x).unwrap();
+    s.run().unwrap();
+
+    let zp = |i: usize| m.tensors[i].zero_point;
+    let mut v: Vec<Vec<i8>> = vec![x];
+    for st in &m.steps {
+        let a = &v[st.inputs[0] as usize];
+        let o = st.output as usize;
+        let y = match &st.op {
+            Op::Requantize(r) => oracle::requant(
+                a,
+                zp(st.inputs[0] as usize),
+                zp(o),
+                r.requant.multiplier[0],
+                r.requant.shift[0],
+                r.act_min,
+                r.act_max,
+            ),
+            Op::Add(p) => {
+                let r = [&p.a, &p.b, &p.out].map(|r| (r.multiplier[0], r.shift[0]));
+                let b = st.inputs[1] as usize;
+                oracle::add(
+                    a,
+                    zp(st.inputs[0] as usize),
+                    &v[b],
+                    zp(b),
+                    zp(o),
+                    r,
+                    p.act_min,
+                    p.act_max,
+                )
+            }
+            _ => unreachable!(),
+        };
+        v.push(y);
+    }
+    assert_eq!(s.output(), &v[4][..]);
+    assert!(v[4].iter().any(|&q| q != v[4][0]), "output is not constant");
+
+    // Only an exact alias is allowed, and only for elementwise ops.
+    let mut partial = m.clone();
+    partial.tensors[2].offset = 37;
+    partial.arena_bytes = 80;
+    assert_eq!(step_fault(&partial), Some(StepFault::Overlap));
+    let mut pool = m.clone();
+    pool.steps[2].op = Op::MaxPool(Pool {
+        kernel: [1, 1],
+        stride: [1, 1],
+        pad: [0, 0],
+        act_min: -128,
+        act_max: 127,
+    });
+    assert_eq!(step_fault(&pool), Some(StepFault::Overlap));
+}

@@ -47,6 +47,13 @@
 //!
 //! The encoder lays sections out as header, tensor table, step table, data, and pads the
 //! blob to a multiple of 16; the parser only relies on the offsets in the header.
+//!
+//! Arena rules the parser enforces: every tensor (all dimensions ≥ 1) lies inside
+//! `0..arena_bytes`; a step's output does not overlap its inputs, except that `Add` and
+//! `Requantize` may run **in place** (output occupying exactly an input's bytes); a step's
+//! scratch `(offset, len)` lies inside the arena and overlaps neither its inputs nor output.
+//! `FullyConnected` outputs are `1 × 1 × out`. Requantisation arrays hold one entry or one per
+//! output channel (`Add`: exactly three, `Requantize`: one), shifts in `1..=62`.
 
 pub mod crc32;
 pub mod math;

@@ -85,6 +85,19 @@ impl Out<'_> {
     }
 }
 
+/// An input of an elementwise op that may run in place.
+#[derive(Clone, Copy, Debug)]
+pub enum Operand<'a> {
+    /// A separate tensor.
+    Tensor(In<'a>),
+    /// The output buffer itself (same shape), holding this input's values at this zero point
+    /// until the op overwrites them.
+    Output {
+        /// The input's zero point.
+        zero_point: i8,
+    },
+}
+
 /// A little-endian `i32` array read in place (any alignment).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct I32s<'a>(&'a [u8]);

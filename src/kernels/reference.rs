@@ -7,7 +7,7 @@
 //! shape mismatch that slipped past the entry checks would yield an empty slice, not a panic.
 
 use super::{AddParams, AvgParams, Clamp, ConvParams, FcParams, In, KernelError, LrnParams, Out};
-use super::{Rescale, U32s, Window};
+use super::{Operand, Rescale, U32s, Window};
 use crate::format::math::requantize;
 
 /// `s[start .. start + len]`, or empty when out of range.
@@ -345,26 +345,68 @@ pub fn avg_pool(x: In<'_>, y: Out<'_>, p: &AvgParams) -> Result<(), KernelError>
     Ok(())
 }
 
+/// The rescales of [`AddParams`] with shifts clamped into `1..=62`.
+#[inline]
+fn add_one(av: i8, azp: i32, bv: i8, bzp: i32, p: &AddParams, yzp: i8) -> i8 {
+    let c = |(m, s): (i32, u8)| (m, s.clamp(1, 62));
+    let (am, as_) = c(p.a);
+    let (bm, bs) = c(p.b);
+    let a1 = requantize((av as i32 - azp) << 20, am, as_);
+    let b1 = requantize((bv as i32 - bzp) << 20, bm, bs);
+    out_value(a1.saturating_add(b1), c(p.out), yzp, p.clamp)
+}
+
 /// [`Op::Add`](crate::format::model::Op::Add). The sum `a' + b'` saturates at the i32 range
 /// (it cannot reach it for multipliers in the contract's range).
 ///
 /// Errors when lengths do not match shapes or the three shapes differ.
 pub fn add(a: In<'_>, b: In<'_>, y: Out<'_>, p: &AddParams) -> Result<(), KernelError> {
-    a.check()?;
-    b.check()?;
+    add_into(Operand::Tensor(a), Operand::Tensor(b), y, p)
+}
+
+/// [`add`] where either input (or both) may be the output buffer itself (in place).
+///
+/// Errors when lengths do not match shapes or the shapes differ.
+pub fn add_into(
+    a: Operand<'_>,
+    b: Operand<'_>,
+    y: Out<'_>,
+    p: &AddParams,
+) -> Result<(), KernelError> {
     y.check()?;
-    if a.shape != y.shape || b.shape != y.shape {
-        return Err(KernelError);
+    for t in [&a, &b] {
+        if let Operand::Tensor(t) = t {
+            t.check()?;
+            if t.shape != y.shape {
+                return Err(KernelError);
+            }
+        }
     }
-    let clamp_shift = |(m, s): (i32, u8)| (m, s.clamp(1, 62));
-    let (am, as_) = clamp_shift(p.a);
-    let (bm, bs) = clamp_shift(p.b);
-    let out = clamp_shift(p.out);
-    let (azp, bzp) = (a.zero_point as i32, b.zero_point as i32);
-    for ((o, &av), &bv) in y.data.iter_mut().zip(a.data).zip(b.data) {
-        let a1 = requantize((av as i32 - azp) << 20, am, as_);
-        let b1 = requantize((bv as i32 - bzp) << 20, bm, bs);
-        *o = out_value(a1.saturating_add(b1), out, y.zero_point, p.clamp);
+    let yzp = y.zero_point;
+    match (a, b) {
+        (Operand::Tensor(a), Operand::Tensor(b)) => {
+            let (azp, bzp) = (a.zero_point as i32, b.zero_point as i32);
+            for ((o, &av), &bv) in y.data.iter_mut().zip(a.data).zip(b.data) {
+                *o = add_one(av, azp, bv, bzp, p, yzp);
+            }
+        }
+        (Operand::Output { zero_point: azp }, Operand::Tensor(b)) => {
+            let bzp = b.zero_point as i32;
+            for (o, &bv) in y.data.iter_mut().zip(b.data) {
+                *o = add_one(*o, azp as i32, bv, bzp, p, yzp);
+            }
+        }
+        (Operand::Tensor(a), Operand::Output { zero_point: bzp }) => {
+            let azp = a.zero_point as i32;
+            for (o, &av) in y.data.iter_mut().zip(a.data) {
+                *o = add_one(av, azp, *o, bzp as i32, p, yzp);
+            }
+        }
+        (Operand::Output { zero_point: azp }, Operand::Output { zero_point: bzp }) => {
+            for o in y.data.iter_mut() {
+                *o = add_one(*o, azp as i32, *o, bzp as i32, p, yzp);
+            }
+        }
     }
     Ok(())
 }
@@ -492,6 +534,23 @@ pub fn requantize_op(
     let xzp = x.zero_point as i32;
     for (o, &v) in y.data.iter_mut().zip(x.data) {
         *o = out_value(v as i32 - xzp, ms, y.zero_point, clamp);
+    }
+    Ok(())
+}
+
+/// [`requantize_op`] in place: `y` holds the input (zero point `x_zp`) and receives the output.
+///
+/// Errors when the length does not match the shape.
+pub fn requantize_in_place(
+    y: Out<'_>,
+    x_zp: i8,
+    r: &Rescale<'_>,
+    clamp: Clamp,
+) -> Result<(), KernelError> {
+    y.check()?;
+    let ms = r.at(0);
+    for o in y.data.iter_mut() {
+        *o = out_value(*o as i32 - x_zp as i32, ms, y.zero_point, clamp);
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use super::error::{BindError, RunError};
 use super::plan::{Plan, TensorInfo};
 use super::step::{OpView, StepView};
-use crate::kernels::{self, In, Out, Shape};
+use crate::kernels::{self, In, Operand, Out, Shape};
 
 /// A [`Plan`] bound to an arena. Allocation-free; `run` never panics.
 ///
@@ -113,7 +113,9 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         let input = |k: usize| -> Option<In<'_>> {
             let t = plan.tensor(v.inputs.get(k)?)?;
             let r = t.range();
-            let bytes = if r.end <= yr.start {
+            let bytes = if r.is_empty() {
+                &[]
+            } else if r.end <= yr.start {
                 lo.get(r)?
             } else if r.start >= yr.end {
                 hi.get(r.start - yr.end..r.end - yr.end)?
@@ -132,7 +134,19 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             OpView::FullyConnected(p) => kernels::fully_connected(input(0)?, y, p),
             OpView::MaxPool(w, c) => kernels::max_pool(input(0)?, y, w, *c),
             OpView::AvgPool(p) => kernels::avg_pool(input(0)?, y, p),
-            OpView::Add(p) => kernels::add(input(0)?, input(1)?, y, p),
+            OpView::Add(p) => {
+                let operand = |k: usize| -> Option<Operand<'_>> {
+                    let t = plan.tensor(v.inputs.get(k)?)?;
+                    Some(if t.range() == yr {
+                        Operand::Output {
+                            zero_point: t.zero_point,
+                        }
+                    } else {
+                        Operand::Tensor(input(k)?)
+                    })
+                };
+                kernels::add_into(operand(0)?, operand(1)?, y, p)
+            }
             OpView::Concat => {
                 let mut off = 0usize;
                 for k in 0..v.inputs.len() {
@@ -145,7 +159,14 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             }
             OpView::Lrn(p) => kernels::lrn(input(0)?, y, p),
             OpView::Softmax(t) => kernels::softmax(input(0)?, y, *t),
-            OpView::Requantize(r, c) => kernels::requantize_op(input(0)?, y, r, *c),
+            OpView::Requantize(r, c) => {
+                let t = plan.tensor(v.inputs.get(0)?)?;
+                if t.range() == yr {
+                    kernels::requantize_in_place(y, t.zero_point, r, *c)
+                } else {
+                    kernels::requantize_op(input(0)?, y, r, *c)
+                }
+            }
         };
         res.ok()
     }

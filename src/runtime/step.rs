@@ -129,7 +129,8 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
     let mut x = y;
     for (k, id) in inputs.iter().enumerate() {
         let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
-        ensure(disjoint(span(&t), span(&y)), F::Overlap)?;
+        let in_place = span(&t) == span(&y) && matches!(code, OpCode::Add | OpCode::Requantize);
+        ensure(in_place || disjoint(span(&t), span(&y)), F::Overlap)?;
         if k == 0 {
             x = t;
         }
