@@ -352,6 +352,15 @@ fn multi_step_plan_matches_oracle() {
             assert_eq!(session.tensor(id as u16).unwrap(), &e[..], "tensor {id}");
         }
         assert_eq!(session.output(), &expected[8][..]);
+        let mut seen = 0;
+        session
+            .run_with(|step, id, out| {
+                assert_eq!((step + 1, id as usize), (seen + 1, step + 1));
+                assert_eq!(out, &expected[id as usize][..], "step {step}");
+                seen += 1;
+            })
+            .unwrap();
+        assert_eq!(seen, m.steps.len());
         distinct.extend(expected[7].iter().copied());
     }
     assert!(distinct.len() > 20, "fc outputs vary: {distinct:?}");

@@ -94,9 +94,17 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
     /// Runs every step in order. After a successful [`Plan::parse`] this cannot fail; the
     /// [`RunError::Step`] error exists so that no internal inconsistency can panic.
     pub fn run(&mut self) -> Result<(), RunError> {
+        self.run_with(|_, _, _| {})
+    }
+
+    /// [`Session::run`], calling `after(step, output_id, output)` once each step has written
+    /// its output: for per-step parity checks and tracing (tensors whose bytes a later step
+    /// reuses can only be observed here).
+    pub fn run_with(&mut self, mut after: impl FnMut(usize, u16, &[i8])) -> Result<(), RunError> {
         for i in 0..self.plan.num_steps() {
             let v = self.plan.step_view(i).ok_or(RunError::Step(i as u32))?;
             self.run_step(&v).ok_or(RunError::Step(i as u32))?;
+            after(i, v.output, self.tensor(v.output).unwrap_or(&[]));
         }
         Ok(())
     }
