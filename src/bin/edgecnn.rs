@@ -1,1 +1,73 @@
-fn main() {}
+//! The `edgecnn` command-line tool (feature `cli`): `compile`, `classify`, `eval`, `inspect`.
+//!
+//! Every failure prints one line, `edgecnn: <file>: <problem>`, to stderr and exits non-zero
+//! (1 for a failed command, 2 for a bad command line). Progress bars go to stderr, results
+//! to stdout.
+#![deny(unsafe_code)]
+
+#[path = "edgecnn/args.rs"]
+mod args;
+#[path = "edgecnn/classify.rs"]
+mod classify;
+#[path = "edgecnn/compile.rs"]
+mod compile;
+#[path = "edgecnn/data.rs"]
+mod data;
+#[path = "edgecnn/eval.rs"]
+mod eval;
+#[path = "edgecnn/fail.rs"]
+mod fail;
+#[path = "edgecnn/inspect.rs"]
+mod inspect;
+#[path = "edgecnn/plan.rs"]
+mod plan;
+#[path = "edgecnn/progress.rs"]
+mod progress;
+#[path = "edgecnn/sample.rs"]
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("edgecnn: {}", clap_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match &cli.command {
+        Command::Compile(a) => compile::run(a),
+        Command::Classify(a) => classify::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Inspect(a) => inspect::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgecnn: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// clap's message on one line, e.g. `--input-shape: invalid value '1x3': …`.
+fn clap_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid command line");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    format!("{first} (see `edgecnn --help`)")
+}

@@ -1,0 +1,216 @@
+//! The command line: clap definitions and the parsers for structured option values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use edgecnn::compiler::CalibrationMethod;
+use edgecnn::format::model::Layout;
+
+/// edgecnn: compile ONNX image classifiers to int8 plans, run and inspect them.
+#[derive(Debug, Parser)]
+#[command(name = "edgecnn", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Calibrate and quantise an ONNX model into a plan file.
+    Compile(CompileArgs),
+    /// Classify images with a plan.
+    Classify(ClassifyArgs),
+    /// Measure a plan's top-1 accuracy on a labelled set (optionally against the float model).
+    Eval(EvalArgs),
+    /// Show a plan step by step: ops, shapes, MACs, weights, arena use.
+    Inspect(InspectArgs),
+}
+
+/// `edgecnn compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Calibration inputs: a folder of PNG/JPEG images (all of them, sorted by name) or a
+    /// `.npy` float32 tensor `[N, …]` in the model's own input layout.
+    #[arg(long, value_name = "INPUTS")]
+    pub calibration: PathBuf,
+    /// Where to write the plan.
+    #[arg(short = 'o', long = "output", value_name = "OUT.plan")]
+    pub output: PathBuf,
+    /// `minmax`, or `percentile[:P]` (P defaults to 99.99).
+    #[arg(long, default_value = "minmax", value_parser = parse_method, value_name = "METHOD")]
+    pub calibration_method: CalibrationMethod,
+    /// Input shape in the model's layout, batch included, e.g. `1,3,224,224` (needed when the
+    /// model's input has a symbolic dimension).
+    #[arg(long, value_parser = parse_shape, value_name = "DIMS")]
+    pub input_shape: Option<Vec<usize>>,
+    /// Class names, one per line, stored in the plan.
+    #[arg(long, value_name = "CLASSES.txt")]
+    pub labels: Option<PathBuf>,
+    /// Pixel multiplier: `real = (pixel * scale - mean[c]) / std[c]`.
+    #[arg(long, default_value_t = 1.0 / 255.0, value_name = "S")]
+    pub scale: f32,
+    /// Per-channel mean (after `--scale`): one value or one per channel.
+    #[arg(long, value_parser = parse_floats, default_value = "0", value_name = "M1,M2,M3")]
+    pub mean: Floats,
+    /// Per-channel standard deviation (after `--scale`): one value or one per channel.
+    #[arg(long, value_parser = parse_floats, default_value = "1", value_name = "S1,S2,S3")]
+    pub std: Floats,
+    /// The model's input layout, when the import cannot tell it (default: as imported).
+    #[arg(long, value_enum)]
+    pub layout: Option<LayoutArg>,
+    /// Image channels the model takes (default: from the input shape); images are converted.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub channels: Option<u8>,
+    /// Use at most N calibration inputs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// `edgecnn classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// The plan.
+    pub plan: PathBuf,
+    /// PNG or JPEG images.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// How many classes to show per image.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "K")]
+    pub top: u16,
+    /// Class names, one per line (overrides the names stored in the plan).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `edgecnn eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The plan.
+    pub plan: PathBuf,
+    /// A folder of images, or a `.npy` float32 tensor `[N, …]` in the model's layout.
+    #[arg(long, value_name = "INPUTS")]
+    pub inputs: PathBuf,
+    /// Lines `<file name> <class index>` for a folder, or a `.npy` integer vector for `.npy`.
+    #[arg(long, value_name = "LABELS")]
+    pub labels: PathBuf,
+    /// The source ONNX model: also measure float top-1 and int8/float agreement.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub reference: Option<PathBuf>,
+    /// Use at most N inputs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `edgecnn inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The plan.
+    pub plan: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A model input layout on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LayoutArg {
+    /// Channels first.
+    Nchw,
+    /// Channels last.
+    Nhwc,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::Nchw => Layout::Nchw,
+            LayoutArg::Nhwc => Layout::Nhwc,
+        }
+    }
+}
+
+/// A comma-separated list of floats (a newtype so clap takes it as one value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Floats(pub Vec<f32>);
+
+/// Parses `1,3,224,224`.
+pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
+    let dims = s
+        .split(',')
+        .map(|d| match d.trim().parse::<usize>() {
+            Ok(0) => Err("dimensions must be positive".to_string()),
+            Ok(n) => Ok(n),
+            Err(_) => Err(format!(
+                "`{d}` is not a dimension; expected e.g. 1,3,224,224"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !(2..=4).contains(&dims.len()) {
+        return Err(format!(
+            "{} dimensions; expected 4 (e.g. 1,3,224,224)",
+            dims.len()
+        ));
+    }
+    Ok(dims)
+}
+
+/// Parses `0.485,0.456,0.406`.
+pub fn parse_floats(s: &str) -> Result<Floats, String> {
+    s.split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("`{v}` is not a number"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Floats)
+}
+
+/// Parses `minmax`, `percentile` or `percentile:99.9`.
+pub fn parse_method(s: &str) -> Result<CalibrationMethod, String> {
+    match s.split_once(':') {
+        None if s == "minmax" => Ok(CalibrationMethod::MinMax),
+        None if s == "percentile" => Ok(CalibrationMethod::Percentile(99.99)),
+        Some(("percentile", p)) => match p.parse::<f32>() {
+            Ok(p) if p > 0.0 && p <= 100.0 => Ok(CalibrationMethod::Percentile(p)),
+            _ => Err(format!("`{p}` is not a percentile in (0, 100]")),
+        },
+        _ => Err("expected `minmax`, `percentile` or `percentile:P`".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(parse_shape("1,3,224,224").unwrap(), vec![1, 3, 224, 224]);
+        assert!(parse_shape("1x3x224x224").is_err());
+        assert!(parse_shape("1,0,2,2").is_err());
+        assert!(parse_shape("").is_err());
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(parse_method("minmax").unwrap(), CalibrationMethod::MinMax);
+        assert_eq!(
+            parse_method("percentile:99.9").unwrap(),
+            CalibrationMethod::Percentile(99.9)
+        );
+        assert!(parse_method("percentile:200").is_err());
+        assert!(parse_method("median").is_err());
+    }
+}

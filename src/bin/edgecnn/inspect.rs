@@ -1,0 +1,117 @@
+//! `edgecnn inspect`: the plan step by step (op, shapes, MACs, weights, arena, scratch).
+
+use edgecnn::runtime::Plan;
+use serde_json::{json, Value};
+
+use crate::args::InspectArgs;
+use crate::fail::Result;
+use crate::plan::LoadedPlan;
+
+/// Runs the command.
+pub fn run(args: &InspectArgs) -> Result<()> {
+    let loaded = LoadedPlan::read(&args.plan)?;
+    let plan = loaded.plan()?;
+    let steps: Vec<Value> = (0..plan.num_steps())
+        .filter_map(|i| step_json(&plan, i))
+        .collect();
+    if args.json {
+        let tensors: Vec<Value> = (0..plan.num_tensors())
+            .filter_map(|id| tensor_json(&plan, u16::try_from(id).ok()?))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "plan": args.plan.display().to_string(),
+                "name": plan.name(),
+                "arena_bytes": plan.arena_bytes(),
+                "weights_bytes": plan.weights_bytes(),
+                "macs": plan.macs(),
+                "input_shape": plan.input_shape(),
+                "output_shape": plan.output_shape(),
+                "labels": plan.num_labels(),
+                "preprocess": plan.preprocess().is_some(),
+                "steps": steps,
+                "tensors": tensors,
+            })
+        );
+        return Ok(());
+    }
+    println!("{}: {}", args.plan.display(), plan.name());
+    println!(
+        "{:>4}  {:<15} {:<22} {:<14} {:>12} {:>10} {:>21} {:>10}",
+        "step", "op", "inputs", "output", "MACs", "weights", "output arena", "scratch"
+    );
+    for s in &steps {
+        let shapes = |key: &str| -> String {
+            s[key]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .map(|t| shape_str(&t["shape"]))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
+        let out = &s["output"];
+        println!(
+            "{:>4}  {:<15} {:<22} {:<14} {:>12} {:>10} {:>21} {:>10}",
+            s["index"],
+            s["op"].as_str().unwrap_or("?"),
+            shapes("inputs"),
+            shape_str(&out["shape"]),
+            s["macs"],
+            s["weight_bytes"],
+            format!("{}+{}", out["offset"], out["len"]),
+            s["scratch_bytes"],
+        );
+    }
+    let [h, w, c] = plan.input_shape();
+    println!(
+        "total: {} steps, {} MACs, weights {} bytes, arena {} bytes, input {h}x{w}x{c}, {} labels",
+        plan.num_steps(),
+        plan.macs(),
+        plan.weights_bytes(),
+        plan.arena_bytes(),
+        plan.num_labels()
+    );
+    Ok(())
+}
+
+fn shape_str(v: &Value) -> String {
+    v.as_array()
+        .map(|d| {
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("x")
+        })
+        .unwrap_or_default()
+}
+
+fn tensor_json(plan: &Plan<'_>, id: u16) -> Option<Value> {
+    let t = plan.tensor(id)?;
+    Some(json!({
+        "id": id,
+        "shape": t.shape,
+        "offset": t.offset,
+        "len": t.len,
+        "scale": t.scale,
+        "zero_point": t.zero_point,
+    }))
+}
+
+fn step_json(plan: &Plan<'_>, i: usize) -> Option<Value> {
+    let s = plan.step(i)?;
+    let inputs: Vec<Value> = s.inputs().filter_map(|id| tensor_json(plan, id)).collect();
+    Some(json!({
+        "index": i,
+        "op": s.op,
+        "inputs": inputs,
+        "output": tensor_json(plan, s.output)?,
+        "macs": s.macs,
+        "weight_bytes": s.weight_bytes,
+        "scratch_offset": s.scratch.0,
+        "scratch_bytes": s.scratch.1,
+    }))
+}
