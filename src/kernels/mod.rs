@@ -1,7 +1,7 @@
 //! int8 kernels, one function per [`Op`](crate::format::model::Op), exactly per the
 //! contract in `format::model`.
 //!
-//! [`reference`] is the portable implementation and the oracle for any SIMD variant.
+//! [`reference`](mod@reference) is the portable implementation and the oracle for any SIMD variant.
 //! Kernels read parameters **in place** from the plan blob: integer arrays are little-endian
 //! byte views ([`I32s`], [`U32s`]) so they work from unaligned flash.
 //!
