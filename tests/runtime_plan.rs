@@ -39,9 +39,9 @@ fn model(seed: u32) -> PlanModel {
         tensor([5, 6, 4], 2, 0.05),            // 2 lrn
         tensor([3, 3, 4], 2, 0.05),            // 3 maxpool
         tensor([3, 3, 4], -7, 0.03),           // 4 requantize
-        tensor([3, 3, 4], 1, 0.08),            // 5 add
-        tensor([3, 3, 8], 2, 0.05), // 6 concat (t5 rescaled by the compiler in real plans)
-        tensor([1, 1, 10], 4, 0.1), // 7 fc
+        tensor([3, 3, 4], 2, 0.08),            // 5 add
+        tensor([3, 3, 8], 2, 0.05),            // 6 concat (inputs share its zero point)
+        tensor([1, 1, 10], 4, 0.1),            // 7 fc
         tensor([1, 1, 10], -128, 1.0 / 256.0), // 8 softmax
     ];
     let mut off = 0;
@@ -513,6 +513,16 @@ fn parse_rejects_inconsistent_plans() {
         step_fault(&edit(&|m| conv(m).stride = [2, 1])),
         Some(StepFault::Shape),
         "stride 2 cannot give 5 rows from 5"
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.tensors[6].zero_point = 0)),
+        Some(StepFault::ZeroPoint),
+        "concat zp"
+    );
+    assert_eq!(
+        step_fault(&edit(&|m| m.tensors[3].zero_point = 0)),
+        Some(StepFault::ZeroPoint),
+        "pool zp"
     );
     let inverted = edit(&|m| {
         conv(m).act_min = 10;

@@ -34,6 +34,9 @@ pub enum StepFault {
     Overlap,
     /// A size computation overflowed.
     Overflow,
+    /// Pool or concat inputs whose zero point differs from the output's (the contract says
+    /// they share it).
+    ZeroPoint,
 }
 
 /// [`Plan::parse`](super::Plan::parse) failures.
@@ -129,6 +132,7 @@ impl fmt::Display for StepFault {
             Self::Lut => f.write_str("bad lookup table"),
             Self::Overlap => f.write_str("output overlaps an input, or scratch misplaced"),
             Self::Overflow => f.write_str("size overflow"),
+            Self::ZeroPoint => f.write_str("input and output zero points differ"),
         }
     }
 }

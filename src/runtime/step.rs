@@ -232,6 +232,7 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
         OpCode::MaxPool | OpCode::AvgPool => {
             let w = window()?;
             ensure(xc == yc, F::Shape)?;
+            ensure(x.zero_point == y.zero_point, F::ZeroPoint)?;
             let macs = out_len.saturating_mul((w.kernel[0] * w.kernel[1]) as u64);
             if code == OpCode::MaxPool {
                 (OpView::MaxPool(w, clamp), 0, macs)
@@ -268,6 +269,7 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
             for id in inputs.iter() {
                 let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
                 ensure(t.shape[0] == yh && t.shape[1] == yw, F::Shape)?;
+                ensure(t.zero_point == y.zero_point, F::ZeroPoint)?;
                 sum += t.shape[2] as u64;
             }
             ensure(sum == yc as u64, F::Shape)?;
