@@ -52,8 +52,11 @@
 //! `0..arena_bytes`; a step's output does not overlap its inputs, except that `Add` and
 //! `Requantize` may run **in place** (output occupying exactly an input's bytes); a step's
 //! scratch `(offset, len)` lies inside the arena and overlaps neither its inputs nor output.
-//! `FullyConnected` outputs are `1 × 1 × out`; pool and concat inputs share the output's zero point. Requantisation arrays hold one entry or one per
-//! output channel (`Add`: exactly three, `Requantize`: one), shifts in `1..=62`.
+//! `FullyConnected` outputs are `1 × 1 × out`; pool and concat inputs share the output's
+//! zero point. Requantisation arrays hold one entry or one per output channel (`Add`:
+//! exactly three, `Requantize`: one), shifts in `1..=62`. Output sizes of convs and pools
+//! lie between the floor-mode size without end padding and the ceil-mode size (the last
+//! window starts inside the input or the start padding).
 
 pub mod crc32;
 pub mod math;
