@@ -83,11 +83,13 @@ impl Board {
         })
     }
 
-    /// Builds the firmware (release profile) and returns the ELF's path.
+    /// Builds the firmware (release profile) and returns the ELF's path. `plan`: a plan file
+    /// to embed (passed to the board's build.rs as `EDGECNN_PLAN`); `None`: the board's own
+    /// `assets/model.plan`, if any.
     ///
     /// `RUSTFLAGS` and `CARGO_ENCODED_RUSTFLAGS` are cleared for this build: either would
     /// replace the board's own rustflags (its linker script).
-    pub fn build(&self, root: &Path) -> Result<PathBuf> {
+    pub fn build(&self, root: &Path, plan: Option<&Path>) -> Result<PathBuf> {
         let cargo = CrossCargo::pick(&self.target)?;
         println!("toolchain: {}", cargo.describe());
         let target_dir = cross_target_dir(root);
@@ -98,6 +100,17 @@ impl Board {
             .arg(&target_dir)
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        match plan {
+            Some(plan) => {
+                let plan = plan
+                    .canonicalize()
+                    .map_err(|e| err(format!("plan {}: {e}", plan.display())))?;
+                cmd.env("EDGECNN_PLAN", plan);
+            }
+            None => {
+                cmd.env_remove("EDGECNN_PLAN");
+            }
+        }
         run_cmd(&mut cmd)?;
         let elf = target_dir
             .join(&self.target)

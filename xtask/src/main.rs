@@ -31,8 +31,10 @@ commands:
   check-targets              build the library no_std (with and without defmt) for every
                              cross target and check the firmware dependency tree
   board list                 the boards under boards/
-  board build <board>        build a board's firmware (release)
-  board run <board> [--timeout SECS]
+  board build <board> [--plan FILE]
+                             build a board's firmware (release), embedding FILE if given
+                             (else the board's assets/model.plan, if any)
+  board run <board> [--plan FILE] [--timeout SECS]
                              build it and run it under QEMU; exits with QEMU's exit code
   models [--full]            rebuild the models with `/usr/bin/python3 models/build.py all`
                              (`full`: also the large ones)
@@ -81,8 +83,9 @@ fn dispatch(args: &[&str]) -> Result<u8> {
                 println!("{name}");
             }
         }
-        ["board", "build", name] => {
-            let elf = board::Board::find(&root, name)?.build(&root)?;
+        ["board", "build", name, rest @ ..] => {
+            let opts = BoardOpts::parse(rest)?;
+            let elf = board::Board::find(&root, name)?.build(&root, opts.plan.as_deref())?;
             println!("firmware: {}", elf.display());
         }
         ["board", "run", name, rest @ ..] => return board_run(&root, name, rest),
@@ -96,19 +99,44 @@ fn dispatch(args: &[&str]) -> Result<u8> {
     Ok(0)
 }
 
-/// `board run <name> [--timeout SECS]`: exits with QEMU's exit code.
+/// Options of `board build|run`.
+struct BoardOpts {
+    plan: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl BoardOpts {
+    fn parse(mut rest: &[&str]) -> Result<Self> {
+        let mut opts = BoardOpts {
+            plan: None,
+            timeout: board::DEFAULT_TIMEOUT,
+        };
+        loop {
+            match rest {
+                [] => return Ok(opts),
+                ["--plan", file, more @ ..] => {
+                    opts.plan = Some(PathBuf::from(file));
+                    rest = more;
+                }
+                ["--timeout", secs, more @ ..] => {
+                    let secs = secs
+                        .parse()
+                        .map_err(|_| err(format!("--timeout wants whole seconds, not `{secs}`")))?;
+                    opts.timeout = Duration::from_secs(secs);
+                    rest = more;
+                }
+                _ => return Err(err(format!("unexpected arguments: {}", rest.join(" ")))),
+            }
+        }
+    }
+}
+
+/// `board run <name> [--plan FILE] [--timeout SECS]`: exits with QEMU's exit code.
 fn board_run(root: &Path, name: &str, rest: &[&str]) -> Result<u8> {
-    let timeout = match rest {
-        [] => board::DEFAULT_TIMEOUT,
-        ["--timeout", secs] => Duration::from_secs(
-            secs.parse()
-                .map_err(|_| err(format!("--timeout wants whole seconds, not `{secs}`")))?,
-        ),
-        _ => return Err(err(format!("unexpected arguments: {}", rest.join(" ")))),
-    };
+    let opts = BoardOpts::parse(rest)?;
     let board = board::Board::find(root, name)?;
-    let elf = board.build(root)?;
-    let outcome = board.run(&elf, timeout)?;
+    let elf = board.build(root, opts.plan.as_deref())?;
+    let outcome = board.run(&elf, opts.timeout)?;
     let took = fmt_duration(outcome.elapsed);
     match outcome.code {
         Some(0) if outcome.passed(name) => {

@@ -1,16 +1,29 @@
-//! edgecnn on QEMU's MPS2 AN386 machine (Cortex-M4F): boots, exercises the `no_std` edgecnn
-//! library, prints `edgecnn qemu-mps2-an386: OK` through semihosting and exits with code 0.
-//! Any failure (a check or a panic) prints what went wrong and exits with code 1, so
-//! `cargo xtask board run qemu-mps2-an386` and `tests/board_qemu.rs` see it.
+//! edgecnn on QEMU's MPS2 AN386 machine (Cortex-M4F): boots, exercises the `no_std`,
+//! allocation-free edgecnn runtime, prints `edgecnn qemu-mps2-an386: OK` through semihosting
+//! and exits with code 0. Any failure (a check or a panic) prints what went wrong and exits
+//! with code 1, so `cargo xtask board run qemu-mps2-an386` and `tests/board_qemu.rs` see it.
+//!
+//! With an embedded plan (see `build.rs`), it parses the plan in place,
+//! binds it to a `static` arena of exactly the size the plan asks for, runs it on a fixed
+//! input and prints a digest of the output, which the host test compares with the host's.
 
 #![no_std]
 #![no_main]
 
+mod check;
+mod plan {
+    include!(concat!(env!("OUT_DIR"), "/plan.rs"));
+}
+
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+use edgecnn::runtime::{Plan, Session};
 
 /// The board's name, as printed in the closing line.
 const BOARD: &str = "qemu-mps2-an386";
+
+/// The plan's arena, in `.bss` (the caller owns every byte the runtime touches).
+static mut ARENA: [u8; plan::ARENA_BYTES] = [0; plan::ARENA_BYTES];
 
 #[entry]
 fn main() -> ! {
@@ -32,16 +45,54 @@ fn main() -> ! {
 }
 
 /// The checks this firmware runs on the device.
-///
-/// TODO(board): once `edgecnn::runtime::Plan` and `Session` land, embed a plan compiled ahead
-/// of time (build.rs, from `models/`), parse it, run it on an embedded test image in a
-/// `static` arena and compare the top-1 class with the host's answer.
 fn run() -> Result<(), &'static str> {
     // The plan checksum, computed on the device with the same code as on the host.
     let input = core::hint::black_box(b"123456789");
     if edgecnn::format::crc32::crc32(input) != 0xCBF4_3926 {
         return Err("format::crc32 gave a wrong check value");
     }
+
+    let Some(blob) = plan::PLAN else {
+        hprintln!(
+            "edgecnn {}: no plan embedded (run one: `cargo xtask board run {} --plan FILE`)",
+            BOARD,
+            BOARD
+        );
+        return Ok(());
+    };
+    let plan = match Plan::parse(blob) {
+        Ok(p) => p,
+        Err(e) => {
+            hprintln!("edgecnn {}: Plan::parse: {}", BOARD, e);
+            return Err("the embedded plan does not parse");
+        }
+    };
+    hprintln!(
+        "edgecnn {}: plan parsed: {} bytes, {} steps, arena {} bytes",
+        BOARD,
+        blob.len(),
+        plan.num_steps(),
+        plan.arena_bytes()
+    );
+    // SAFETY: `run` is called once, from `main`, with interrupts unused: this is the only
+    // reference to ARENA that ever exists.
+    let arena: &'static mut [u8] = unsafe { &mut *core::ptr::addr_of_mut!(ARENA) };
+    let mut session = match Session::new(&plan, arena) {
+        Ok(s) => s,
+        Err(e) => {
+            hprintln!("edgecnn {}: Session::new: {}", BOARD, e);
+            return Err("cannot bind the plan to the arena");
+        }
+    };
+    check::fill_input(session.input_mut());
+    if let Err(e) = session.run() {
+        hprintln!("edgecnn {}: Session::run: {}", BOARD, e);
+        return Err("the plan failed to run");
+    }
+    hprintln!(
+        "{}",
+        check::result_line(BOARD, plan.num_steps(), session.output())
+    );
     Ok(())
 }
 
