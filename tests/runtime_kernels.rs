@@ -724,3 +724,85 @@ fn add_and_requantize_in_place_match_out_of_place() {
         assert_eq!(y, expected);
     }
 }
+
+/// Wide channel counts: input runs longer than the kernels' internal chunk (128), blocks of
+/// neighbouring pixels and partial output-channel blocks.
+#[test]
+fn conv2d_wide_channels_match_oracle() {
+    let mut rng = Rng(0x5eed_0008);
+    for case in 0..12 {
+        let (ih, iw) = (rng.usize(3, 9), rng.usize(4, 14));
+        let (ic, oc) = (rng.usize(40, 200), rng.usize(1, 21));
+        let kk = [1, 3, 5][case % 3];
+        let (k, s, d, p) = (
+            [kk, kk],
+            [1 + case % 2, 1 + case % 2],
+            [1, 1],
+            [kk / 2, kk / 2],
+        );
+        let oh = (ih + 2 * p[0] - k[0]) / s[0] + 1;
+        let ow = (iw + 2 * p[1] - k[1]) / s[1] + 1;
+        let x = rng.i8s(ih * iw * ic);
+        let w = rng.i8s(oc * k[0] * k[1] * ic);
+        let bias: Vec<i32> = (0..oc).map(|_| rng.range(-50_000, 50_000) as i32).collect();
+        let m: Vec<i32> = (0..oc).map(|_| rng.mult()).collect();
+        let sh: Vec<u8> = (0..oc).map(|_| rng.usize(38, 42) as u8).collect();
+        let (xzp, yzp) = (rng.i8(), rng.i8());
+        let expected = oracle::conv(
+            &x,
+            [ih, iw, ic],
+            xzp,
+            [oh, ow, oc],
+            yzp,
+            k,
+            s,
+            d,
+            p,
+            1,
+            &w,
+            &bias,
+            &m,
+            &sh,
+            -128,
+            127,
+        );
+        let (bb, mb) = (le_i32(&bias), le_i32(&m));
+        let params = ConvParams {
+            window: Window {
+                kernel: k,
+                stride: s,
+                dilation: d,
+                pad: p,
+            },
+            groups: 1,
+            weights: &w,
+            bias: I32s::new(&bb).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&mb).unwrap(),
+                shift: &sh,
+            },
+            clamp: Clamp::NONE,
+        };
+        let mut y = vec![0i8; oh * ow * oc];
+        kernels::conv2d(
+            In {
+                data: &x,
+                shape: shape(ih, iw, ic),
+                zero_point: xzp,
+            },
+            Out {
+                data: &mut y,
+                shape: shape(oh, ow, oc),
+                zero_point: yzp,
+            },
+            &params,
+        )
+        .unwrap();
+        assert_eq!(
+            y, expected,
+            "wide conv case {case}: {ih}x{iw}x{ic} -> {oh}x{ow}x{oc} k{kk}"
+        );
+        let distinct: std::collections::BTreeSet<i8> = y.iter().copied().collect();
+        assert!(distinct.len() > 10, "case {case}: outputs vary");
+    }
+}

@@ -83,6 +83,129 @@ fn conv_dense_pixel<'x>(
     }
 }
 
+/// Output pixels computed together where their windows are not clipped horizontally.
+const PIX: usize = 4;
+
+/// Dense conv (`groups == 1`, `dilation_w == 1`), row by row: runs of [`PIX`] pixels whose
+/// windows lie fully inside the input horizontally share each weight load
+/// ([`conv_dense_block`]); the others go through [`conv_dense_pixel`].
+fn conv_dense(x: &In<'_>, y: Out<'_>, p: &ConvParams<'_>, wsz: usize) {
+    let fc = FcParams {
+        weights: p.weights,
+        bias: p.bias,
+        rescale: p.rescale,
+        clamp: p.clamp,
+    };
+    let (ic, oc, ow) = (x.shape.c, y.shape.c, y.shape.w);
+    let [kh, kw] = p.window.kernel;
+    let [sh, sw] = p.window.stride;
+    let [dh, _] = p.window.dilation;
+    let [pt, pl] = p.window.pad;
+    let (row, krow, zp) = (x.shape.w * ic, kw * ic, x.zero_point as i16);
+    let full = |ox: usize| {
+        taps(ox, sw, pl, kw, 1, x.shape.w).0 == 0 && taps(ox, sw, pl, kw, 1, x.shape.w).1 == kw
+    };
+    for (oy, out_row) in y.data.chunks_exact_mut(ow * oc).enumerate() {
+        let (ky0, ky1, iy0) = taps(oy, sh, pt, kh, dh, x.shape.h);
+        let mut rest = out_row;
+        let mut ox = 0;
+        while ox < ow {
+            let (kx0, kx1, ix0) = taps(ox, sw, pl, kw, 1, x.shape.w);
+            let n = if ox + PIX <= ow && full(ox) && full(ox + PIX - 1) {
+                PIX
+            } else {
+                1
+            };
+            let Some((cur, tail)) = core::mem::take(&mut rest).split_at_mut_checked(n * oc) else {
+                return;
+            };
+            rest = tail;
+            let (ix, run) = ((ix0 + kx0 as i64) as usize, (kx1 - kx0) * ic);
+            let span = run + (n - 1) * sw * ic;
+            let rows = (ky0..ky1).map(|ky| {
+                let iy = (iy0 + (ky * dh) as i64) as usize;
+                (sub(x.data, iy * row + ix * ic, span), ky * krow + kx0 * ic)
+            });
+            if n == PIX {
+                conv_dense_block(cur, rows, sw * ic, run, &fc, wsz, zp, y.zero_point);
+            } else {
+                conv_dense_pixel(cur, rows, &fc, wsz, zp, y.zero_point);
+            }
+            ox += n;
+        }
+    }
+}
+
+/// `[Σ w·d0, Σ w·d1, Σ w·d2, Σ w·d3]` over the first `n` elements, i32 wrapping.
+#[inline(always)]
+fn dot4(w: &[i8], d: &[[i16; X_CHUNK]; PIX], n: usize) -> [i32; PIX] {
+    let n = n.min(w.len()).min(X_CHUNK);
+    let w = w.get(..n).unwrap_or(&[]);
+    let [d0, d1, d2, d3] = d;
+    let mut s = [0i32; PIX];
+    for ((((&w, &a), &b), &c), &e) in w.iter().zip(d0).zip(d1).zip(d2).zip(d3) {
+        let w = w as i16 as i32;
+        s[0] = s[0].wrapping_add(w * a as i32);
+        s[1] = s[1].wrapping_add(w * b as i32);
+        s[2] = s[2].wrapping_add(w * c as i32);
+        s[3] = s[3].wrapping_add(w * e as i32);
+    }
+    s
+}
+
+/// [`PIX`] neighbouring output pixels of a dense conv with unclipped windows: `rows` yields
+/// per kernel row the input span covering all of them (pixel `j`'s run of `run` elements
+/// starts at `j * step`) and the weight offset. Stack use: 1 KiB + 128 bytes.
+#[allow(clippy::too_many_arguments)]
+fn conv_dense_block<'x>(
+    out: &mut [i8],
+    rows: impl Iterator<Item = (&'x [i8], usize)> + Clone,
+    step: usize,
+    run: usize,
+    p: &FcParams<'_>,
+    wsz: usize,
+    zp: i16,
+    out_zp: i8,
+) {
+    let oc = out.len() / PIX;
+    if oc == 0 {
+        return;
+    }
+    let mut buf = [[0i16; X_CHUNK]; PIX];
+    for (b, w_blk) in p.weights.chunks(OC_BLOCK * wsz).enumerate() {
+        let o0 = b * OC_BLOCK;
+        let mut acc = [[0i32; PIX]; OC_BLOCK];
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a = [p.bias.get(o0 + j).unwrap_or(0); PIX];
+        }
+        for (xs, woff) in rows.clone() {
+            let mut c = 0;
+            while c < run {
+                let n = (run - c).min(X_CHUNK);
+                for (px, bf) in buf.iter_mut().enumerate() {
+                    for (d, &v) in bf.iter_mut().zip(sub(xs, px * step + c, n)) {
+                        *d = v as i16 - zp;
+                    }
+                }
+                for (a, wk) in acc.iter_mut().zip(w_blk.chunks_exact(wsz)) {
+                    let s = dot4(sub(wk, woff + c, n), &buf, n);
+                    for (a, s) in a.iter_mut().zip(s) {
+                        *a = a.wrapping_add(s);
+                    }
+                }
+                c += n;
+            }
+        }
+        for (px, out_px) in out.chunks_exact_mut(oc).enumerate() {
+            let outs = out_px.iter_mut().skip(o0).zip(&acc).enumerate();
+            for (j, (o, a)) in outs {
+                let v = a.get(px).copied().unwrap_or(0);
+                *o = out_value(v, p.rescale.at(o0 + j), out_zp, p.clamp);
+            }
+        }
+    }
+}
+
 /// Valid kernel taps along one axis for output index `o`: `(k_lo, k_hi, start)` where
 /// taps `k_lo..k_hi` land inside `0..n` at `start + k * d`.
 #[inline]
@@ -156,30 +279,14 @@ pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelErr
     let zp = x.zero_point as i16;
     let row = x.shape.w * ic;
     let krow = kw * icg;
-    let dense = g == 1 && dw == 1;
-    let fc = FcParams {
-        weights: p.weights,
-        bias: p.bias,
-        rescale: p.rescale,
-        clamp: p.clamp,
-    };
+    if g == 1 && dw == 1 {
+        conv_dense(&x, y, p, wsz);
+        return Ok(());
+    }
     let ow = y.shape.w;
     for (pix, out_px) in y.data.chunks_exact_mut(oc).enumerate() {
         let (ky0, ky1, iy0) = taps(pix / ow, sh, pt, kh, dh, x.shape.h);
         let (kx0, kx1, ix0) = taps(pix % ow, sw, pl, kw, dw, x.shape.w);
-        let nx = kx1 - kx0;
-        if dense {
-            let ix = (ix0 + kx0 as i64) as usize;
-            let rows = (ky0..ky1).map(|ky| {
-                let iy = (iy0 + (ky * dh) as i64) as usize;
-                (
-                    sub(x.data, iy * row + ix * ic, nx * ic),
-                    ky * krow + kx0 * ic,
-                )
-            });
-            conv_dense_pixel(out_px, rows, &fc, wsz, zp, y.zero_point);
-            continue;
-        }
         for (o, (yv, wk)) in out_px
             .iter_mut()
             .zip(p.weights.chunks_exact(wsz))
