@@ -64,10 +64,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// clap's message on one line, e.g. `--input-shape: invalid value '1x3': …`.
+/// clap's message on one line, e.g. `invalid value '1x3' for '--input-shape <DIMS>': …`.
 fn clap_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or("invalid command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see `edgecnn --help`)")
+    let message = text.split("Usage:").next().unwrap_or_default();
+    let message = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message} (see `edgecnn --help`)")
 }

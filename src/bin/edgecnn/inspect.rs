@@ -38,32 +38,29 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     }
     println!("{}: {}", args.plan.display(), plan.name());
     println!(
-        "{:>4}  {:<15} {:<22} {:<14} {:>12} {:>10} {:>21} {:>10}",
-        "step", "op", "inputs", "output", "MACs", "weights", "output arena", "scratch"
+        "{:>4}  {:<15} {:<24} {:<12} {:>13} {:>11} {:>21} {:>10}",
+        "step", "op", "inputs", "output", "MACs", "weights", "output @arena+len", "scratch"
     );
-    for s in &steps {
-        let shapes = |key: &str| -> String {
-            s[key]
-                .as_array()
-                .map(|v| {
-                    v.iter()
-                        .map(|t| shape_str(&t["shape"]))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default()
-        };
-        let out = &s["output"];
+    for i in 0..plan.num_steps() {
+        let Some(s) = plan.step(i) else { continue };
+        let inputs: Vec<String> = s
+            .inputs()
+            .filter_map(|id| plan.tensor(id))
+            .map(|t| shape_str(t.shape))
+            .collect();
+        let (out_shape, out_at) = plan
+            .tensor(s.output)
+            .map(|t| (shape_str(t.shape), format!("{}+{}", t.offset, t.len)))
+            .unwrap_or_default();
         println!(
-            "{:>4}  {:<15} {:<22} {:<14} {:>12} {:>10} {:>21} {:>10}",
-            s["index"],
-            s["op"].as_str().unwrap_or("?"),
-            shapes("inputs"),
-            shape_str(&out["shape"]),
-            s["macs"],
-            s["weight_bytes"],
-            format!("{}+{}", out["offset"], out["len"]),
-            s["scratch_bytes"],
+            "{i:>4}  {:<15} {:<24} {:<12} {:>13} {:>11} {:>21} {:>10}",
+            s.op,
+            inputs.join(" "),
+            out_shape,
+            s.macs,
+            s.weight_bytes,
+            out_at,
+            s.scratch.1,
         );
     }
     let [h, w, c] = plan.input_shape();
@@ -78,15 +75,8 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     Ok(())
 }
 
-fn shape_str(v: &Value) -> String {
-    v.as_array()
-        .map(|d| {
-            d.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("x")
-        })
-        .unwrap_or_default()
+fn shape_str([h, w, c]: [u32; 3]) -> String {
+    format!("{h}x{w}x{c}")
 }
 
 fn tensor_json(plan: &Plan<'_>, id: u16) -> Option<Value> {

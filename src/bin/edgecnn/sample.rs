@@ -42,17 +42,18 @@ impl Shape {
 
     /// Reads `(h, w, c)` from a model shape (batch first) in `layout`.
     pub fn from_model(shape: &[usize], layout: Layout, file: &Path) -> Result<Shape> {
-        let dims =
-            match (shape.len(), layout) {
-                (4, Layout::Nchw) => [shape[2], shape[3], shape[1]],
-                (4, Layout::Nhwc) => [shape[1], shape[2], shape[3]],
-                _ => return Err(Fail::at(
+        let dims = match (shape.len(), layout) {
+            (4, Layout::Nchw) => [shape[2], shape[3], shape[1]],
+            (4, Layout::Nhwc) => [shape[1], shape[2], shape[3]],
+            _ => {
+                return Err(Fail::at(
                     file,
                     format!(
                         "input shape {shape:?} is not an image batch [N, C, H, W] or [N, H, W, C]"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let to_u32 = |d: usize| u32::try_from(d).map_err(|_| Fail::at(file, "input too large"));
         Ok(Shape {
             h: to_u32(dims[0])?,
