@@ -275,11 +275,8 @@ impl<'b> Plan<'b> {
         for id in 0..n_tensors {
             plan.check_tensor(id as u16)?;
         }
-        let (input, output) = (
-            plan.tensor(plan.input).ok_or(ParseError::InputOutput)?,
-            plan.tensor(plan.output).ok_or(ParseError::InputOutput)?,
-        );
-        let _ = output;
+        let input = plan.tensor(plan.input).ok_or(ParseError::InputOutput)?;
+        plan.tensor(plan.output).ok_or(ParseError::InputOutput)?;
         let (mut weights, mut macs) = (0usize, 0u64);
         for i in 0..n_steps {
             let v = decode_step(&plan, i).map_err(|fault| ParseError::Step {
