@@ -346,6 +346,17 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_gray_to_rgb() {
+        let img = image::GrayImage::from_fn(8, 8, |_, _| image::Luma([200]));
+        let mut bytes = Vec::new();
+        img.write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Jpeg)
+            .unwrap();
+        let p = decode(&bytes, 4, 4, 3).unwrap();
+        assert_eq!(p.as_bytes().len(), 4 * 4 * 3);
+        assert!(p.as_bytes().iter().all(|&v| v.abs_diff(200) <= 3));
+    }
+
+    #[test]
     fn garbage_and_truncation_are_errors() {
         assert!(matches!(
             decode(b"hello world", 2, 2, 1),

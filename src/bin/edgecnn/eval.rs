@@ -69,7 +69,6 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     }
     let norm = recipe.as_ref().map(|(n, _)| n);
     let in_quant = plan.input_quant();
-    let num_out = plan.output_shape().iter().product::<u32>() as usize;
 
     let mut arena = plan::arena(&plan);
     let mut session = Session::new(&plan, &mut arena).at(&args.plan)?;
@@ -86,7 +85,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         }
         session.run().at(&source)?;
         let out = session.output();
-        if label >= out.len().max(num_out) {
+        if label >= out.len() {
             return Err(Fail::at(
                 &args.labels,
                 format!(
