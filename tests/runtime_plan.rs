@@ -321,6 +321,8 @@ fn encode_parse_round_trip() {
     );
     let lut = m.preprocess.as_ref().unwrap().lut[2];
     assert_eq!(pre.lut(2).unwrap(), &lut[..]);
+    let dbg = format!("{plan:?}");
+    assert!(dbg.contains("hand-built test plan") && dbg.len() < 400, "summary: {dbg}");
     // Trailing bytes (flash padding) are ignored.
     let mut padded = blob.clone();
     padded.extend_from_slice(&[0xAA; 13]);

@@ -158,7 +158,8 @@ impl<'b> PreprocessInfo<'b> {
 ///
 /// Holding a `Plan` is the proof that every offset, length and op argument in the blob is
 /// consistent: [`Session::run`](super::Session::run) relies on it and never panics.
-#[derive(Clone, Copy, Debug)]
+/// Its `Debug` output is a summary (the blob itself may be megabytes).
+#[derive(Clone, Copy)]
 pub struct Plan<'b> {
     pub(crate) blob: &'b [u8],
     arena_bytes: u32,
@@ -174,6 +175,24 @@ pub struct Plan<'b> {
     preprocess: Option<PreprocessInfo<'b>>,
     weights_bytes: usize,
     macs: u64,
+}
+
+impl core::fmt::Debug for Plan<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Plan")
+            .field("name", &self.name)
+            .field("blob_bytes", &self.blob.len())
+            .field("arena_bytes", &self.arena_bytes)
+            .field("input", &self.input_shape())
+            .field("output", &self.output_shape())
+            .field("tensors", &self.n_tensors)
+            .field("steps", &self.n_steps)
+            .field("labels", &self.num_labels())
+            .field("preprocess", &self.preprocess.is_some())
+            .field("weights_bytes", &self.weights_bytes)
+            .field("macs", &self.macs)
+            .finish()
+    }
 }
 
 fn hdr_u32(b: &[u8], at: usize) -> Result<u32, ParseError> {
