@@ -92,8 +92,14 @@ impl StepInfo<'_> {
 }
 
 /// A little-endian `f32` array read in place (host information; never used by `run`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct F32s<'b>(&'b [u8]);
+
+impl core::fmt::Debug for F32s<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 impl<'b> F32s<'b> {
     /// Number of elements.
@@ -123,7 +129,7 @@ impl<'b> F32s<'b> {
 
 /// The plan's pixel preprocessing: per-channel tables (what the device uses) plus the float
 /// recipe they were built from (host information: `real = (pixel * scale - mean[c]) / std[c]`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct PreprocessInfo<'b> {
     /// Pixel scale.
     pub scale: f32,
@@ -134,6 +140,18 @@ pub struct PreprocessInfo<'b> {
     /// The source model's input layout.
     pub source_layout: Layout,
     lut: &'b [u8],
+}
+
+impl core::fmt::Debug for PreprocessInfo<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PreprocessInfo")
+            .field("scale", &self.scale)
+            .field("mean", &self.mean)
+            .field("std", &self.std)
+            .field("source_layout", &self.source_layout)
+            .field("channels", &self.channels())
+            .finish()
+    }
 }
 
 impl<'b> PreprocessInfo<'b> {
