@@ -322,7 +322,10 @@ fn encode_parse_round_trip() {
     let lut = m.preprocess.as_ref().unwrap().lut[2];
     assert_eq!(pre.lut(2).unwrap(), &lut[..]);
     let dbg = format!("{plan:?}");
-    assert!(dbg.contains("hand-built test plan") && dbg.len() < 400, "summary: {dbg}");
+    assert!(
+        dbg.contains("hand-built test plan") && dbg.len() < 400,
+        "summary: {dbg}"
+    );
     // Trailing bytes (flash padding) are ignored.
     let mut padded = blob.clone();
     padded.extend_from_slice(&[0xAA; 13]);
@@ -835,5 +838,28 @@ fn random_damage_with_valid_checksum_never_panics() {
     assert!(
         rejected > 0 && accepted > 0,
         "{accepted} accepted, {rejected} rejected"
+    );
+}
+
+/// Weights are read in place with `from_le_bytes`: a blob at an odd address runs the same.
+#[test]
+fn unaligned_blob_gives_the_same_output() {
+    let blob = model(12).encode();
+    let mut shifted = vec![0u8; blob.len() + 1];
+    shifted[1..].copy_from_slice(&blob);
+    let x: Vec<i8> = Rng(3).i8s(90);
+    let mut outputs = Vec::new();
+    for b in [&blob[..], &shifted[1..]] {
+        let plan = Plan::parse(b).unwrap();
+        let mut arena = vec![0u8; plan.arena_bytes()];
+        let mut s = Session::new(&plan, &mut arena).unwrap();
+        s.set_input(&x).unwrap();
+        s.run().unwrap();
+        outputs.push(s.output().to_vec());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(
+        shifted[1..].as_ptr() as usize % 2,
+        1 - blob.as_ptr() as usize % 2
     );
 }
