@@ -40,12 +40,9 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
             .take(usize::from(args.top))
             .map(|class| {
                 let i = usize::from(class.index);
-                let name = names.get(i).map(String::as_str).unwrap_or("");
-                (
-                    i,
-                    name.to_string(),
-                    plan::dequantize(class.score, out_quant),
-                )
+                // No name (or an empty one) is JSON null.
+                let name = names.get(i).filter(|n| !n.is_empty()).cloned();
+                (i, name, plan::dequantize(class.score, out_quant))
             })
             .collect();
         if args.json {
@@ -58,6 +55,7 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
         } else {
             println!("{}", path.display());
             for (rank, (i, name, score)) in top.iter().enumerate() {
+                let name = name.as_deref().unwrap_or("");
                 println!("  {:>2}. {score:>9.4}  {i:>4}  {name}", rank + 1);
             }
         }
