@@ -5,10 +5,24 @@
 //! `quantize` → `memplan` → `emit` ([`PlanModel`]).
 //!
 //! Only `import` (and the float reference [`FloatModel`]) name tract types.
+//!
+//! Calibration default: [`CalibrationMethod::DEFAULT`] (see its documentation for the
+//! measurement behind the choice).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::format::model::{Layout, PlanModel};
+
+mod calibrate;
+mod emit;
+mod import;
+pub mod ir;
+mod memplan;
+mod passes;
+mod quantize;
+
+pub use memplan::MemoryReport;
 
 /// How activation ranges are chosen from calibration data.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -17,6 +31,18 @@ pub enum CalibrationMethod {
     MinMax,
     /// The given percentile of |values| (e.g. 99.99), per tensor.
     Percentile(f32),
+}
+
+impl CalibrationMethod {
+    /// The method `compile` users should pick when they have no reason to choose:
+    /// min/max, measured against `Percentile(99.99)` on the micro models (see the README).
+    pub const DEFAULT: CalibrationMethod = CalibrationMethod::MinMax;
+}
+
+impl Default for CalibrationMethod {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// How the float input tensor is made from 8-bit pixels; stored in the plan.
@@ -102,32 +128,105 @@ pub fn compile(
     options: &CompileOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PlanModel, CompileError> {
-    let _ = (model, calibration, options, progress);
-    Err(CompileError::Other("compiler not implemented yet".into()))
+    compile_with_report(model, calibration, options, progress).map(|(plan, _)| plan)
+}
+
+/// What `compile_with_report` measured on the way.
+#[derive(Clone, Debug)]
+pub struct CompileReport {
+    /// Arena figures.
+    pub memory: MemoryReport,
+    /// Float ir nodes straight after import (before folding).
+    pub imported_nodes: usize,
+    /// Plan steps.
+    pub steps: usize,
+}
+
+/// Imports and simplifies `model` into the float ir (no calibration): for inspection.
+pub fn float_graph(model: &Path, input_shape: Option<&[usize]>) -> Result<ir::Graph, CompileError> {
+    let imported = import::lower(import::load(model, input_shape)?)?;
+    let mut g = imported.graph;
+    run_passes(model, &mut g)?;
+    Ok(g)
+}
+
+fn run_passes(model: &Path, g: &mut ir::Graph) -> Result<(), CompileError> {
+    passes::run(g).map_err(|(node, op, why)| CompileError::Unsupported {
+        path: model.to_path_buf(),
+        node,
+        op,
+        why,
+    })
+}
+
+/// [`compile`], also returning what was measured (memory figures among them).
+pub fn compile_with_report(
+    model: &Path,
+    calibration: &[Vec<f32>],
+    options: &CompileOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(PlanModel, CompileReport), CompileError> {
+    let loaded = import::load(model, options.input_shape.as_deref())?;
+    let imported = import::lower(loaded)?;
+    let imported_nodes = imported.graph.nodes.len();
+    let mut g = imported.graph.clone();
+    run_passes(model, &mut g)?;
+    let stats = calibrate::collect(&imported, &g, calibration, progress)?;
+    let ranges: HashMap<ir::TensorId, (f32, f32)> = stats
+        .iter()
+        .map(|(&t, s)| (t, s.range(options.method)))
+        .collect();
+    let q = quantize::quantize(&g, &ranges, options.preprocess.as_ref(), imported.layout)?;
+    let scratch: Vec<u32> = q
+        .steps
+        .iter()
+        .map(|s| {
+            let dims = |t: ir::TensorId| q.shapes[t].map(|d| d as u32);
+            crate::kernels::scratch_bytes(&s.op, dims(s.inputs[0]), dims(s.output))
+        })
+        .collect();
+    let mem = memplan::plan(&q, &scratch);
+    let file = model
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = format!("{file} (edgecnn {})", env!("CARGO_PKG_VERSION"));
+    let plan = emit::emit(&q, &mem, name, options.labels.clone())?;
+    let report = CompileReport {
+        memory: mem.report,
+        imported_nodes,
+        steps: plan.steps.len(),
+    };
+    Ok((plan, report))
 }
 
 /// The float reference (tract), for parity tests and `eval --reference`.
 pub struct FloatModel {
-    _private: (),
+    reference: import::Reference,
+    layout: Layout,
 }
 
 impl FloatModel {
     /// Loads `model`, fixing the input shape (required if the file's is dynamic).
     pub fn load(model: &Path, input_shape: Option<&[usize]>) -> Result<Self, CompileError> {
-        let _ = (model, input_shape);
-        Err(CompileError::Other("not implemented yet".into()))
+        let loaded = import::load(model, input_shape)?;
+        let reference = import::Reference::for_output(&loaded)?;
+        Ok(FloatModel {
+            reference,
+            layout: Layout::Nchw,
+        })
     }
     /// The input shape in the model's layout, batch included.
     pub fn input_shape(&self) -> &[usize] {
-        &[]
+        self.reference.input_shape()
     }
     /// The model's input layout as the import pass recognised it.
     pub fn layout(&self) -> Layout {
-        Layout::Nchw
+        self.layout
     }
     /// Runs one input (model layout, batch dropped) and returns the flattened output.
     pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, CompileError> {
-        let _ = input;
-        Err(CompileError::Other("not implemented yet".into()))
+        let mut outs = self.reference.run(input)?;
+        Ok(outs.swap_remove(0))
     }
 }

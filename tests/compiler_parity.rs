@@ -1,0 +1,84 @@
+//! Each small ONNX model in tests/data/onnx: compile with random calibration data, run the
+//! int8 plan with the runtime, compare with tract's float output.
+#![cfg(feature = "compiler")]
+
+mod compiler_support;
+
+use compiler_support::*;
+use edgecnn::compiler::{compile_with_report, CalibrationMethod, CompileOptions, FloatModel};
+
+fn options() -> CompileOptions {
+    CompileOptions {
+        input_shape: None,
+        method: CalibrationMethod::DEFAULT,
+        preprocess: None,
+        labels: vec![],
+    }
+}
+
+/// Compiles `name`, checks int8 against float on held-out random inputs.
+fn parity(name: &str, min_cos: f32, max_steps: f32) {
+    let path = onnx(name);
+    let float = FloatModel::load(&path, None).unwrap();
+    let shape = float.input_shape().to_vec();
+    let n: usize = shape.iter().product();
+    let calib: Vec<Vec<f32>> = (0..32).map(|i| normal(i, n)).collect();
+    let (plan, report) = compile_with_report(&path, &calib, &options(), &mut |_, _| {}).unwrap();
+    let out = &plan.tensors[plan.output as usize];
+    eprintln!(
+        "{name}: {} steps, memory {:?}, output scale {}",
+        plan.steps.len(),
+        report.memory,
+        out.scale
+    );
+    for k in 0..8 {
+        let x = normal(1000 + k, n);
+        let want = float.run(&x).unwrap();
+        let got = run_plan(&plan, &x, [shape[1], shape[2], shape[3]]);
+        assert_eq!(want.len(), got.len());
+        let cos = cosine(&want, &got);
+        let err = max_abs_diff(&want, &got);
+        eprintln!(
+            "  sample {k}: cosine {cos:.5}, max error {err:.4} ({:.1} steps)",
+            err / out.scale
+        );
+        assert!(cos >= min_cos, "{name}: cosine {cos} < {min_cos}");
+        assert!(
+            err <= max_steps * out.scale,
+            "{name}: max error {err} > {max_steps} steps"
+        );
+    }
+    let r = report.memory;
+    assert!(r.lower_bound_bytes <= r.greedy_bytes && r.greedy_bytes <= r.naive_bytes);
+    assert_eq!(r.arena_bytes, plan.arena_bytes);
+}
+
+#[test]
+fn conv_bn_relu_fc() {
+    parity("conv_bn_relu_fc", 0.99, 8.0);
+}
+
+#[test]
+fn residual() {
+    parity("residual", 0.99, 8.0);
+}
+
+#[test]
+fn concat() {
+    parity("concat", 0.99, 8.0);
+}
+
+#[test]
+fn lrn() {
+    parity("lrn", 0.99, 8.0);
+}
+
+#[test]
+fn avgpool_pad() {
+    parity("avgpool_pad", 0.99, 8.0);
+}
+
+#[test]
+fn softmax() {
+    parity("softmax", 0.99, 8.0);
+}

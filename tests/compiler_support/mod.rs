@@ -1,0 +1,76 @@
+//! Shared helpers of the compiler tests: deterministic data, running a plan, comparing.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use edgecnn::format::model::PlanModel;
+use edgecnn::runtime::{dequantize_output, quantize_input, Plan, Session};
+
+/// A test model in tests/data/onnx.
+pub fn onnx(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/onnx")
+        .join(format!("{name}.onnx"))
+}
+
+/// Deterministic standard-normal samples (xorshift + Box-Muller).
+pub fn normal(seed: u64, n: usize) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|_| {
+            let (u, v) = (next(), next());
+            ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+        })
+        .collect()
+}
+
+/// NCHW (batch dropped) to NHWC.
+pub fn to_nhwc(x: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; x.len()];
+    for ch in 0..c {
+        for y in 0..h {
+            for xx in 0..w {
+                out[(y * w + xx) * c + ch] = x[(ch * h + y) * w + xx];
+            }
+        }
+    }
+    out
+}
+
+/// Encodes, parses and runs `plan` on a float NCHW input; returns the dequantised output.
+pub fn run_plan(plan: &PlanModel, input_nchw: &[f32], chw: [usize; 3]) -> Vec<f32> {
+    let blob = plan.encode();
+    let p = Plan::parse(&blob).expect("plan parses");
+    let mut arena = vec![0u8; p.arena_bytes()];
+    let mut s = Session::new(&p, &mut arena).expect("arena binds");
+    let nhwc = to_nhwc(input_nchw, chw[0], chw[1], chw[2]);
+    let mut q = vec![0i8; nhwc.len()];
+    quantize_input(&p, &nhwc, &mut q).expect("input quantises");
+    s.set_input(&q).expect("input length");
+    s.run().expect("plan runs");
+    let mut out = vec![];
+    dequantize_output(&p, s.output(), &mut out);
+    out
+}
+
+/// Cosine similarity.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    (dot / (na * nb).max(1e-30)) as f32
+}
+
+/// Largest absolute difference.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}

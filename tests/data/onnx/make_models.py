@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Builds the small ONNX models the compiler tests use (committed next to this script).
+
+Run from anywhere with Debian's python (torch 1.13, onnx):
+
+    /usr/bin/python3 tests/data/onnx/make_models.py
+
+Every model is tiny (a few KB), seeded, exported in eval mode with opset 13, and covers one
+family of patterns torchvision-style exports contain:
+
+* conv_bn_relu_fc   Conv+BN+ReLU, MaxPool, ReLU6 (Clip), Flatten of a 4x4 map, Gemm (column
+                    permutation NCHW->NHWC), Dropout, BatchNorm1d after a Linear.
+* residual          ResNet basic blocks: identity and 1x1 strided shortcut, Add+ReLU,
+                    GlobalAveragePool, Flatten, Gemm.
+* concat            Inception block: 1x1 / 3x3 / 5x5 / maxpool+1x1 branches, Concat,
+                    AveragePool (ceil_mode, count_include_pad=False), MaxPool ceil_mode.
+* lrn               AlexNet-style Conv+ReLU+LRN+MaxPool(3,2) then Gemm (ONNX LRN op).
+* avgpool_pad       explicit Pad op before a conv, AveragePool with count_include_pad=True.
+* softmax           conv, GlobalAveragePool, Gemm, Softmax.
+* unsupported       a Sigmoid (not in the IR) -> CompileError::Unsupported.
+* dynamic           height/width symbolic -> CompileError::DynamicInput without a shape.
+"""
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class LrnFn(torch.autograd.Function):
+    """LocalResponseNorm exported as the ONNX LRN op (torch's own export adds an `If`)."""
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        return F.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def symbolic(g, x, size, alpha, beta, k):
+        return g.op("LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
+
+
+class Lrn(nn.Module):
+    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0):
+        super().__init__()
+        self.args = (size, alpha, beta, k)
+
+    def forward(self, x):
+        return LrnFn.apply(x, *self.args)
+
+
+def randomize_bn(model):
+    """Non-trivial BN statistics so folding is actually tested."""
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            with torch.no_grad():
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.3, 0.3)
+
+
+class ConvBnReluFc(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.b1 = nn.BatchNorm2d(8)
+        self.p1 = nn.MaxPool2d(2)
+        self.c2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.b2 = nn.BatchNorm2d(16)
+        self.drop = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 32)
+        self.bn3 = nn.BatchNorm1d(32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.p1(F.relu(self.b1(self.c1(x))))
+        x = F.relu6(self.b2(self.c2(x)))
+        x = torch.flatten(x, 1)
+        x = F.relu(self.bn3(self.fc1(self.drop(x))))
+        return self.fc2(x)
+
+
+class Basic(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = nn.BatchNorm2d(cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)))
+        y = self.b2(self.c2(y))
+        s = x if self.short is None else self.short(x)
+        return F.relu(y + s)
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.l1 = Basic(8, 8, 1)
+        self.l2 = Basic(8, 16, 2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.l2(self.l1(self.stem(x)))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class Concat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True))
+        self.b1 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU())
+        self.b2 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
+        self.b3 = nn.Sequential(nn.Conv2d(8, 2, 1), nn.ReLU(), nn.Conv2d(2, 4, 5, padding=2), nn.ReLU())
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, padding=1), nn.Conv2d(8, 4, 1), nn.ReLU())
+        self.pool = nn.AvgPool2d(3, 2, padding=1, ceil_mode=True, count_include_pad=False)
+        self.fc = nn.Linear(18 * 6 * 6, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class LrnNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 5, stride=2, padding=2)
+        self.lrn = Lrn(5, 1e-4, 0.75, 2.0)
+        self.p1 = nn.MaxPool2d(3, 2)
+        self.c2 = nn.Conv2d(16, 16, 3, padding=1, groups=2)
+        self.lrn2 = Lrn(3, 1e-2, 0.75, 1.0)
+        self.fc = nn.Linear(16 * 3 * 3, 10)
+
+    def forward(self, x):
+        x = self.p1(self.lrn(F.relu(self.c1(x))))
+        x = self.lrn2(F.relu(self.c2(x)))
+        x = F.max_pool2d(x, 3, 2, ceil_mode=True)
+        return self.fc(torch.flatten(x, 1))
+
+
+class AvgPoolPad(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3)
+        self.c2 = nn.Conv2d(8, 8, 3, dilation=2, padding=2)
+        self.fc = nn.Linear(8 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = F.relu(self.c1(F.pad(x, (1, 1, 1, 1))))
+        x = F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=True)
+        x = F.relu(self.c2(x))
+        x = F.avg_pool2d(x, 2, 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+class SoftmaxNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        x = F.adaptive_avg_pool2d(x, 1)
+        return F.softmax(self.fc(torch.flatten(x, 1)) * 2.0, dim=1)
+
+
+class Unsupported(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 3)
+
+    def forward(self, x):
+        return torch.sigmoid(self.c1(x))
+
+
+def export(name, model, shape, dynamic=None):
+    torch.manual_seed(1)
+    model.eval()
+    x = torch.randn(*shape)
+    path = os.path.join(HERE, name + ".onnx")
+    torch.onnx.export(
+        model,
+        x,
+        path,
+        opset_version=13,
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_axes=dynamic,
+        do_constant_folding=True,
+    )
+    print(name, os.path.getsize(path), "bytes")
+
+
+def main():
+    torch.manual_seed(0)
+    models = [
+        ("conv_bn_relu_fc", ConvBnReluFc(), (1, 3, 16, 16), None),
+        ("residual", Residual(), (1, 1, 16, 16), None),
+        ("concat", Concat(), (1, 3, 20, 20), None),
+        ("lrn", LrnNet(), (1, 3, 32, 32), None),
+        ("avgpool_pad", AvgPoolPad(), (1, 3, 16, 16), None),
+        ("softmax", SoftmaxNet(), (1, 1, 12, 12), None),
+        ("unsupported", Unsupported(), (1, 1, 8, 8), None),
+        ("dynamic", Residual(), (1, 1, 16, 16), {"input": {2: "h", 3: "w"}}),
+    ]
+    for name, model, shape, dynamic in models:
+        randomize_bn(model)
+        export(name, model, shape, dynamic)
+
+
+if __name__ == "__main__":
+    main()
