@@ -133,7 +133,14 @@ impl Board {
             .runner
             .split_first()
             .ok_or_else(|| err(format!("board {}: the runner is empty", self.name)))?;
-        require(program, "qemu-system-arm")?;
+        let package = if program.contains("qemu-system") {
+            "qemu-system-arm"
+        } else if program.contains("qemu-") {
+            "qemu-user-static"
+        } else {
+            program
+        };
+        require(program, package)?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .arg(elf)
