@@ -272,6 +272,47 @@ fn preprocess(
     ))
 }
 
+/// Below this ratio of output to input range width, an average pool is worth its own output
+/// parameters (a global average pool typically has a third of its input's range).
+const NARROW_POOL: f32 = 0.75;
+
+/// An average pool whose windows all lie inside the input (constant divisor) and whose
+/// output range is much narrower than its input's becomes a depthwise convolution with
+/// weights `1 / (kh * kw)` (exact in int8: one weight value per channel, scale folded into
+/// the requant), so its output gets its own, finer, parameters instead of the input's.
+fn narrow_avgpools(g: &Graph, ranges: &HashMap<TensorId, (f32, f32)>) -> Graph {
+    let mut g = g.clone();
+    let width = |t: TensorId| ranges.get(&t).map(|&(lo, hi)| hi.max(0.0) - lo.min(0.0));
+    for node in &mut g.nodes {
+        let ir::Op::AvgPool { window, act, .. } = &node.op else {
+            continue;
+        };
+        let x = node.inputs[0];
+        let ([ih, iw, c], [oh, ow, _]) = (g.tensors[x].shape, g.tensors[node.output].shape);
+        let [kh, kw] = window.kernel;
+        let inside = window.pad == [0; 4]
+            && (oh - 1) * window.stride[0] + kh <= ih
+            && (ow - 1) * window.stride[1] + kw <= iw;
+        let narrow = match (width(x), width(node.output)) {
+            (Some(wi), Some(wo)) => wo < NARROW_POOL * wi,
+            _ => false,
+        };
+        if inside && narrow {
+            node.op = ir::Op::Conv(ir::Conv {
+                kernel: window.kernel,
+                stride: window.stride,
+                dilation: [1, 1],
+                pad: [0; 4],
+                groups: c,
+                weights: vec![1.0 / (kh * kw) as f32; c * kh * kw],
+                bias: vec![0.0; c],
+                act: *act,
+            });
+        }
+    }
+    g
+}
+
 /// Quantises `g` with activation ranges `ranges` (`[lo, hi]` per tensor).
 pub fn quantize(
     g: &Graph,
@@ -279,6 +320,7 @@ pub fn quantize(
     spec: Option<&PreprocessSpec>,
     layout: Layout,
 ) -> Result<QModel, CompileError> {
+    let g = &narrow_avgpools(g, ranges);
     let n = g.tensors.len();
     let mut uf = UnionFind((0..n).collect());
     for node in &g.nodes {
