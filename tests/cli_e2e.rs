@@ -1,0 +1,103 @@
+//! End to end through the CLI: compile the bundled micro ResNet-8 on the bundled calibration
+//! images, evaluate against the labels and the float model, classify, inspect.
+#![cfg(feature = "cli")]
+
+#[path = "cli_support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use support::{edgecnn, scratch};
+
+const MODEL: &str = "models/micro_resnet8.onnx";
+const CLASSES: &str = "models/data/fashion-classes.txt";
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[test]
+fn micro_resnet8_compile_eval_classify_inspect() {
+    let dir = scratch("cli_e2e");
+    let plan = dir.join("micro_resnet8.plan");
+    let plan = plan.to_str().unwrap();
+    let out = edgecnn(&[
+        "compile",
+        MODEL,
+        "--calibration",
+        "models/data/fashion-calib",
+        "--labels",
+        CLASSES,
+        "--channels",
+        "1",
+        "--scale",
+        "0.00392156862745098",
+        "--mean",
+        "0.2860",
+        "--std",
+        "0.3530",
+        "-o",
+        plan,
+    ]);
+    let summary = out.ok();
+    assert!(
+        summary.contains("steps") && summary.contains("arena"),
+        "{summary}"
+    );
+
+    let v = json(
+        edgecnn(&[
+            "eval",
+            plan,
+            "--inputs",
+            "models/data/fashion-test",
+            "--labels",
+            "models/data/fashion-test/labels.txt",
+            "--reference",
+            MODEL,
+            "--json",
+        ])
+        .ok(),
+    );
+    let n = v["n"].as_u64().unwrap();
+    let int8 = v["int8_top1"].as_f64().unwrap();
+    let float = v["float_top1"].as_f64().unwrap();
+    let agreement = v["agreement"].as_f64().unwrap();
+    assert!(n >= 300, "{v}");
+    // models/micro/ACCURACY.json: 0.9067 on the bundled 300 with onnxruntime.
+    assert!((float - 0.9067).abs() < 0.005, "float top-1 {float}: {v}");
+    assert!(
+        (int8 - float).abs() <= 0.02,
+        "int8 {int8} vs float {float}: {v}"
+    );
+    assert!(agreement >= 0.95, "agreement {agreement}: {v}");
+
+    // A test image (label 1, Trouser) and a large RGB photo (converted and resized).
+    let v = json(
+        edgecnn(&[
+            "classify",
+            plan,
+            "models/data/fashion-test/0000.png",
+            "models/data/photos/astronaut.png",
+            "--top",
+            "3",
+            "--json",
+        ])
+        .ok(),
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["top"][0]["label"], "Trouser", "{v}");
+    assert_eq!(results[1]["top"].as_array().unwrap().len(), 3);
+
+    let v = json(edgecnn(&["inspect", plan, "--json"]).ok());
+    let macs = v["macs"].as_u64().unwrap();
+    // Conv + FC MACs of the model (ACCURACY.json: 9345920); pools and adds may add a little.
+    assert!((9_000_000..10_500_000).contains(&macs), "macs {macs}");
+    assert!(v["weights_bytes"].as_u64().unwrap() >= 77_000);
+    assert!(v["arena_bytes"].as_u64().unwrap() > 0);
+    let steps = v["steps"].as_array().unwrap();
+    assert!(steps.len() >= 10, "{} steps", steps.len());
+    assert!(steps
+        .iter()
+        .all(|s| s["op"].is_string() && s["output"]["shape"].is_array()));
+}
