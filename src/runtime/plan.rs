@@ -350,7 +350,11 @@ impl<'b> Plan<'b> {
             .ok_or(ParseError::Tensor(id))?;
         let shape = [0, 4, 8].map(|k| u32_at(self.blob, at + tensor::SHAPE + k).unwrap_or(0));
         let off = u32_at(self.blob, at + tensor::OFFSET).unwrap_or(u32::MAX) as u64;
-        let len = shape.iter().map(|&d| d as u64).product::<u64>();
+        // Checked: three `u32`s can overflow a `u64` (fuzz regression `tensor_len_overflow`).
+        let len = shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+            .unwrap_or(u64::MAX);
         if shape.contains(&0) || len > u32::MAX as u64 || off + len > self.arena_bytes as u64 {
             return Err(ParseError::Tensor(id));
         }

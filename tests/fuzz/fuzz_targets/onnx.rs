@@ -1,0 +1,20 @@
+//! Arbitrary bytes as an ONNX file through the compiler's import (tract): an error or a
+//! graph, never a panic. Slow (tract); optional.
+#![no_main]
+use std::io::Write;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let mut f = tempfile_path();
+    let path = f.1.clone();
+    if f.0.write_all(data).is_err() {
+        return;
+    }
+    drop(f);
+    let _ = edgecnn::compiler::float_graph(&path, Some(&[1, 3, 8, 8]));
+    let _ = std::fs::remove_file(&path);
+});
+
+fn tempfile_path() -> (std::fs::File, std::path::PathBuf) {
+    let path = std::env::temp_dir().join(format!("edgecnn-fuzz-{}.onnx", std::process::id()));
+    (std::fs::File::create(&path).expect("temp file"), path)
+}

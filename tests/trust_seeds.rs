@@ -1,0 +1,57 @@
+//! The seed plans (`tests/trust_support`) are valid and run, and the fuzz seed corpus
+//! (`tests/fuzz/corpus/plan/*.plan`) is exactly their encoding.
+//!
+//! Regenerate the corpus after changing a seed plan or the wire format:
+//! `EDGECNN_WRITE_SEEDS=1 cargo test --test trust_seeds`.
+
+mod trust_support;
+
+use edgecnn::runtime::{Plan, Session};
+use std::path::PathBuf;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/plan")
+}
+
+#[test]
+fn seed_plans_parse_and_run() {
+    for (name, m) in trust_support::all() {
+        let blob = m.encode();
+        let plan = Plan::parse(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(plan.num_steps() >= 1, "{name}");
+        let mut arena = vec![0u8; plan.arena_bytes()];
+        let mut s = Session::new(&plan, &mut arena).unwrap();
+        let n = s.input_mut().len();
+        let x: Vec<i8> = (0..n).map(|i| (i * 37 % 256) as i8).collect();
+        s.set_input(&x).unwrap();
+        s.run().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!s.output().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn fuzz_seed_corpus_is_current() {
+    let dir = corpus_dir();
+    let write = std::env::var_os("EDGECNN_WRITE_SEEDS").is_some();
+    if write {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    for (name, m) in trust_support::all() {
+        let path = dir.join(format!("{name}.plan"));
+        let blob = m.encode();
+        if write {
+            std::fs::write(&path, &blob).unwrap();
+        }
+        let stored = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (EDGECNN_WRITE_SEEDS=1 cargo test --test trust_seeds)",
+                path.display()
+            )
+        });
+        assert!(
+            stored == blob,
+            "{} is stale: EDGECNN_WRITE_SEEDS=1 cargo test --test trust_seeds",
+            path.display()
+        );
+    }
+}
