@@ -129,6 +129,9 @@ fn u16x2(v: [usize; 2], what: &str, node: &str) -> Result<[u16; 2], CompileError
     Ok([u16_of(v[0], what, node)?, u16_of(v[1], what, node)?])
 }
 
+/// Largest bias magnitude in accumulator units, leaving headroom for the products.
+const BIAS_LIMIT: f64 = (1u64 << 28) as f64;
+
 /// Per-output-channel symmetric int8 weights, int32 bias, requant, for `n` outputs.
 fn quantize_weights(
     weights: &[f32],
@@ -145,6 +148,9 @@ fn quantize_weights(
         let row = &weights[o * per..(o + 1) * per];
         let max = row.iter().fold(0f32, |a, &w| a.max(w.abs()));
         let s_w = if max > 0.0 { max as f64 / 127.0 } else { 1.0 };
+        // A bias too large for an int32 at s_in * s_w (the input range is tiny next to it)
+        // coarsens the weights instead: the bias then dominates the output anyway.
+        let s_w = s_w.max(bias[o].abs() as f64 / (s_in as f64 * BIAS_LIMIT));
         wq.extend(
             row.iter()
                 .map(|&w| (w as f64 / s_w).round().clamp(-127.0, 127.0) as i8),
