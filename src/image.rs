@@ -54,8 +54,13 @@ impl Normalize {
     pub fn check(&self, channels: usize) -> Result<(), String> {
         for (what, v) in [("mean", &self.mean), ("std", &self.std)] {
             if !(v.len() <= 1 || v.len() == channels) {
+                let want = if channels == 1 {
+                    "1 value".to_string()
+                } else {
+                    format!("1 or {channels} values")
+                };
                 return Err(format!(
-                    "--{what} has {} values, the model has {channels} channels (give 1 or {channels})",
+                    "--{what} has {} values; the model has {channels} channel(s): give {want}",
                     v.len()
                 ));
             }

@@ -101,3 +101,47 @@ fn micro_resnet8_compile_eval_classify_inspect() {
         .iter()
         .all(|s| s["op"].is_string() && s["output"]["shape"].is_array()));
 }
+
+#[test]
+fn dynamic_input_needs_input_shape() {
+    let dir = scratch("cli_e2e_dynamic");
+    let plan = dir.join("dynamic.plan");
+    let plan = plan.to_str().unwrap();
+    let model = "tests/data/onnx/dynamic.onnx";
+    let args = |shape: Option<&'static str>| {
+        let mut a = vec![
+            "compile",
+            model,
+            "--calibration",
+            "models/data/fashion-calib",
+            "--limit",
+            "8",
+            "-o",
+            plan,
+        ];
+        if let Some(s) = shape {
+            a.extend(["--input-shape", s]);
+        }
+        a
+    };
+    edgecnn(&args(None)).fails_with(model, "--input-shape");
+    let out = edgecnn(&args(Some("1,1,28,28")));
+    assert!(out.ok().contains("8 calibration inputs"), "{}", out.stdout);
+    let v = json(edgecnn(&["inspect", plan, "--json"]).ok());
+    assert_eq!(v["input_shape"], serde_json::json!([28, 28, 1]));
+}
+
+#[test]
+fn unsupported_op_names_the_node() {
+    let model = "tests/data/onnx/unsupported.onnx";
+    let plan = scratch("cli_e2e_unsupported").join("never.plan");
+    let out = edgecnn(&[
+        "compile",
+        model,
+        "--calibration",
+        "models/data/fashion-calib",
+        "-o",
+        plan.to_str().unwrap(),
+    ]);
+    out.fails_with(model, "unsupported");
+}

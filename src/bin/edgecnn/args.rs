@@ -46,7 +46,7 @@ pub struct CompileArgs {
     /// Input shape in the model's layout, batch included, e.g. `1,3,224,224` (needed when the
     /// model's input has a symbolic dimension).
     #[arg(long, value_parser = parse_shape, value_name = "DIMS")]
-    pub input_shape: Option<Vec<usize>>,
+    pub input_shape: Option<Dims>,
     /// Class names, one per line, stored in the plan.
     #[arg(long, value_name = "CLASSES.txt")]
     pub labels: Option<PathBuf>,
@@ -139,12 +139,16 @@ impl From<LayoutArg> for Layout {
     }
 }
 
+/// A comma-separated list of dimensions (a newtype so clap takes it as one value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dims(pub Vec<usize>);
+
 /// A comma-separated list of floats (a newtype so clap takes it as one value).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Floats(pub Vec<f32>);
 
 /// Parses `1,3,224,224`.
-pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
+pub fn parse_shape(s: &str) -> Result<Dims, String> {
     let dims = s
         .split(',')
         .map(|d| match d.trim().parse::<usize>() {
@@ -161,7 +165,7 @@ pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
             dims.len()
         ));
     }
-    Ok(dims)
+    Ok(Dims(dims))
 }
 
 /// Parses `0.485,0.456,0.406`.
@@ -197,10 +201,79 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(parse_shape("1,3,224,224").unwrap(), vec![1, 3, 224, 224]);
+        assert_eq!(parse_shape("1,3,224,224").unwrap().0, vec![1, 3, 224, 224]);
         assert!(parse_shape("1x3x224x224").is_err());
         assert!(parse_shape("1,0,2,2").is_err());
         assert!(parse_shape("").is_err());
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_option_parses() {
+        let cli = Cli::try_parse_from([
+            "edgecnn",
+            "compile",
+            "m.onnx",
+            "--calibration",
+            "c",
+            "-o",
+            "o.plan",
+            "--calibration-method",
+            "percentile",
+            "--input-shape",
+            "1,3,32,32",
+            "--labels",
+            "l.txt",
+            "--scale",
+            "0.5",
+            "--mean",
+            "1,2,3",
+            "--std",
+            "4",
+            "--layout",
+            "nhwc",
+            "--channels",
+            "3",
+            "--limit",
+            "7",
+        ])
+        .unwrap();
+        let Command::Compile(a) = cli.command else {
+            panic!("not compile")
+        };
+        assert_eq!(a.input_shape, Some(Dims(vec![1, 3, 32, 32])));
+        assert_eq!(a.mean, Floats(vec![1.0, 2.0, 3.0]));
+        assert_eq!(a.std, Floats(vec![4.0]));
+        assert_eq!(a.channels, Some(3));
+        assert_eq!(a.limit, Some(7));
+        for args in [
+            &[
+                "edgecnn", "classify", "p", "a.png", "b.jpg", "--top", "3", "--labels", "l",
+                "--json",
+            ][..],
+            &[
+                "edgecnn",
+                "eval",
+                "p",
+                "--inputs",
+                "i",
+                "--labels",
+                "l",
+                "--reference",
+                "m",
+                "--limit",
+                "2",
+                "--json",
+            ],
+            &["edgecnn", "inspect", "p", "--json"],
+        ] {
+            Cli::try_parse_from(args).unwrap();
+        }
     }
 
     #[test]

@@ -18,7 +18,10 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     let start = Instant::now();
     std::fs::metadata(&args.model).at(&args.model)?;
     // Load the float model first: a broken model file is reported before anything else.
-    let float = FloatModel::load(&args.model, args.input_shape.as_deref())?;
+    let float = FloatModel::load(
+        &args.model,
+        args.input_shape.as_ref().map(|d| d.0.as_slice()),
+    )?;
     let labels = match &args.labels {
         Some(p) => data::class_names(p)?,
         None => Vec::new(),
@@ -67,7 +70,7 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     };
 
     let options = CompileOptions {
-        input_shape: args.input_shape.clone(),
+        input_shape: args.input_shape.as_ref().map(|d| d.0.clone()),
         method: args.calibration_method,
         preprocess,
         labels,
@@ -111,7 +114,7 @@ fn image_shape(args: &CompileArgs, float: &FloatModel) -> Result<Shape> {
             return Err(Fail::at(
                 &args.model,
                 format!(
-                    "--channels {c}, but the input {shape:?} ({layout:?}) has {} channels",
+                    "--channels {c}, but the input {shape:?} ({layout:?}) has {} channel(s)",
                     s.c
                 ),
             ));
@@ -121,7 +124,7 @@ fn image_shape(args: &CompileArgs, float: &FloatModel) -> Result<Shape> {
         return Err(Fail::at(
             &args.model,
             format!(
-                "input {shape:?} read as {layout:?} has {} channels; images give 1 or 3 \
+                "input {shape:?} read as {layout:?} has {} channel(s); images give 1 or 3 \
                  (pass --layout if the layout was misread)",
                 s.c
             ),
