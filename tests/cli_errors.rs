@@ -10,7 +10,10 @@ use support::{edgecnn, scratch, write_tiny_plan};
 const BAD: &str = "tests/data/bad";
 
 fn compile(model: &str, calibration: &str) -> support::Run {
-    let dir = scratch("cli_errors_compile");
+    let dir = scratch(&format!(
+        "cli_errors_compile_{}",
+        model.replace(['/', '.'], "_")
+    ));
     let out = dir.join("out.plan");
     edgecnn(&[
         "compile",
