@@ -135,6 +135,7 @@ fn inspect_reports_steps_and_totals() {
     assert_eq!(steps[0]["output"]["shape"], serde_json::json!([1, 1, 3]));
     assert_eq!(steps[0]["inputs"][0]["shape"], serde_json::json!([2, 2, 1]));
     assert_eq!(steps[0]["macs"].as_u64(), Some(12));
+    assert_eq!(steps[0]["op"], "FullyConnected");
 
     let text = edgecnn(&["inspect".as_ref(), plan.as_os_str()])
         .ok()
@@ -142,4 +143,6 @@ fn inspect_reports_steps_and_totals() {
     assert!(text.contains("tiny hand-built plan"), "{text}");
     assert!(text.contains("2x2x1") && text.contains("1x1x3"), "{text}");
     assert!(text.contains("total: 1 steps"), "{text}");
+    assert!(text.contains("arena over time"), "{text}");
+    assert!(text.contains("peak live bytes 7 "), "{text}");
 }

@@ -5,6 +5,8 @@
 //! to stdout.
 #![deny(unsafe_code)]
 
+#[path = "edgecnn/arena_map.rs"]
+mod arena_map;
 #[path = "edgecnn/args.rs"]
 mod args;
 #[path = "edgecnn/classify.rs"]

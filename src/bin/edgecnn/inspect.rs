@@ -3,6 +3,7 @@
 use edgecnn::runtime::Plan;
 use serde_json::{json, Value};
 
+use crate::arena_map;
 use crate::args::InspectArgs;
 use crate::fail::Result;
 use crate::plan::LoadedPlan;
@@ -72,6 +73,19 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         plan.arena_bytes(),
         plan.num_labels()
     );
+    let (rows, peak) = arena_map::render(&plan);
+    println!();
+    println!(
+        "arena over time (# output, = inputs, s scratch, . live; {} bytes wide):",
+        plan.arena_bytes()
+    );
+    for row in rows {
+        println!("{row}");
+    }
+    println!(
+        "peak live bytes {peak} (tensors + scratch alive at one step), arena {} bytes",
+        plan.arena_bytes()
+    );
     Ok(())
 }
 
@@ -99,6 +113,11 @@ fn step_json(plan: &Plan<'_>, i: usize) -> Option<Value> {
         "op": s.op,
         "inputs": inputs,
         "output": tensor_json(plan, s.output)?,
+        "kernel": s.kernel,
+        "stride": s.stride,
+        "pad": s.pad,
+        "dilation": s.dilation,
+        "groups": s.groups,
         "macs": s.macs,
         "weight_bytes": s.weight_bytes,
         "scratch_offset": s.scratch.0,
