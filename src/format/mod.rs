@@ -57,6 +57,22 @@
 //! exactly three, `Requantize`: one), shifts in `1..=62`. Output sizes of convs and pools
 //! lie between the floor-mode size without end padding and the ceil-mode size (the last
 //! window starts inside the input or the start padding).
+//!
+//! # Panic contract
+//!
+//! Everything here that runs on the device (the field readers in [`wire`], [`crc32`],
+//! [`math`]) is total: readers return `None` outside the slice, never panic, never allocate.
+//! The encoder ([`model`], host only) never panics either: a model that breaks the contract
+//! still encodes and the parser rejects it. Enforced by the same
+//! `#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic,
+//! clippy::indexing_slicing)]` as [`crate::runtime`] (see its contract).
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod crc32;
 pub mod math;

@@ -286,15 +286,25 @@ mod encode {
         }
     }
 
+    /// Copies `v` to `b[at..]`. Every call site writes into a record or buffer this module
+    /// sized for the field, so the range always exists (the round-trip tests read every
+    /// field back); were it ever missing the write is skipped and `Plan::parse` rejects the
+    /// blob, rather than the host panicking.
+    fn put(b: &mut [u8], at: usize, v: &[u8]) {
+        if let Some(dst) = at.checked_add(v.len()).and_then(|end| b.get_mut(at..end)) {
+            dst.copy_from_slice(v);
+        }
+    }
     fn put_u16(b: &mut [u8], at: usize, v: u16) {
-        b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+        put(b, at, &v.to_le_bytes());
     }
     fn put_u32(b: &mut [u8], at: usize, v: u32) {
-        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        put(b, at, &v.to_le_bytes());
     }
-    /// Writes a data-relative ref as absolute (`base` = data section offset).
+    /// Writes a data-relative ref as absolute (`base` = data section offset); offsets past
+    /// `u32` wrap (the documented truncation).
     fn put_ref(b: &mut [u8], at: usize, r: Ref, base: u32) {
-        put_u32(b, at, r.0 + base);
+        put_u32(b, at, r.0.wrapping_add(base));
         put_u32(b, at + 4, r.1);
     }
     fn align(n: usize) -> usize {
@@ -319,8 +329,7 @@ mod encode {
         // Step records, with data-relative refs patched once the data offset is known.
         let mut steps = alloc::vec![0u8; m.steps.len() * STEP_RECORD_LEN];
         let mut step_refs: Vec<[Ref; 5]> = Vec::with_capacity(m.steps.len());
-        for (i, s) in m.steps.iter().enumerate() {
-            let rec = &mut steps[i * STEP_RECORD_LEN..(i + 1) * STEP_RECORD_LEN];
+        for (rec, s) in steps.chunks_exact_mut(STEP_RECORD_LEN).zip(&m.steps) {
             let ids: Vec<u8> = s.inputs.iter().flat_map(|x| x.to_le_bytes()).collect();
             let mut refs = [(0u32, 0u32); 5];
             refs[0] = d.push(&ids);
@@ -367,7 +376,7 @@ mod encode {
                     let code = if let Op::AvgPool(a) = &s.op {
                         p[step::P_PAD_BOTTOM] = a.pad_end[0];
                         p[step::P_PAD_RIGHT] = a.pad_end[1];
-                        rec[step::FLAGS] = u8::from(a.count_include_pad);
+                        put(rec, step::FLAGS, &[u8::from(a.count_include_pad)]);
                         OpCode::AvgPool
                     } else {
                         OpCode::MaxPool
@@ -398,9 +407,9 @@ mod encode {
                     (OpCode::Requantize, (r.act_min, r.act_max))
                 }
             };
-            rec[step::OP] = code as u8;
-            rec[step::ACT_MIN] = act.0 as u8;
-            rec[step::ACT_MAX] = act.1 as u8;
+            put(rec, step::OP, &[code as u8]);
+            put(rec, step::ACT_MIN, &[act.0 as u8]);
+            put(rec, step::ACT_MAX, &[act.1 as u8]);
             for (k, v) in p.iter().enumerate() {
                 put_u16(rec, step::PARAMS + 2 * k, *v);
             }
@@ -445,24 +454,25 @@ mod encode {
         if let Some((p, lut, mean, std, rec)) = pre {
             let at = rec.0 as usize;
             put_u32(&mut d.bytes, at + preprocess::SCALE, p.scale.to_bits());
-            d.bytes[at + preprocess::LAYOUT] = match p.source_layout {
+            let layout = match p.source_layout {
                 Layout::Nchw => 0,
                 Layout::Nhwc => 1,
             };
+            put(&mut d.bytes, at + preprocess::LAYOUT, &[layout]);
             put_ref(&mut d.bytes, at + preprocess::LUT, lut, base);
             put_ref(&mut d.bytes, at + preprocess::MEAN, mean, base);
             put_ref(&mut d.bytes, at + preprocess::STD, std, base);
         }
-        for (i, refs) in step_refs.iter().enumerate() {
-            let rec = &mut steps[i * STEP_RECORD_LEN..(i + 1) * STEP_RECORD_LEN];
-            put_ref(rec, step::INPUTS, refs[0], base);
-            for k in 0..4 {
-                put_ref(rec, step::REFS + k * REF_LEN, refs[k + 1], base);
+        for (rec, refs) in steps.chunks_exact_mut(STEP_RECORD_LEN).zip(&step_refs) {
+            let [inputs, data @ ..] = *refs;
+            put_ref(rec, step::INPUTS, inputs, base);
+            for (k, r) in data.into_iter().enumerate() {
+                put_ref(rec, step::REFS + k * REF_LEN, r, base);
             }
         }
 
         let mut b = alloc::vec![0u8; total];
-        b[..4].copy_from_slice(&MAGIC);
+        put(&mut b, header::MAGIC, &MAGIC);
         put_u16(&mut b, header::VERSION, VERSION);
         put_u16(&mut b, header::HEADER_LEN, HEADER_LEN as u16);
         put_u32(&mut b, header::TOTAL_LEN, total as u32);
@@ -482,16 +492,16 @@ mod encode {
         }
         for (i, t) in m.tensors.iter().enumerate() {
             let at = tensors_off + i * TENSOR_RECORD_LEN;
-            for k in 0..3 {
-                put_u32(&mut b, at + tensor::SHAPE + 4 * k, t.shape[k]);
+            for (k, &dim) in t.shape.iter().enumerate() {
+                put_u32(&mut b, at + tensor::SHAPE + 4 * k, dim);
             }
             put_u32(&mut b, at + tensor::OFFSET, t.offset);
             put_u32(&mut b, at + tensor::SCALE, t.scale.to_bits());
-            b[at + tensor::ZERO_POINT] = t.zero_point as u8;
+            put(&mut b, at + tensor::ZERO_POINT, &[t.zero_point as u8]);
         }
-        b[steps_off..steps_off + steps.len()].copy_from_slice(&steps);
-        b[data_off..data_off + d.bytes.len()].copy_from_slice(&d.bytes);
-        let crc = crc32(&b[CHECKED_FROM..]);
+        put(&mut b, steps_off, &steps);
+        put(&mut b, data_off, &d.bytes);
+        let crc = crc32(b.get(CHECKED_FROM..).unwrap_or(&[]));
         put_u32(&mut b, header::CRC, crc);
         b
     }

@@ -48,8 +48,10 @@ impl<'b> Ids<'b> {
     /// All ids.
     pub fn iter(&self) -> impl Iterator<Item = u16> + 'b {
         self.0
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .as_chunks::<2>()
+            .0
+            .iter()
+            .map(|&c| u16::from_le_bytes(c))
     }
 }
 
@@ -117,8 +119,10 @@ impl<'b> F32s<'b> {
     /// All elements.
     pub fn iter(&self) -> impl Iterator<Item = f32> + 'b {
         self.0
-            .chunks_exact(4)
-            .map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|&c| f32::from_bits(u32::from_le_bytes(c)))
     }
     /// All elements, copied.
     #[cfg(feature = "alloc")]
