@@ -6,6 +6,7 @@ mod compiler_support;
 
 use compiler_support::*;
 use edgecnn::compiler::{compile_with_report, CalibrationMethod, CompileOptions, FloatModel};
+use edgecnn::format::model::Layout;
 
 fn options() -> CompileOptions {
     CompileOptions {
@@ -34,7 +35,11 @@ fn parity(name: &str, min_cos: f32, max_steps: f32) {
     for k in 0..8 {
         let x = normal(1000 + k, n);
         let want = float.run(&x).unwrap();
-        let got = run_plan(&plan, &x, [shape[1], shape[2], shape[3]]);
+        let chw = match float.layout() {
+            Layout::Nchw => Some([shape[1], shape[2], shape[3]]),
+            Layout::Nhwc => None,
+        };
+        let got = run_plan(&plan, &x, chw);
         assert_eq!(want.len(), got.len());
         let cos = cosine(&want, &got);
         let err = max_abs_diff(&want, &got);
@@ -76,6 +81,13 @@ fn lrn() {
 #[test]
 fn avgpool_pad() {
     parity("avgpool_pad", 0.99, 8.0);
+}
+
+#[test]
+fn nhwc_input() {
+    let float = FloatModel::load(&onnx("nhwc"), None).unwrap();
+    assert_eq!(float.layout(), Layout::Nhwc);
+    parity("nhwc", 0.99, 8.0);
 }
 
 #[test]

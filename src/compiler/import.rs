@@ -149,17 +149,43 @@ enum Val {
     Act(TensorId),
 }
 
+/// The input layout: NHWC when every consumer of the input moves axis 3 to 1 (the
+/// `Transpose(0, 3, 1, 2)` TensorFlow exports start with), NCHW otherwise.
+pub(crate) fn input_layout(loaded: &Loaded) -> Layout {
+    let model = &loaded.model;
+    let Some(&input) = model.inputs.first() else {
+        return Layout::Nchw;
+    };
+    let succ = model.outlet_successors(input);
+    let moves = |inlet: &InletId| {
+        matches!(
+            model.node(inlet.node).op_as::<AxisOp>(),
+            Some(AxisOp::Move(3, 1))
+        )
+    };
+    if loaded.input_shape.len() == 4 && !succ.is_empty() && succ.iter().all(moves) {
+        Layout::Nhwc
+    } else {
+        Layout::Nchw
+    }
+}
+
 struct Lowerer<'a> {
     loaded: &'a Loaded,
+    layout: Layout,
     graph: Graph,
     vals: HashMap<OutletId, Val>,
     outlets: Vec<OutletId>,
+    /// The NHWC input outlet and its tensor.
+    nhwc_input: Option<(OutletId, TensorId)>,
 }
 
 /// Lowers a loaded model into the float IR.
 pub(crate) fn lower(loaded: Loaded) -> Result<Imported, CompileError> {
+    let layout = input_layout(&loaded);
     let mut lw = Lowerer {
         loaded: &loaded,
+        layout,
         graph: Graph {
             tensors: vec![],
             nodes: vec![],
@@ -168,6 +194,7 @@ pub(crate) fn lower(loaded: Loaded) -> Result<Imported, CompileError> {
         },
         vals: HashMap::new(),
         outlets: vec![],
+        nhwc_input: None,
     };
     let order = loaded
         .model
@@ -198,7 +225,7 @@ pub(crate) fn lower(loaded: Loaded) -> Result<Imported, CompileError> {
     let Lowerer { graph, outlets, .. } = lw;
     Ok(Imported {
         graph,
-        layout: Layout::Nchw,
+        layout,
         outlets,
         loaded,
     })
@@ -282,10 +309,26 @@ impl Lowerer<'_> {
                     format!("input of rank {} (expected N,C,H,W)", s.len()),
                 ));
             }
-            let t = self.new_tensor(&node.name, [s[2], s[3], s[1]], OutletId::new(id, 0));
+            let hwc = match self.layout {
+                Layout::Nchw => [s[2], s[3], s[1]],
+                Layout::Nhwc => [s[1], s[2], s[3]],
+            };
+            let t = self.new_tensor(&node.name, hwc, OutletId::new(id, 0));
             self.graph.input = t;
-            self.vals.insert(OutletId::new(id, 0), Val::Act(t));
+            match self.layout {
+                Layout::Nchw => {
+                    self.vals.insert(OutletId::new(id, 0), Val::Act(t));
+                }
+                // Only the moves to NCHW read it (see `input_layout`); they alias it.
+                Layout::Nhwc => self.nhwc_input = Some((OutletId::new(id, 0), t)),
+            }
             return Ok(());
+        }
+        if let Some((outlet, t)) = self.nhwc_input {
+            if node.inputs.first() == Some(&outlet) {
+                self.vals.insert(OutletId::new(id, 0), Val::Act(t));
+                return Ok(());
+            }
         }
         // Constants: known facts, or nodes whose inputs are all constants.
         if node.outputs.iter().all(|o| o.fact.konst.is_some()) {
@@ -529,11 +572,8 @@ impl Lowerer<'_> {
                     .get(lo..=hi)
                     .map(|s| s.iter().filter(|&&d| d > 1).count())
                     .unwrap_or(2);
-                if moved > 1 && !self.order_free(x) {
-                    return Err(self.unsupported(node, "transposition of a feature map"));
-                }
                 if moved > 1 {
-                    return Err(self.unsupported(node, "transposition"));
+                    return Err(self.unsupported(node, "transposition of a feature map"));
                 }
             }
             alias(self, x);

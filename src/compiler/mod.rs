@@ -211,10 +211,8 @@ impl FloatModel {
     pub fn load(model: &Path, input_shape: Option<&[usize]>) -> Result<Self, CompileError> {
         let loaded = import::load(model, input_shape)?;
         let reference = import::Reference::for_output(&loaded)?;
-        Ok(FloatModel {
-            reference,
-            layout: Layout::Nchw,
-        })
+        let layout = import::input_layout(&loaded);
+        Ok(FloatModel { reference, layout })
     }
     /// The input shape in the model's layout, batch included.
     pub fn input_shape(&self) -> &[usize] {

@@ -43,13 +43,17 @@ pub fn to_nhwc(x: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
     out
 }
 
-/// Encodes, parses and runs `plan` on a float NCHW input; returns the dequantised output.
-pub fn run_plan(plan: &PlanModel, input_nchw: &[f32], chw: [usize; 3]) -> Vec<f32> {
+/// Encodes, parses and runs `plan` on a float input in the model's layout (NCHW, or NHWC when
+/// `chw` is `None`); returns the dequantised output.
+pub fn run_plan(plan: &PlanModel, input: &[f32], chw: Option<[usize; 3]>) -> Vec<f32> {
     let blob = plan.encode();
     let p = Plan::parse(&blob).expect("plan parses");
     let mut arena = vec![0u8; p.arena_bytes()];
     let mut s = Session::new(&p, &mut arena).expect("arena binds");
-    let nhwc = to_nhwc(input_nchw, chw[0], chw[1], chw[2]);
+    let nhwc = match chw {
+        Some([c, h, w]) => to_nhwc(input, c, h, w),
+        None => input.to_vec(),
+    };
     let mut q = vec![0i8; nhwc.len()];
     quantize_input(&p, &nhwc, &mut q).expect("input quantises");
     s.set_input(&q).expect("input length");

@@ -17,6 +17,8 @@ family of patterns torchvision-style exports contain:
 * lrn               AlexNet-style Conv+ReLU+LRN+MaxPool(3,2) then Gemm (ONNX LRN op).
 * avgpool_pad       explicit Pad op before a conv, AveragePool with count_include_pad=True.
 * softmax           conv, GlobalAveragePool, Gemm, Softmax.
+* nhwc              a channels-last input (Transpose 0,3,1,2 first, as tf2onnx exports do),
+                    depthwise conv, ReLU6.
 * unsupported       a Sigmoid (not in the IR) -> CompileError::Unsupported.
 * dynamic           height/width symbolic -> CompileError::DynamicInput without a shape.
 """
@@ -175,6 +177,22 @@ class SoftmaxNet(nn.Module):
         return F.softmax(self.fc(torch.flatten(x, 1)) * 2.0, dim=1)
 
 
+class Nhwc(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = nn.Conv2d(8, 12, 1)
+        self.fc = nn.Linear(12, 6)
+
+    def forward(self, x):
+        x = x.permute(0, 3, 1, 2)
+        x = F.relu6(self.c1(x))
+        x = F.relu6(self.pw(F.relu6(self.dw(x))))
+        x = torch.mean(x, dim=(2, 3))
+        return self.fc(x)
+
+
 class Unsupported(nn.Module):
     def __init__(self):
         super().__init__()
@@ -203,18 +221,20 @@ def export(name, model, shape, dynamic=None):
 
 
 def main():
-    torch.manual_seed(0)
     models = [
-        ("conv_bn_relu_fc", ConvBnReluFc(), (1, 3, 16, 16), None),
-        ("residual", Residual(), (1, 1, 16, 16), None),
-        ("concat", Concat(), (1, 3, 20, 20), None),
-        ("lrn", LrnNet(), (1, 3, 32, 32), None),
-        ("avgpool_pad", AvgPoolPad(), (1, 3, 16, 16), None),
-        ("softmax", SoftmaxNet(), (1, 1, 12, 12), None),
-        ("unsupported", Unsupported(), (1, 1, 8, 8), None),
-        ("dynamic", Residual(), (1, 1, 16, 16), {"input": {2: "h", 3: "w"}}),
+        ("conv_bn_relu_fc", ConvBnReluFc, (1, 3, 16, 16), None),
+        ("residual", Residual, (1, 1, 16, 16), None),
+        ("concat", Concat, (1, 3, 20, 20), None),
+        ("lrn", LrnNet, (1, 3, 32, 32), None),
+        ("avgpool_pad", AvgPoolPad, (1, 3, 16, 16), None),
+        ("softmax", SoftmaxNet, (1, 1, 12, 12), None),
+        ("nhwc", Nhwc, (1, 12, 12, 3), None),
+        ("unsupported", Unsupported, (1, 1, 8, 8), None),
+        ("dynamic", Residual, (1, 1, 16, 16), {"input": {2: "h", 3: "w"}}),
     ]
-    for name, model, shape, dynamic in models:
+    for seed, (name, make, shape, dynamic) in enumerate(models):
+        torch.manual_seed(seed)  # each model its own seed: adding one changes no other
+        model = make()
         randomize_bn(model)
         export(name, model, shape, dynamic)
 
