@@ -22,9 +22,11 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
-    /// `offset .. offset + len` as `usize`s.
+    /// `offset .. offset + len` as `usize`s (saturating: a hand-made `TensorInfo` past the
+    /// address space gives a range no slice has, never an overflow).
     pub fn range(&self) -> core::ops::Range<usize> {
-        self.offset as usize..self.offset as usize + self.len as usize
+        let start = self.offset as usize;
+        start..start.saturating_add(self.len as usize)
     }
 }
 

@@ -209,7 +209,10 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
                 rescale: rs,
                 clamp,
             };
-            let wb = weights.len() + bias.len() + m.len() + sh.len();
+            // Saturating: on a 32-bit target four refs to one huge region could overflow.
+            let wb = [bias.len(), m.len(), sh.len()]
+                .iter()
+                .fold(weights.len(), |a, &l| a.saturating_add(l));
             (OpView::Conv2d(params), wb, out_len.saturating_mul(per_oc))
         }
         OpCode::FullyConnected => {
@@ -226,7 +229,10 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
                 rescale: rs,
                 clamp,
             };
-            let wb = weights.len() + bias.len() + m.len() + sh.len();
+            // Saturating: on a 32-bit target four refs to one huge region could overflow.
+            let wb = [bias.len(), m.len(), sh.len()]
+                .iter()
+                .fold(weights.len(), |a, &l| a.saturating_add(l));
             (OpView::FullyConnected(params), wb, weights.len() as u64)
         }
         OpCode::MaxPool | OpCode::AvgPool => {
@@ -262,7 +268,7 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
                 out: rs.at(2),
                 clamp,
             };
-            (OpView::Add(a), m.len() + sh.len(), out_len)
+            (OpView::Add(a), m.len().saturating_add(sh.len()), out_len)
         }
         OpCode::Concat => {
             let mut sum = 0u64;
@@ -307,7 +313,11 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
             let (m, sh) = (r(s::R_MULT)?, r(s::R_SHIFT)?);
             let rs = rescale(m, sh, 1)?;
             ensure(rs.len() == 1, F::Rescale)?;
-            (OpView::Requantize(rs, clamp), m.len() + sh.len(), out_len)
+            (
+                OpView::Requantize(rs, clamp),
+                m.len().saturating_add(sh.len()),
+                out_len,
+            )
         }
     };
     Ok(StepView {
