@@ -15,14 +15,7 @@ const TEST_LABELS: &str = "models/data/fashion-test/labels.txt";
 const PLAN: &str = "target/demo/micro_resnet8.plan";
 
 pub fn run_demo(root: &Path) -> Result<()> {
-    for input in [MODEL, CALIBRATION, CLASSES, TEST_SET, TEST_LABELS] {
-        if !root.join(input).exists() {
-            return Err(err(format!(
-                "{input} is missing: it is part of the repository; rebuild it with \
-                 `cargo xtask setup --models && cargo xtask models`"
-            )));
-        }
-    }
+    check_inputs(root)?;
     let images = first_images(&root.join(TEST_SET), 3)?;
     fs::create_dir_all(root.join("target/demo"))
         .map_err(|e| err(format!("cannot create target/demo: {e}")))?;
@@ -33,27 +26,7 @@ pub fn run_demo(root: &Path) -> Result<()> {
         .args(["build", "--features", "cli", "--bin", "edgecnn"]))?;
 
     println!("demo 2/5: compile {MODEL} to an int8 plan, calibrated on {CALIBRATION}");
-    edgecnn(
-        root,
-        &[
-            "compile",
-            MODEL,
-            "--calibration",
-            CALIBRATION,
-            "--labels",
-            CLASSES,
-            "--channels",
-            "1",
-            "--scale",
-            "0.00392156862745098",
-            "--mean",
-            "0.2860",
-            "--std",
-            "0.3530",
-            "-o",
-            PLAN,
-        ],
-    )?;
+    compile_plan(root, Path::new(PLAN))?;
 
     println!("demo 3/5: int8 accuracy vs. labels and vs. the float model (tract)");
     edgecnn(
@@ -82,12 +55,52 @@ pub fn run_demo(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `edgecnn compile` of the demo model (micro ResNet-8, Fashion-MNIST preprocessing) to `out`.
+pub fn compile_plan(root: &Path, out: &Path) -> Result<()> {
+    let out = out.as_os_str();
+    let args: [&std::ffi::OsStr; 16] = [
+        "compile".as_ref(),
+        MODEL.as_ref(),
+        "--calibration".as_ref(),
+        CALIBRATION.as_ref(),
+        "--labels".as_ref(),
+        CLASSES.as_ref(),
+        "--channels".as_ref(),
+        "1".as_ref(),
+        "--scale".as_ref(),
+        "0.00392156862745098".as_ref(),
+        "--mean".as_ref(),
+        "0.2860".as_ref(),
+        "--std".as_ref(),
+        "0.3530".as_ref(),
+        "-o".as_ref(),
+        out,
+    ];
+    edgecnn(root, &args)
+}
+
+/// The first test image, the one a board classifies by default.
+pub const BOARD_IMAGE: &str = "models/data/fashion-test/0000.png";
+
 /// `cargo run -q --features cli --bin edgecnn -- <args>` in the repository root.
-fn edgecnn<S: AsRef<std::ffi::OsStr>>(root: &Path, args: &[S]) -> Result<()> {
+pub fn edgecnn<S: AsRef<std::ffi::OsStr>>(root: &Path, args: &[S]) -> Result<()> {
     run(host_cargo()
         .current_dir(root)
         .args(["run", "-q", "--features", "cli", "--bin", "edgecnn", "--"])
         .args(args))
+}
+
+/// Fails, saying how to rebuild them, when the bundled model or images are missing.
+pub fn check_inputs(root: &Path) -> Result<()> {
+    for input in [MODEL, CALIBRATION, CLASSES, TEST_SET, TEST_LABELS] {
+        if !root.join(input).exists() {
+            return Err(err(format!(
+                "{input} is missing: it is part of the repository; rebuild it with \
+                 `cargo xtask setup --models && cargo xtask models`"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The first `n` PNG/JPEG files of `dir` (sorted by name), as paths relative to the root.

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation (an alias in `.cargo/config.toml`).
 //! Plain std, no dependencies, so it builds in seconds on a fresh clone.
 
+mod assets;
 mod board;
 mod demo;
 mod setup;
@@ -34,6 +35,9 @@ commands:
   board build <board> [--plan FILE]
                              build a board's firmware (release), embedding FILE if given
                              (else the board's assets/model.plan, if any)
+  board plan <board> [--image FILE]
+                             regenerate boards/<board>/assets: the demo model compiled to
+                             model.plan, and one test image's raw pixels (needs setup --models)
   board run <board> [--plan FILE] [--timeout SECS]
                              build it and run it under QEMU; exits with QEMU's exit code
   models [--full]            rebuild the models with `/usr/bin/python3 models/build.py all`
@@ -88,6 +92,8 @@ fn dispatch(args: &[&str]) -> Result<u8> {
             let elf = board::Board::find(&root, name)?.build(&root, opts.plan.as_deref())?;
             println!("firmware: {}", elf.display());
         }
+        ["board", "plan", name] => assets::make(&root, name, demo::BOARD_IMAGE)?,
+        ["board", "plan", name, "--image", image] => assets::make(&root, name, image)?,
         ["board", "run", name, rest @ ..] => return board_run(&root, name, rest),
         _ => {
             return Err(err(format!(

@@ -4,8 +4,9 @@
 //! with code 1, so `cargo xtask board run qemu-mps2-an386` and `tests/board_qemu.rs` see it.
 //!
 //! With an embedded plan (see `build.rs`), it parses the plan in place,
-//! binds it to a `static` arena of exactly the size the plan asks for, runs it on a fixed
-//! input and prints a digest of the output, which the host test compares with the host's.
+//! binds it to a `static` arena of exactly the size the plan asks for, runs it on the embedded
+//! image (or a fixed pseudo-random input) and prints a digest of the output and the top-1
+//! class, which the host test compares with the host's.
 
 #![no_std]
 #![no_main]
@@ -64,6 +65,11 @@ fn run() -> Result<(), &'static str> {
         Ok(p) => p,
         Err(e) => {
             hprintln!("edgecnn {}: Plan::parse: {}", BOARD, e);
+            hprintln!(
+                "edgecnn {}: (a stale assets/model.plan? regenerate it: `cargo xtask board plan {}`)",
+                BOARD,
+                BOARD
+            );
             return Err("the embedded plan does not parse");
         }
     };
@@ -84,7 +90,16 @@ fn run() -> Result<(), &'static str> {
             return Err("cannot bind the plan to the arena");
         }
     };
-    check::fill_input(session.input_mut());
+    match plan::INPUT_PIXELS {
+        Some((name, pixels)) => {
+            hprintln!("edgecnn {}: input: {}", BOARD, name);
+            if let Err(e) = session.set_input_pixels(pixels) {
+                hprintln!("edgecnn {}: Session::set_input_pixels: {}", BOARD, e);
+                return Err("the embedded pixels do not fit the plan's input");
+            }
+        }
+        None => check::fill_input(session.input_mut()),
+    }
     if let Err(e) = session.run() {
         hprintln!("edgecnn {}: Session::run: {}", BOARD, e);
         return Err("the plan failed to run");
@@ -93,6 +108,9 @@ fn run() -> Result<(), &'static str> {
         "{}",
         check::result_line(BOARD, plan.num_steps(), session.output())
     );
+    if let Some(label) = check::argmax(session.output()).and_then(|k| plan.label(k)) {
+        hprintln!("edgecnn {}: top-1: {}", BOARD, label);
+    }
     Ok(())
 }
 
