@@ -94,3 +94,28 @@ fn wrong_rank_shape_is_an_error() {
     let e = compile_file(&onnx("residual"), Some(vec![1, 16, 16]), 256).unwrap_err();
     assert!(!matches!(e, CompileError::Unsupported { .. }), "{e}");
 }
+
+#[test]
+fn op_tract_does_not_know_is_unsupported() {
+    let e = compile_file(&onnx("unknown_op"), None, 64).unwrap_err();
+    match &e {
+        CompileError::Unsupported { node, op, .. } => {
+            assert_eq!(node, "fancy", "{e}");
+            assert!(op.contains("FancyNorm"), "{e}");
+        }
+        _ => panic!("wrong error {e}"),
+    }
+}
+
+#[test]
+fn torch_lrn_export_is_a_clean_error() {
+    // torch's LocalResponseNorm export carries an `If` node: reported, not panicking.
+    let e = compile_file(&onnx("torch_lrn"), None, 64).unwrap_err();
+    match &e {
+        CompileError::Unsupported { op, why, .. } => {
+            assert_eq!(op, "If");
+            assert!(why.contains("LRN"), "{e}");
+        }
+        _ => panic!("wrong error {e}"),
+    }
+}

@@ -132,6 +132,7 @@ pub(crate) fn load(path: &Path, input_shape: Option<&[usize]>) -> Result<Loaded,
     model
         .set_input_fact(0, f32::fact(&shape).into())
         .map_err(|e| load_err(path, format!("{e:#}")))?;
+    refuse_known_failures(path, &model)?;
     let model = model
         .into_typed()
         .map_err(|e| load_err(path, format!("{e:#}")))?;
@@ -140,6 +141,37 @@ pub(crate) fn load(path: &Path, input_shape: Option<&[usize]>) -> Result<Loaded,
         input_shape: shape,
         path: path.to_path_buf(),
     })
+}
+
+/// Names the node when tract could parse but will not type a model: ops tract does not
+/// implement, and the `If` torch's `LocalResponseNorm` export contains.
+fn refuse_known_failures(path: &Path, model: &InferenceModel) -> Result<(), CompileError> {
+    for node in model.nodes() {
+        let name = node.op.name();
+        let unsupported = |op: &str, why: &str| CompileError::Unsupported {
+            path: path.to_path_buf(),
+            node: node.name.clone(),
+            op: op.to_string(),
+            why: why.to_string(),
+        };
+        if let Some(op) = name
+            .strip_prefix("Unimplemented(")
+            .and_then(|n| n.strip_suffix(')'))
+        {
+            return Err(unsupported(
+                op,
+                "tract's ONNX importer does not implement this op",
+            ));
+        }
+        if name == "If" {
+            return Err(unsupported(
+                "If",
+                "data-dependent control flow (torch exports nn.LocalResponseNorm this way; \
+                 export it as the ONNX LRN op instead)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A value in the tract graph during lowering.

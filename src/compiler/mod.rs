@@ -34,8 +34,13 @@ pub enum CalibrationMethod {
 }
 
 impl CalibrationMethod {
-    /// The method `compile` users should pick when they have no reason to choose:
-    /// min/max, measured against `Percentile(99.99)` on the micro models (see the README).
+    /// The method to pick without a reason to choose: min/max. Measured with
+    /// `cargo test --features compiler,image --test compiler_micro -- --ignored` (100
+    /// calibration / 300 test images of Fashion-MNIST): on micro_resnet8 MinMax gives int8
+    /// top-1 90.33 % vs float 90.67 %, 99.33 % agreement, mean logit cosine 0.99972;
+    /// Percentile(99.99) 90.33 %, 98.67 %, 0.99974; Percentile(99.9) 90.33 %, 98.67 %,
+    /// 0.99937. On micro_alexnet all three agree with float on 100 % of the images.
+    /// Clipping buys nothing measurable on these ReLU networks and costs agreement.
     pub const DEFAULT: CalibrationMethod = CalibrationMethod::MinMax;
 }
 

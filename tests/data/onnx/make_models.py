@@ -20,6 +20,8 @@ family of patterns torchvision-style exports contain:
 * nhwc              a channels-last input (Transpose 0,3,1,2 first, as tf2onnx exports do),
                     depthwise conv, ReLU6.
 * unsupported       a Sigmoid (not in the IR) -> CompileError::Unsupported.
+* unknown_op        a node of an op type no ONNX runtime knows -> CompileError::Unsupported.
+* torch_lrn         torch's own export of nn.LocalResponseNorm (with an `If` node).
 * dynamic           height/width symbolic -> CompileError::DynamicInput without a shape.
 """
 import os
@@ -220,6 +222,41 @@ def export(name, model, shape, dynamic=None):
     print(name, os.path.getsize(path), "bytes")
 
 
+def unknown_op():
+    """Conv then a node of type `FancyNorm` (domain ai.onnx): tract cannot even load it."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    w = numpy_helper.from_array(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), "w")
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("FancyNorm", ["c"], ["output"], name="fancy"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "unknown_op",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [w],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = os.path.join(HERE, "unknown_op.onnx")
+    onnx.save(model, path)
+    print("unknown_op", os.path.getsize(path), "bytes")
+
+
+class TorchLrn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 3)
+        self.lrn = nn.LocalResponseNorm(3)
+
+    def forward(self, x):
+        return self.lrn(F.relu(self.c1(x)))
+
+
 def main():
     models = [
         ("conv_bn_relu_fc", ConvBnReluFc, (1, 3, 16, 16), None),
@@ -231,12 +268,14 @@ def main():
         ("nhwc", Nhwc, (1, 12, 12, 3), None),
         ("unsupported", Unsupported, (1, 1, 8, 8), None),
         ("dynamic", Residual, (1, 1, 16, 16), {"input": {2: "h", 3: "w"}}),
+        ("torch_lrn", TorchLrn, (1, 1, 8, 8), None),
     ]
     for seed, (name, make, shape, dynamic) in enumerate(models):
         torch.manual_seed(seed)  # each model its own seed: adding one changes no other
         model = make()
         randomize_bn(model)
         export(name, model, shape, dynamic)
+    unknown_op()
 
 
 if __name__ == "__main__":
