@@ -40,8 +40,9 @@ commands:
                              model.plan, and one test image's raw pixels (needs setup --models)
   board run <board> [--plan FILE] [--timeout SECS]
                              build it and run it under QEMU; exits with QEMU's exit code
-  models [--full]            rebuild the models with `/usr/bin/python3 models/build.py all`
-                             (`full`: also the large ones)
+  models [--full | ARGS…]    run `/usr/bin/python3 models/build.py all` (data, micro models,
+                             full-size exports, photos); --full: `build.py full` (the
+                             full-size exports only); other ARGS go to build.py as they are
   help                       this text
 
 Cross builds go to $EDGECNN_CROSS_TARGET_DIR, else $CARGO_TARGET_DIR/cross, else target/cross.
@@ -80,8 +81,9 @@ fn dispatch(args: &[&str]) -> Result<u8> {
         ["test", "--no-setup"] => test::run(&root, false)?,
         ["check-targets"] => targets::run(&root)?,
         ["demo"] => demo::run_demo(&root)?,
-        ["models"] => models(&root, "all")?,
-        ["models", "--full"] => models(&root, "full")?,
+        ["models"] => models(&root, &["all"])?,
+        ["models", "--full"] => models(&root, &["full"])?,
+        ["models", rest @ ..] => models(&root, rest)?,
         ["board", "list"] => {
             for name in board::list(&root)? {
                 println!("{name}");
@@ -161,8 +163,8 @@ fn board_run(root: &Path, name: &str, rest: &[&str]) -> Result<u8> {
     }
 }
 
-/// `/usr/bin/python3 models/build.py <what>`.
-fn models(root: &Path, what: &str) -> Result<()> {
+/// `/usr/bin/python3 models/build.py <args>`.
+fn models(root: &Path, args: &[&str]) -> Result<()> {
     let script = root.join("models/build.py");
     if !script.is_file() {
         return Err(err(format!("{} is missing", script.display())));
@@ -176,7 +178,7 @@ fn models(root: &Path, what: &str) -> Result<()> {
     run(Command::new(setup::PYTHON)
         .current_dir(root)
         .arg("models/build.py")
-        .arg(what))
+        .args(args))
 }
 
 /// The repository root: the nearest folder at or above the current one that holds
