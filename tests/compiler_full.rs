@@ -81,6 +81,7 @@ fn check(name: &str) {
         report.memory.lower_bound_bytes,
         report.memory.naive_bytes
     );
+    compiler_support::assert_memory_sound(&plan);
     let float = FloatModel::load(&model, Some(&[1, 3, 224, 224])).unwrap();
     let blob = plan.encode();
     let p = Plan::parse(&blob).unwrap();

@@ -97,6 +97,7 @@ fn evaluate(
         labels: vec![],
     };
     let (plan, report) = compile_with_report(model, calib, &options, &mut |_, _| {}).unwrap();
+    compiler_support::assert_memory_sound(&plan);
     let (mut f_ok, mut q_ok, mut agree, mut cos) = (0, 0, 0, 0.0);
     for (px, label) in test {
         let fl = float.run(&normalize(px)).unwrap();

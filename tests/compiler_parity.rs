@@ -53,6 +53,7 @@ fn parity(name: &str, min_cos: f32, max_steps: f32) {
             "{name}: max error {err} > {max_steps} steps"
         );
     }
+    assert_memory_sound(&plan);
     let r = report.memory;
     assert!(r.lower_bound_bytes <= r.greedy_bytes && r.greedy_bytes <= r.naive_bytes);
     assert_eq!(r.arena_bytes, plan.arena_bytes);

@@ -78,3 +78,50 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// Checks a plan's memory independently of the planner: every tensor and scratch buffer
+/// lies inside the arena, and no two buffers alive at the same step overlap (a tensor lives
+/// from the step writing it, or step 0 for the input, to its last reader, or the end for
+/// the output; scratch lives during its step).
+pub fn assert_memory_sound(plan: &PlanModel) {
+    let n = plan.steps.len();
+    let mut first = vec![usize::MAX; plan.tensors.len()];
+    let mut last = vec![0usize; plan.tensors.len()];
+    first[plan.input as usize] = 0;
+    for (i, s) in plan.steps.iter().enumerate() {
+        first[s.output as usize] = first[s.output as usize].min(i);
+        last[s.output as usize] = last[s.output as usize].max(i);
+        for &x in &s.inputs {
+            last[x as usize] = last[x as usize].max(i);
+            assert!(first[x as usize] <= i, "tensor {x} read before written");
+        }
+    }
+    last[plan.output as usize] = n - 1;
+    // (start, end, first, last)
+    let mut bufs: Vec<(u32, u32, usize, usize)> = vec![];
+    for (t, d) in plan.tensors.iter().enumerate() {
+        if first[t] != usize::MAX {
+            bufs.push((d.offset, d.offset + d.len() as u32, first[t], last[t]));
+        }
+    }
+    for (i, s) in plan.steps.iter().enumerate() {
+        if s.scratch.1 > 0 {
+            bufs.push((s.scratch.0, s.scratch.0 + s.scratch.1, i, i));
+        }
+    }
+    for (k, a) in bufs.iter().enumerate() {
+        assert!(
+            a.1 <= plan.arena_bytes,
+            "buffer {a:?} outside the arena {}",
+            plan.arena_bytes
+        );
+        for b in &bufs[..k] {
+            let live_together = a.2 <= b.3 && b.2 <= a.3;
+            let overlap = a.0 < b.1 && b.0 < a.1;
+            assert!(
+                !(live_together && overlap),
+                "buffers {a:?} and {b:?} overlap while alive"
+            );
+        }
+    }
+}
