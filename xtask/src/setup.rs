@@ -10,7 +10,7 @@
 use std::{path::Path, process::Command};
 
 use crate::targets::TARGETS;
-use crate::toolchain::target_installed;
+use crate::toolchain::{rustc, target_installed};
 use crate::util::{err, output, run, which, Result};
 
 /// Cross toolchain, linker, QEMU (system + user mode), aarch64 cross gcc and libc.
@@ -152,11 +152,7 @@ fn link_debian_toolchain() -> Result<()> {
     } else {
         run(Command::new("rustup").args(["toolchain", "link", DEBIAN_TOOLCHAIN, "/usr"]))?;
     }
-    let version = output(
-        Command::new("rustc")
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .args([&format!("+{DEBIAN_TOOLCHAIN}"), "-V"]),
-    )?;
+    let version = output(rustc(Some(DEBIAN_TOOLCHAIN)).arg("-V"))?;
     if !Path::new("/usr/lib/rustlib/src/rust/library/core").is_dir() {
         return Err(err(
             "Debian's Rust library source is missing (/usr/lib/rustlib/src/rust/library): \

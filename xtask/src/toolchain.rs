@@ -5,7 +5,7 @@
 //!    `core` (what `rustup target add` installs): plain `cargo build --target …`.
 //! 2. **Build-std**: a toolchain with the Rust library source (`rustup toolchain link debian
 //!    /usr` over Debian's rustc-web + rust-web-src, made by `cargo xtask setup`; or a nightly
-//!    with rust-src): `cargo +debian build -Zbuild-std=core --target …` with
+//!    with rust-src): `rustup run debian cargo build -Zbuild-std=core --target …` with
 //!    `RUSTC_BOOTSTRAP=1`. Thumb targets build only `core`, which itself proves the code
 //!    needs no `std`.
 //!
@@ -106,7 +106,18 @@ impl CrossCargo {
     /// `cargo [+toolchain] <subcommand> --target T [-Zbuild-std=…]`, with the environment set
     /// for this way of building. Add the rest of the arguments and a working directory.
     pub fn command(&self, subcommand: &str) -> Command {
-        let mut cmd = Command::new("cargo");
+        let mut cmd = match &self.how {
+            // `rustup run` rather than `cargo +toolchain`: it works whichever `cargo` comes
+            // first on PATH (Debian's /usr/bin/cargo knows no `+toolchain`).
+            How::BuildStd {
+                toolchain: Some(t), ..
+            } => {
+                let mut c = Command::new("rustup");
+                c.args(["run", t, "cargo"]);
+                c
+            }
+            _ => Command::new("cargo"),
+        };
         // Variables that would pin the toolchain the xtask itself was run with.
         for var in ["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO_BUILD_TARGET"] {
             cmd.env_remove(var);
@@ -115,13 +126,7 @@ impl CrossCargo {
             How::Installed => {
                 cmd.arg(subcommand).args(["--target", &self.target]);
             }
-            How::BuildStd {
-                toolchain,
-                system_lld,
-            } => {
-                if let Some(t) = toolchain {
-                    cmd.arg(format!("+{t}"));
-                }
+            How::BuildStd { system_lld, .. } => {
                 cmd.arg(subcommand)
                     .args(["--target", &self.target])
                     .arg(format!("-Zbuild-std={}", build_std_crates(&self.target)))
@@ -156,12 +161,17 @@ pub fn linker_var(target: &str) -> String {
     )
 }
 
-fn rustc(toolchain: Option<&str>) -> Command {
-    let mut cmd = Command::new("rustc");
+/// `rustc` of `toolchain` (through `rustup run`), or of the active toolchain.
+pub fn rustc(toolchain: Option<&str>) -> Command {
+    let mut cmd = match toolchain {
+        Some(t) => {
+            let mut c = Command::new("rustup");
+            c.args(["run", t, "rustc"]);
+            c
+        }
+        None => Command::new("rustc"),
+    };
     cmd.env_remove("RUSTUP_TOOLCHAIN").env_remove("RUSTC");
-    if let Some(t) = toolchain {
-        cmd.arg(format!("+{t}"));
-    }
     cmd
 }
 
