@@ -139,6 +139,60 @@ fn lower_bound(bufs: &[Buffer], steps: usize) -> u32 {
         .unwrap_or(0)
 }
 
+/// List scheduling: among the ready steps, run the one that grows the live bytes least
+/// (its output minus the inputs it is the last reader of); ties in source order.
+fn memory_greedy_order(q: &QModel) -> Vec<usize> {
+    let n = q.steps.len();
+    let size = |t: TensorId| q.shapes[t].iter().product::<usize>() as i64;
+    let mut readers: std::collections::HashMap<TensorId, usize> = Default::default();
+    for s in &q.steps {
+        let mut ins = s.inputs.clone();
+        ins.sort_unstable();
+        ins.dedup();
+        for t in ins {
+            *readers.entry(t).or_default() += 1;
+        }
+    }
+    let mut available: std::collections::HashSet<TensorId> = [q.input].into_iter().collect();
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let mut best: Option<(i64, usize)> = None;
+        for (i, s) in q.steps.iter().enumerate() {
+            if done[i] || !s.inputs.iter().all(|t| available.contains(t)) {
+                continue;
+            }
+            let mut ins = s.inputs.clone();
+            ins.sort_unstable();
+            ins.dedup();
+            let freed: i64 = ins
+                .iter()
+                .filter(|&&t| readers[&t] == 1 && t != q.output)
+                .map(|&t| size(t))
+                .sum();
+            let delta = size(s.output) - freed;
+            if best.is_none_or(|(d, _)| delta < d) {
+                best = Some((delta, i));
+            }
+        }
+        let Some((_, i)) = best else {
+            // not a DAG over available tensors (cannot happen for a valid model)
+            order.extend((0..n).filter(|&s| !done[s]));
+            break;
+        };
+        done[i] = true;
+        order.push(i);
+        available.insert(q.steps[i].output);
+        let mut ins = q.steps[i].inputs.clone();
+        ins.sort_unstable();
+        ins.dedup();
+        for t in ins {
+            *readers.get_mut(&t).unwrap() -= 1;
+        }
+    }
+    order
+}
+
 /// Topological orders to try: source order plus depth-first orders from the output.
 fn candidate_orders(q: &QModel) -> Vec<Vec<usize>> {
     let n = q.steps.len();
@@ -183,6 +237,10 @@ fn candidate_orders(q: &QModel) -> Vec<Vec<usize>> {
         if !orders.contains(&order) {
             orders.push(order);
         }
+    }
+    let order = memory_greedy_order(q);
+    if !orders.contains(&order) {
+        orders.push(order);
     }
     orders
 }
