@@ -78,3 +78,20 @@ fn tensor_len_overflow() {
     fix_crc(&mut blob);
     assert_eq!(exercise(&blob), Err(ParseError::Tensor(1)));
 }
+
+/// Found by review while writing the panic contract: `format::math::requantize` is public
+/// and shifted by `shift - 1` and `shift`, which overflows for 0 and for ≥ 64. It now
+/// clamps the shift into `1..=62` like the kernels do; in-range values are unchanged.
+#[test]
+fn requantize_takes_any_shift() {
+    use edgecnn::format::math::requantize;
+    for acc in [i32::MIN, -1000, 0, 7, i32::MAX] {
+        for m in [i32::MIN, 0, 1 << 30, i32::MAX] {
+            assert_eq!(requantize(acc, m, 0), requantize(acc, m, 1));
+            for s in [63, 64, 200, 255] {
+                assert_eq!(requantize(acc, m, s), requantize(acc, m, 62));
+            }
+        }
+    }
+    assert_eq!(requantize(1000, 1 << 30, 31), 500);
+}
