@@ -428,14 +428,14 @@ impl Lowerer<'_> {
             if mp.with_index_outputs.is_some() {
                 return Err(self.unsupported(node, "MaxPool with indices output"));
             }
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             let (window, _) = self.window(node, &mp.pool_spec, x)?;
             let shape = self.spatial_out(node, &out_shape)?;
             self.push(node, ir::Op::MaxPool(window, Clamp::NONE), vec![x], shape);
             return Ok(());
         }
         if let Some(sp) = node.op_as::<SumPool>() {
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             let (window, _) = self.window(node, &sp.pool_spec, x)?;
             let shape = self.spatial_out(node, &out_shape)?;
             let has_pad = window.pad.iter().any(|&p| p > 0);
@@ -461,7 +461,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         if let Some(red) = node.op_as::<Reduce>() {
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             let ish = in_shape(0).unwrap_or_default();
             if !self.is_spatial(x, &ish)
                 || red.axes.iter().copied().collect::<Vec<_>>() != vec![2, 3]
@@ -504,7 +504,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         if let Some(sm) = node.op_as::<Softmax>() {
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             if sm.kind != SoftmaxKind::Softmax || sm.quant_output_dt.is_some() {
                 return Err(self.unsupported(node, "only plain float softmax"));
             }
@@ -525,7 +525,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         if let Some(lrn) = node.op_as::<Lrn>() {
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             let ish = in_shape(0).unwrap_or_default();
             if !self.is_spatial(x, &ish) {
                 return Err(self.unsupported(node, "LRN on a non-NCHW tensor"));
@@ -574,7 +574,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         if let Some(pad) = node.op_as::<tract_core::ops::array::Pad>() {
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             let ish = in_shape(0).unwrap_or_default();
             let value = match &pad.mode {
                 tract_core::ops::array::PadMode::Constant(v) => {
@@ -595,7 +595,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         if let Some(axis_op) = node.op_as::<AxisOp>() {
-            let x = act(0).unwrap();
+            let x = act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?;
             if let AxisOp::Move(from, to) = axis_op {
                 // Moving an axis keeps the order only if every axis it passes over is unit.
                 let ish = in_shape(0).unwrap_or_default();
@@ -613,7 +613,10 @@ impl Lowerer<'_> {
         }
         match name.as_str() {
             "Dropout" | "Identity" => {
-                alias(self, act(0).unwrap());
+                alias(
+                    self,
+                    act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?,
+                );
                 Ok(())
             }
             "Cast" => {
@@ -621,7 +624,10 @@ impl Lowerer<'_> {
                 if dt != f32::datum_type() {
                     return Err(self.unsupported(node, format!("cast of an activation to {dt:?}")));
                 }
-                alias(self, act(0).unwrap());
+                alias(
+                    self,
+                    act(0).ok_or_else(|| self.unsupported(node, "first input is a constant"))?,
+                );
                 Ok(())
             }
             "Add" | "Sub" | "Mul" | "Div" | "Max" | "Min" => {

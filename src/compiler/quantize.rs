@@ -297,8 +297,8 @@ fn narrow_avgpools(g: &Graph, ranges: &HashMap<TensorId, (f32, f32)>) -> Graph {
         let ([ih, iw, c], [oh, ow, _]) = (g.tensors[x].shape, g.tensors[node.output].shape);
         let [kh, kw] = window.kernel;
         let inside = window.pad == [0; 4]
-            && (oh - 1) * window.stride[0] + kh <= ih
-            && (ow - 1) * window.stride[1] + kw <= iw;
+            && oh.saturating_sub(1) * window.stride[0] + kh <= ih
+            && ow.saturating_sub(1) * window.stride[1] + kw <= iw;
         let narrow = match (width(x), width(node.output)) {
             (Some(wi), Some(wo)) => wo < NARROW_POOL * wi,
             _ => false,
