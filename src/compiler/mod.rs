@@ -62,7 +62,7 @@ pub struct PreprocessSpec {
 }
 
 /// Everything `compile` needs besides the model file.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     /// Input shape in the model's own layout, e.g. `[1, 3, 224, 224]`; required only when
     /// the file's input has a symbolic dimension.
