@@ -222,7 +222,7 @@ impl RunOutcome {
 /// The string value of `key` in `[section]` of a small TOML file such as a board's
 /// `.cargo/config.toml` (`key = "value"` on one line, `#` comments). Enough for our own files;
 /// not a TOML parser.
-fn config_value(text: &str, section: &str, key: &str) -> Option<String> {
+pub(crate) fn config_value(text: &str, section: &str, key: &str) -> Option<String> {
     let mut current = String::new();
     for line in text.lines() {
         let line = line.trim();
@@ -242,24 +242,4 @@ fn config_value(text: &str, section: &str, key: &str) -> Option<String> {
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::config_value;
-
-    #[test]
-    fn reads_values_from_a_board_config() {
-        let text = "[build]\ntarget = \"thumbv7em-none-eabihf\" # M4F\n\n\
-                    [target.thumbv7em-none-eabihf]\nrunner = \"qemu-system-arm -kernel\"\n";
-        assert_eq!(
-            config_value(text, "build", "target").as_deref(),
-            Some("thumbv7em-none-eabihf")
-        );
-        assert_eq!(
-            config_value(text, "target.thumbv7em-none-eabihf", "runner").as_deref(),
-            Some("qemu-system-arm -kernel")
-        );
-        assert_eq!(config_value(text, "build", "runner"), None);
-    }
 }

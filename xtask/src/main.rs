@@ -7,6 +7,8 @@ mod demo;
 mod setup;
 mod targets;
 mod test;
+#[cfg(test)]
+mod tests;
 mod toolchain;
 mod util;
 

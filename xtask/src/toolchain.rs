@@ -209,25 +209,3 @@ fn host_target(toolchain: Option<&str>) -> Option<String> {
         .find_map(|l| l.strip_prefix("host: "))
         .map(|h| h.trim().to_string())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn linker_variable_names() {
-        assert_eq!(
-            linker_var("thumbv8m.main-none-eabihf"),
-            "CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_LINKER"
-        );
-    }
-
-    #[test]
-    fn bare_metal_targets_build_only_core() {
-        assert_eq!(build_std_crates("thumbv6m-none-eabi"), "core");
-        assert_eq!(
-            build_std_crates("aarch64-unknown-linux-gnu"),
-            "std,panic_abort"
-        );
-    }
-}

@@ -143,21 +143,3 @@ pub fn cross_target_dir(root: &Path) -> PathBuf {
         None => root.join("target").join("cross"),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn describes_commands_as_shell_lines() {
-        let mut cmd = Command::new("cargo");
-        cmd.args(["build", "--features", "a b"]).env("X", "1");
-        assert_eq!(describe(&cmd), "X=1 cargo build --features 'a b'");
-    }
-
-    #[test]
-    fn formats_durations() {
-        assert_eq!(fmt_duration(Duration::from_millis(1234)), "1.2 s");
-        assert_eq!(fmt_duration(Duration::from_secs(184)), "3 min 04 s");
-    }
-}
