@@ -108,3 +108,11 @@ fn lrn_and_softmax_survive() {
         ["Conv", "AvgPool", "Dense", "Softmax"]
     );
 }
+
+#[test]
+fn batchnorm_after_a_pool_folds_forward() {
+    assert_eq!(
+        names(&ops("bn_after_pool")),
+        ["Conv", "MaxPool", "Conv", "Dense"]
+    );
+}

@@ -92,6 +92,11 @@ fn nhwc_input() {
 }
 
 #[test]
+fn bn_after_pool() {
+    parity("bn_after_pool", 0.99, 8.0);
+}
+
+#[test]
 fn softmax() {
     parity("softmax", 0.99, 8.0);
 }
@@ -101,7 +106,11 @@ fn compiling_twice_gives_the_same_bytes() {
     let path = onnx("concat");
     let n = 3 * 20 * 20;
     let calib: Vec<Vec<f32>> = (0..4).map(|i| normal(i, n)).collect();
-    let a = compile_with_report(&path, &calib, &options(), &mut |_, _| {}).unwrap().0;
-    let b = compile_with_report(&path, &calib, &options(), &mut |_, _| {}).unwrap().0;
+    let a = compile_with_report(&path, &calib, &options(), &mut |_, _| {})
+        .unwrap()
+        .0;
+    let b = compile_with_report(&path, &calib, &options(), &mut |_, _| {})
+        .unwrap()
+        .0;
     assert_eq!(a.encode(), b.encode());
 }

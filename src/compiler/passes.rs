@@ -35,7 +35,8 @@ pub fn run(g: &mut Graph) -> Result<(), Leftover> {
                 return Err((
                     n.name.clone(),
                     "Mul/Add".into(),
-                    "a per-channel scale/offset not directly after a Conv or Gemm cannot be folded"
+                    "a per-channel scale/offset neither right after a Conv/Gemm nor only read by \
+                     Gemms and unpadded Convs cannot be folded"
                         .into(),
                 ))
             }
@@ -97,6 +98,9 @@ fn fold_affine(g: &mut Graph) -> bool {
             return true;
         }
         let Some(p) = exclusive_producer(g, i) else {
+            if fold_affine_forward(g, i) {
+                return true;
+            }
             continue;
         };
         let out = g.nodes[i].output;
@@ -143,8 +147,73 @@ fn fold_affine(g: &mut Graph) -> bool {
             g.nodes.remove(i);
             return true;
         }
+        if fold_affine_forward(g, i) {
+            return true;
+        }
     }
     false
+}
+
+/// Folds `Affine` node `i` into its consumers when every one is a `Dense` or an unpadded
+/// `Conv` (exact: `W (s x + b) + c = (W s) x + (W b + c)`; a padded conv would see the
+/// padding shifted, so it is left alone).
+fn fold_affine_forward(g: &mut Graph, i: usize) -> bool {
+    let Op::Affine { scale, shift } = g.nodes[i].op.clone() else {
+        return false;
+    };
+    let (src, out) = (g.nodes[i].inputs[0], g.nodes[i].output);
+    let consumers = g.consumers(out);
+    let ok = |op: &Op| match op {
+        Op::Dense(_) => true,
+        Op::Conv(c) => c.pad == [0; 4],
+        _ => false,
+    };
+    if out == g.output || consumers.is_empty() || !consumers.iter().all(|&c| ok(&g.nodes[c].op)) {
+        return false;
+    }
+    let c_in = g.tensors[src].shape[2];
+    let (s, t) = (broadcast(&scale, c_in), broadcast(&shift, c_in));
+    if s.len() != c_in || t.len() != c_in {
+        return false;
+    }
+    for &c in &consumers {
+        match &mut g.nodes[c].op {
+            Op::Dense(d) => {
+                let n = d.bias.len();
+                let k = d.weights.len() / n.max(1);
+                for o in 0..n {
+                    for j in 0..k {
+                        let w = &mut d.weights[o * k + j];
+                        d.bias[o] += *w * t[j % c_in];
+                        *w *= s[j % c_in];
+                    }
+                }
+            }
+            Op::Conv(conv) => {
+                let oc = conv.bias.len();
+                let per = conv.weights.len() / oc.max(1);
+                let icg = c_in / conv.groups;
+                let ocg = oc / conv.groups;
+                for o in 0..oc {
+                    let g0 = (o / ocg) * icg;
+                    for j in 0..per {
+                        let ic = g0 + j % icg;
+                        let w = &mut conv.weights[o * per + j];
+                        conv.bias[o] += *w * t[ic];
+                        *w *= s[ic];
+                    }
+                }
+            }
+            _ => unreachable!(),
+        }
+        for x in &mut g.nodes[c].inputs {
+            if *x == out {
+                *x = src;
+            }
+        }
+    }
+    g.nodes.remove(i);
+    true
 }
 
 fn fuse_clamp(g: &mut Graph) -> bool {

@@ -22,6 +22,8 @@ family of patterns torchvision-style exports contain:
 * unsupported       a Sigmoid (not in the IR) -> CompileError::Unsupported.
 * unknown_op        a node of an op type no ONNX runtime knows -> CompileError::Unsupported.
 * torch_lrn         torch's own export of nn.LocalResponseNorm (with an `If` node).
+* bn_after_pool     BatchNorm after a max pool (folded forward into the next unpadded conv),
+                    `view(size(0), -1)` flatten.
 * dynamic           height/width symbolic -> CompileError::DynamicInput without a shape.
 """
 import os
@@ -222,6 +224,20 @@ def export(name, model, shape, dynamic=None):
     print(name, os.path.getsize(path), "bytes")
 
 
+class BnAfterPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.b1 = nn.BatchNorm2d(8)
+        self.c2 = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8 * 7 * 7, 10)
+
+    def forward(self, x):
+        x = self.b1(F.max_pool2d(F.relu(self.c1(x)), 2))
+        x = F.relu(self.c2(x))
+        return self.fc(x.view(x.size(0), -1))
+
+
 def unknown_op():
     """Conv then a node of type `FancyNorm` (domain ai.onnx): tract cannot even load it."""
     import onnx
@@ -269,6 +285,7 @@ def main():
         ("unsupported", Unsupported, (1, 1, 8, 8), None),
         ("dynamic", Residual, (1, 1, 16, 16), {"input": {2: "h", 3: "w"}}),
         ("torch_lrn", TorchLrn, (1, 1, 8, 8), None),
+        ("bn_after_pool", BnAfterPool, (1, 3, 14, 14), None),
     ]
     for seed, (name, make, shape, dynamic) in enumerate(models):
         torch.manual_seed(seed)  # each model its own seed: adding one changes no other
