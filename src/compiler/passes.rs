@@ -2,7 +2,9 @@
 //!
 //! 1. **affine folding**: consecutive `Affine`s merge; an `Affine` after a `Conv` / `Dense`
 //!    (BatchNorm, Gemm `alpha`, a constant `Mul` before Softmax) folds into its weights and
-//!    bias; an identity `Affine` (GlobalAveragePool's `Sum` then `Div`) disappears;
+//!    bias; an identity `Affine` (GlobalAveragePool's `Sum` then `Div`) disappears; an
+//!    `Affine` that cannot go backwards (BatchNorm after a pool) folds forward into its
+//!    readers when they are all `Dense` or unpadded `Conv`s;
 //! 2. **clamp fusion**: a `Clamp` (ReLU, ReLU6, Clip) fuses into the op producing its input
 //!    (conv, dense, pools, add, another clamp);
 //! 3. **pad folding**: a zero `Pad` folds into consuming convolutions and average pools
