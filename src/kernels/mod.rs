@@ -5,6 +5,9 @@
 //! Kernels read parameters **in place** from the plan blob: integer arrays are little-endian
 //! byte views ([`I32s`], [`U32s`]) so they work from unaligned flash.
 //!
+//! [`conv2d`] and [`fully_connected`] (>95% of a classifier's MACs) dispatch to the best
+//! SIMD variant the CPU has ([`Isa::best`]); each is bit-exact with the reference.
+//!
 //! Contract of every kernel: it never panics and never allocates, whatever its arguments.
 //! Inconsistent shapes/lengths give [`KernelError`]; parameter values that are out of the
 //! contract (a shift of 0, an exp table of zeros) give some output, but never a panic.
@@ -12,6 +15,16 @@
 
 pub mod reference;
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod dense;
+mod detect;
+mod dispatch;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use dispatch::{conv2d, conv2d_on, fully_connected, fully_connected_on, Isa};
 pub use reference::*;
 
 /// A kernel's arguments do not fit together (lengths vs shapes vs parameters).

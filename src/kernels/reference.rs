@@ -12,7 +12,7 @@ use crate::format::math::requantize;
 
 /// `s[start .. start + len]`, or empty when out of range.
 #[inline(always)]
-fn sub(s: &[i8], start: usize, len: usize) -> &[i8] {
+pub(super) fn sub(s: &[i8], start: usize, len: usize) -> &[i8] {
     start
         .checked_add(len)
         .and_then(|end| s.get(start..end))
@@ -120,7 +120,8 @@ fn conv_dense(x: &In<'_>, y: Out<'_>, p: &ConvParams<'_>, wsz: usize) {
                 return;
             };
             rest = tail;
-            let (ix, run) = ((ix0 + kx0 as i64) as usize, (kx1 - kx0) * ic);
+            // A window wholly in the padding has no taps (kx0 == kx1) and a negative start.
+            let (ix, run) = ((ix0 + kx0 as i64).max(0) as usize, (kx1 - kx0) * ic);
             let span = run + (n - 1) * sw * ic;
             let rows = (ky0..ky1).map(|ky| {
                 let iy = (iy0 + (ky * dh) as i64) as usize;
@@ -209,7 +210,14 @@ fn conv_dense_block<'x>(
 /// Valid kernel taps along one axis for output index `o`: `(k_lo, k_hi, start)` where
 /// taps `k_lo..k_hi` land inside `0..n` at `start + k * d`.
 #[inline]
-fn taps(o: usize, stride: usize, pad: usize, k: usize, d: usize, n: usize) -> (usize, usize, i64) {
+pub(super) fn taps(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    k: usize,
+    d: usize,
+    n: usize,
+) -> (usize, usize, i64) {
     let start = o as i64 * stride as i64 - pad as i64;
     let d = d.max(1) as i64;
     let lo = if start >= 0 { 0 } else { (-start + d - 1) / d };
@@ -231,7 +239,7 @@ fn count_in(start: i64, k: usize, lo: i64, hi: i64) -> i64 {
     (b - a).max(0)
 }
 
-fn check_window(w: &Window) -> Result<(), KernelError> {
+pub(super) fn check_window(w: &Window) -> Result<(), KernelError> {
     let ok = w
         .kernel
         .iter()
@@ -242,7 +250,7 @@ fn check_window(w: &Window) -> Result<(), KernelError> {
 }
 
 #[inline(always)]
-fn out_value(acc: i32, (m, s): (i32, u8), zp: i8, clamp: Clamp) -> i8 {
+pub(super) fn out_value(acc: i32, (m, s): (i32, u8), zp: i8, clamp: Clamp) -> i8 {
     clamp.apply(requantize(acc, m, s).saturating_add(zp as i32))
 }
 

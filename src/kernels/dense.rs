@@ -1,0 +1,285 @@
+//! The safe driver of the SIMD dense kernels: window clipping, blocking and requantisation,
+//! generic over a [`Micro`] kernel that only computes dot products.
+//!
+//! Covers dense convolutions (`groups == 1`, `dilation_w == 1`: each kernel row of a window
+//! is one contiguous `kw × ic` run of the NHWC input, and of the weights) and fully connected
+//! layers (one run of `n_in`). Anything else goes to [`reference`](super::reference).
+//!
+//! Order: for each output row, for each block of `O` output channels (their weights stay in
+//! L1), for each block of `P` neighbouring output pixels whose windows are clipped alike
+//! (each weight load serves `P` pixels), the valid kernel rows. Sums are i32 wrapping, like
+//! the reference: integer addition modulo 2^32 does not depend on the order, so every
+//! [`Micro`] gives the reference's accumulators bit for bit, then the same requantisation.
+
+use super::reference::{self, check_window, out_value, sub, taps};
+use super::{ConvParams, FcParams, In, KernelError, Out};
+
+/// A dot-product kernel for `P` input runs × `O` weight runs.
+pub(super) trait Micro: Copy {
+    /// `acc[o][p] += Σ_{i < n} w[o][i] * (x[p][i] - zp)` (i32 wrapping), where `n` is the
+    /// shortest of all the slices' lengths. Reads nothing beyond `n` in any slice.
+    fn dot<const P: usize, const O: usize>(
+        self,
+        x: &[&[i8]; P],
+        w: &[&[i8]; O],
+        zp: i8,
+        acc: &mut [[i32; P]; O],
+    );
+}
+
+/// The shortest length among the runs given to [`Micro::dot`].
+#[inline(always)]
+pub(super) fn common_len<const P: usize, const O: usize>(x: &[&[i8]; P], w: &[&[i8]; O]) -> usize {
+    x.iter().chain(w.iter()).map(|s| s.len()).min().unwrap_or(0)
+}
+
+/// The scalar tail of [`Micro::dot`]: elements `from..n` of one pair of runs.
+#[inline(always)]
+pub(super) fn tail(w: &[i8], x: &[i8], from: usize, n: usize, zp: i8) -> i32 {
+    let (w, x) = (w.get(from..n).unwrap_or(&[]), x.get(from..n).unwrap_or(&[]));
+    w.iter().zip(x).fold(0i32, |a, (&w, &x)| {
+        a.wrapping_add(w as i32 * (x as i32 - zp as i32))
+    })
+}
+
+/// [`Op::Conv2d`](crate::format::model::Op::Conv2d) through `m` with blocks of `P` pixels
+/// × `O` output channels; same contract and errors as [`reference::conv2d`].
+pub(super) fn conv2d<M: Micro, const P: usize, const O: usize>(
+    m: M,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &ConvParams<'_>,
+) -> Result<(), KernelError> {
+    if p.groups != 1 || p.window.dilation[1] != 1 {
+        return reference::conv2d(x, y, p);
+    }
+    x.check()?;
+    y.check()?;
+    check_window(&p.window)?;
+    let (ic, oc) = (x.shape.c, y.shape.c);
+    let [kh, kw] = p.window.kernel;
+    let wsz = kh
+        .checked_mul(kw)
+        .and_then(|v| v.checked_mul(ic))
+        .ok_or(KernelError)?;
+    if oc.checked_mul(wsz) != Some(p.weights.len()) || p.bias.len() != oc || !p.rescale.fits(oc) {
+        return Err(KernelError);
+    }
+    if y.data.is_empty() {
+        return Ok(());
+    }
+    if wsz == 0 {
+        return Err(KernelError);
+    }
+    let [sh, sw] = p.window.stride;
+    let [dh, _] = p.window.dilation;
+    let [pt, pl] = p.window.pad;
+    let (ow, iw, ih) = (y.shape.w, x.shape.w, x.shape.h);
+    let zp = x.zero_point;
+    let fc = FcParams {
+        weights: p.weights,
+        bias: p.bias,
+        rescale: p.rescale,
+        clamp: p.clamp,
+    };
+    for (oy, out_row) in y.data.chunks_exact_mut(ow * oc).enumerate() {
+        let (ky0, ky1, iy0) = taps(oy, sh, pt, kh, dh, ih);
+        // Input offset (of the first valid tap) and weight offset of every valid kernel row.
+        let rows = (ky0..ky1).map(|ky| {
+            let iy = (iy0 + (ky * dh) as i64) as usize;
+            (iy * iw * ic, ky * kw * ic)
+        });
+        let mut o0 = 0;
+        while o0 < oc {
+            let no = if o0 + O <= oc { O } else { 1 };
+            let mut ox = 0;
+            while ox < ow {
+                let clip = |ox: usize| {
+                    let (a, b, _) = taps(ox, sw, pl, kw, 1, iw);
+                    (a, b)
+                };
+                let (kx0, kx1) = clip(ox);
+                let np = if ox + P <= ow && (1..P).all(|j| clip(ox + j) == (kx0, kx1)) {
+                    P
+                } else {
+                    1
+                };
+                let run = (kx1 - kx0) * ic;
+                // Input column of pixel `j`'s first valid tap.
+                let ix = |j: usize| {
+                    let (_, _, s) = taps(ox + j, sw, pl, kw, 1, iw);
+                    // A window wholly in the padding has no taps and a negative start.
+                    (s + kx0 as i64).max(0) as usize * ic
+                };
+                let blk = Block {
+                    x: x.data,
+                    w: p.weights,
+                    wsz,
+                    run,
+                    zp,
+                };
+                let wcol = kx0 * ic;
+                match (np == P, no == O) {
+                    (true, true) => blk.run::<M, P, O>(
+                        m,
+                        rows.clone(),
+                        ix,
+                        wcol,
+                        o0,
+                        ox,
+                        out_row,
+                        oc,
+                        &fc,
+                        y.zero_point,
+                    ),
+                    (true, false) => blk.run::<M, P, 1>(
+                        m,
+                        rows.clone(),
+                        ix,
+                        wcol,
+                        o0,
+                        ox,
+                        out_row,
+                        oc,
+                        &fc,
+                        y.zero_point,
+                    ),
+                    (false, true) => blk.run::<M, 1, O>(
+                        m,
+                        rows.clone(),
+                        ix,
+                        wcol,
+                        o0,
+                        ox,
+                        out_row,
+                        oc,
+                        &fc,
+                        y.zero_point,
+                    ),
+                    (false, false) => blk.run::<M, 1, 1>(
+                        m,
+                        rows.clone(),
+                        ix,
+                        wcol,
+                        o0,
+                        ox,
+                        out_row,
+                        oc,
+                        &fc,
+                        y.zero_point,
+                    ),
+                }
+                ox += np;
+            }
+            o0 += no;
+        }
+    }
+    Ok(())
+}
+
+/// What one block of pixels × output channels reads.
+struct Block<'a> {
+    x: &'a [i8],
+    w: &'a [i8],
+    /// Weights per output channel.
+    wsz: usize,
+    /// Length of one kernel row's valid run.
+    run: usize,
+    zp: i8,
+}
+
+impl Block<'_> {
+    /// Accumulates pixels `ox .. ox + P` × channels `o0 .. o0 + O` of one output row over
+    /// `rows` (input row offset, weight row offset), then writes them requantised.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn run<M: Micro, const P: usize, const O: usize>(
+        &self,
+        m: M,
+        rows: impl Iterator<Item = (usize, usize)>,
+        ix: impl Fn(usize) -> usize,
+        wcol: usize,
+        o0: usize,
+        ox: usize,
+        out_row: &mut [i8],
+        oc: usize,
+        p: &FcParams<'_>,
+        out_zp: i8,
+    ) {
+        let mut acc = [[0i32; P]; O];
+        for (o, a) in acc.iter_mut().enumerate() {
+            *a = [p.bias.get(o0 + o).unwrap_or(0); P];
+        }
+        let cols: [usize; P] = core::array::from_fn(&ix);
+        for (xrow, wrow) in rows {
+            let xs: [&[i8]; P] = core::array::from_fn(|j| sub(self.x, xrow + cols[j], self.run));
+            let ws: [&[i8]; O] =
+                core::array::from_fn(|o| sub(self.w, (o0 + o) * self.wsz + wrow + wcol, self.run));
+            m.dot(&xs, &ws, self.zp, &mut acc);
+        }
+        write(out_row, ox, oc, o0, &acc, p, out_zp);
+    }
+}
+
+/// Writes `acc[o][j]` requantised to pixel `ox + j`, channel `o0 + o` of a row of `oc`-channel
+/// pixels (positions outside the row are skipped).
+#[inline(always)]
+fn write<const P: usize, const O: usize>(
+    out_row: &mut [i8],
+    ox: usize,
+    oc: usize,
+    o0: usize,
+    acc: &[[i32; P]; O],
+    p: &FcParams<'_>,
+    out_zp: i8,
+) {
+    for (o, a) in acc.iter().enumerate() {
+        let rq = p.rescale.at(o0 + o);
+        for (j, &v) in a.iter().enumerate() {
+            if let Some(d) = out_row.get_mut((ox + j) * oc + o0 + o) {
+                *d = out_value(v, rq, out_zp, p.clamp);
+            }
+        }
+    }
+}
+
+/// [`Op::FullyConnected`](crate::format::model::Op::FullyConnected) through `m`, `O` outputs
+/// at a time; same contract and errors as [`reference::fully_connected`].
+pub(super) fn fully_connected<M: Micro, const O: usize>(
+    m: M,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &FcParams<'_>,
+) -> Result<(), KernelError> {
+    x.check()?;
+    y.check()?;
+    let (n_in, n_out) = (x.data.len(), y.data.len());
+    if n_out.checked_mul(n_in) != Some(p.weights.len())
+        || p.bias.len() != n_out
+        || !p.rescale.fits(n_out)
+    {
+        return Err(KernelError);
+    }
+    if n_in == 0 {
+        return Err(KernelError);
+    }
+    let blk = Block {
+        x: x.data,
+        w: p.weights,
+        wsz: n_in,
+        run: n_in,
+        zp: x.zero_point,
+    };
+    let rows = || core::iter::once((0, 0));
+    let mut o0 = 0;
+    while o0 < n_out {
+        if o0 + O <= n_out {
+            blk.run::<M, 1, O>(m, rows(), |_| 0, 0, o0, 0, y.data, n_out, p, y.zero_point);
+            o0 += O;
+        } else {
+            blk.run::<M, 1, 1>(m, rows(), |_| 0, 0, o0, 0, y.data, n_out, p, y.zero_point);
+            o0 += 1;
+        }
+    }
+    Ok(())
+}

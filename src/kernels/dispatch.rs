@@ -1,0 +1,155 @@
+//! Which instruction set runs the dense kernels, and the dispatching entry points.
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+use super::dense;
+use super::{reference, ConvParams, FcParams, In, KernelError, Out};
+
+/// An implementation of the dense kernels ([`conv2d`], [`fully_connected`]). Every one gives
+/// the reference's bytes; they differ only in speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Isa {
+    /// [`reference`](mod@reference): portable safe Rust.
+    Reference,
+    /// x86-64 AVX2: int8 widened to i16, `vpmaddwd`.
+    Avx2,
+    /// x86-64 AVX-512 VNNI: `vpdpbusd` on 64 bytes.
+    Avx512Vnni,
+    /// aarch64 NEON: `smlal` on i16.
+    Neon,
+    /// aarch64 NEON with the Armv8.2 dot product (`sdot`).
+    NeonDot,
+}
+
+impl Isa {
+    /// Every variant, slowest first.
+    pub const ALL: [Isa; 5] = [
+        Isa::Reference,
+        Isa::Avx2,
+        Isa::Avx512Vnni,
+        Isa::Neon,
+        Isa::NeonDot,
+    ];
+
+    /// Whether this CPU (and this build's target) can run it.
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Reference => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => super::detect::has_avx2(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512Vnni => super::detect::has_avx512vnni(),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => super::detect::has_neon(),
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonDot => super::detect::has_dotprod(),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The fastest available variant (detected once with `std`, fixed at compile time without).
+    pub fn best() -> Isa {
+        Isa::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|i| i.available())
+            .unwrap_or(Isa::Reference)
+    }
+}
+
+/// [`reference::conv2d`] on the best available [`Isa`]: same contract, same bytes.
+pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
+    conv2d_on(Isa::best(), x, y, p)
+}
+
+/// [`reference::fully_connected`] on the best available [`Isa`]: same contract, same bytes.
+pub fn fully_connected(x: In<'_>, y: Out<'_>, p: &FcParams<'_>) -> Result<(), KernelError> {
+    fully_connected_on(Isa::best(), x, y, p)
+}
+
+/// [`reference::conv2d`] on `isa`, or on the reference when `isa` is not available here.
+pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
+    let _ = isa;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::x86;
+        match isa {
+            Isa::Avx512Vnni => {
+                if let Some(m) = x86::Avx512Vnni::new() {
+                    return dense::conv2d::<_, 4, 4>(m, x, y, p);
+                }
+            }
+            Isa::Avx2 => {
+                if let Some(m) = x86::Avx2::new() {
+                    return dense::conv2d::<_, 4, 2>(m, x, y, p);
+                }
+            }
+            _ => {}
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use super::neon;
+        match isa {
+            Isa::NeonDot => {
+                if let Some(m) = neon::NeonDot::new() {
+                    return dense::conv2d::<_, 4, 4>(m, x, y, p);
+                }
+            }
+            Isa::Neon => {
+                if let Some(m) = neon::Neon::new() {
+                    return dense::conv2d::<_, 4, 4>(m, x, y, p);
+                }
+            }
+            _ => {}
+        }
+    }
+    reference::conv2d(x, y, p)
+}
+
+/// [`reference::fully_connected`] on `isa`, or on the reference when `isa` is not available.
+pub fn fully_connected_on(
+    isa: Isa,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &FcParams<'_>,
+) -> Result<(), KernelError> {
+    let _ = isa;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::x86;
+        match isa {
+            Isa::Avx512Vnni => {
+                if let Some(m) = x86::Avx512Vnni::new() {
+                    return dense::fully_connected::<_, 8>(m, x, y, p);
+                }
+            }
+            Isa::Avx2 => {
+                if let Some(m) = x86::Avx2::new() {
+                    return dense::fully_connected::<_, 4>(m, x, y, p);
+                }
+            }
+            _ => {}
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use super::neon;
+        match isa {
+            Isa::NeonDot => {
+                if let Some(m) = neon::NeonDot::new() {
+                    return dense::fully_connected::<_, 4>(m, x, y, p);
+                }
+            }
+            Isa::Neon => {
+                if let Some(m) = neon::Neon::new() {
+                    return dense::fully_connected::<_, 4>(m, x, y, p);
+                }
+            }
+            _ => {}
+        }
+    }
+    reference::fully_connected(x, y, p)
+}

@@ -1,0 +1,370 @@
+//! Every SIMD variant of the dense kernels ([`Isa`]) that this CPU runs gives the reference's
+//! bytes: random shapes, strides, pads, dilations, groups, odd channel counts, random zero
+//! points (and the extremes), per-channel and single rescales, clamps. Under
+//! `qemu-aarch64-static` the same tests cover NEON and `sdot`.
+
+mod runtime_oracle;
+
+use edgecnn::kernels::{
+    self, reference, Clamp, ConvParams, FcParams, I32s, In, Isa, Out, Rescale, Shape, Window,
+};
+use runtime_oracle::{le_i32, Rng};
+
+/// The variants to check here (the reference itself included, as a control).
+fn isas() -> Vec<Isa> {
+    Isa::ALL.iter().copied().filter(|i| i.available()).collect()
+}
+
+const CHANNELS: [usize; 12] = [1, 2, 3, 7, 8, 16, 17, 32, 33, 64, 65, 130];
+
+fn channels(rng: &mut Rng) -> usize {
+    CHANNELS[rng.usize(0, CHANNELS.len() - 1)]
+}
+
+/// A zero point, often an extreme.
+fn zero_point(rng: &mut Rng) -> i8 {
+    match rng.usize(0, 4) {
+        0 => -128,
+        1 => 127,
+        2 => 0,
+        _ => rng.i8(),
+    }
+}
+
+/// int8 data, sometimes all at an extreme (largest products).
+fn data(rng: &mut Rng, n: usize) -> Vec<i8> {
+    match rng.usize(0, 9) {
+        0 => vec![-128; n],
+        1 => vec![127; n],
+        _ => rng.i8s(n),
+    }
+}
+
+struct Rq {
+    bias: Vec<u8>,
+    mult: Vec<u8>,
+    shift: Vec<u8>,
+    clamp: Clamp,
+}
+
+/// Bias, per-channel or single rescale with shifts that keep outputs spread, clamp.
+fn requant(rng: &mut Rng, n: usize, taps: usize) -> Rq {
+    let bias: Vec<i32> = (0..n).map(|_| rng.range(-50_000, 50_000) as i32).collect();
+    let k = if rng.usize(0, 1) == 0 { 1 } else { n };
+    let mult: Vec<i32> = (0..k).map(|_| rng.mult()).collect();
+    let base = 31 + 32 - ((taps * 128 * 128) as u32).leading_zeros() as i64 - 8;
+    let shift = (0..k)
+        .map(|_| (base + rng.range(-3, 2)).clamp(1, 62) as u8)
+        .collect();
+    let clamp = match rng.usize(0, 2) {
+        0 => Clamp::NONE,
+        1 => Clamp {
+            min: rng.range(-128, 0) as i8,
+            max: 127,
+        },
+        _ => {
+            let (a, b) = (rng.i8(), rng.i8());
+            Clamp {
+                min: a.min(b),
+                max: a.max(b),
+            }
+        }
+    };
+    Rq {
+        bias: le_i32(&bias),
+        mult: le_i32(&mult),
+        shift,
+        clamp,
+    }
+}
+
+fn shape(h: usize, w: usize, c: usize) -> Shape {
+    Shape { h, w, c }
+}
+
+/// Random conv case: `mode` 0 dense k×k, 1 dense 1×1, 2 grouped, 3 depthwise.
+#[allow(clippy::type_complexity)]
+fn conv_case(rng: &mut Rng) -> Option<(Vec<i8>, Shape, i8, Shape, i8, Window, usize, Vec<i8>, Rq)> {
+    let mode = rng.usize(0, 5).min(3); // dense is the hot path: weight it
+    let g = match mode {
+        0 | 1 => 1,
+        2 => rng.usize(2, 3),
+        _ => rng.usize(1, 8),
+    };
+    let ic = if mode == 3 { g } else { g * channels(rng) };
+    let oc = if mode == 3 { g } else { g * channels(rng) };
+    let (ih, iw) = (rng.usize(1, 12), rng.usize(1, 12));
+    let k = if mode == 1 {
+        [1, 1]
+    } else {
+        [rng.usize(1, 5), rng.usize(1, 7)]
+    };
+    let s = [rng.usize(1, 3), rng.usize(1, 3)];
+    let d = if mode == 1 || rng.usize(0, 2) != 0 {
+        [1, 1]
+    } else {
+        [rng.usize(1, 3), rng.usize(1, 3)]
+    };
+    let p = [rng.usize(0, k[0] + 1), rng.usize(0, k[1] + 1)];
+    let out = |n: usize, k: usize, s: usize, d: usize, p: usize, pe: usize| {
+        let eff = (k - 1) * d + 1;
+        (n + p + pe >= eff).then(|| (n + p + pe - eff) / s + 1)
+    };
+    let oh = out(ih, k[0], s[0], d[0], p[0], rng.usize(0, p[0]))?;
+    let ow = out(iw, k[1], s[1], d[1], p[1], rng.usize(0, p[1]))?;
+    let x = data(rng, ih * iw * ic);
+    let w = data(rng, oc * k[0] * k[1] * (ic / g));
+    let rq = requant(rng, oc, k[0] * k[1] * ic / g);
+    let win = Window {
+        kernel: k,
+        stride: s,
+        dilation: d,
+        pad: p,
+    };
+    let (xzp, yzp) = (zero_point(rng), rng.i8());
+    Some((
+        x,
+        shape(ih, iw, ic),
+        xzp,
+        shape(oh, ow, oc),
+        yzp,
+        win,
+        g,
+        w,
+        rq,
+    ))
+}
+
+#[test]
+fn conv2d_every_isa_matches_reference() {
+    let isas = isas();
+    let mut rng = Rng(0x513d_0001);
+    let mut cases = 0;
+    while cases < 600 {
+        let Some((x, xs, xzp, ys, yzp, win, g, w, rq)) = conv_case(&mut rng) else {
+            continue;
+        };
+        cases += 1;
+        let p = ConvParams {
+            window: win,
+            groups: g,
+            weights: &w,
+            bias: I32s::new(&rq.bias).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&rq.mult).unwrap(),
+                shift: &rq.shift,
+            },
+            clamp: rq.clamp,
+        };
+        let n = ys.len().unwrap();
+        let run = |f: &dyn Fn(In<'_>, Out<'_>) -> Result<(), kernels::KernelError>| {
+            let mut y = vec![0x55u8 as i8; n];
+            let xin = In {
+                data: &x,
+                shape: xs,
+                zero_point: xzp,
+            };
+            let yout = Out {
+                data: &mut y,
+                shape: ys,
+                zero_point: yzp,
+            };
+            f(xin, yout).unwrap();
+            y
+        };
+        let expected = run(&|a, b| reference::conv2d(a, b, &p));
+        let what = format!("case {cases}: in {xs:?} zp {xzp} out {ys:?} {win:?} groups {g}");
+        for &isa in &isas {
+            let got = run(&|a, b| kernels::conv2d_on(isa, a, b, &p));
+            assert_eq!(got, expected, "{isa:?} {what}");
+        }
+        assert_eq!(
+            run(&|a, b| kernels::conv2d(a, b, &p)),
+            expected,
+            "best {what}"
+        );
+    }
+}
+
+#[test]
+fn fully_connected_every_isa_matches_reference() {
+    let isas = isas();
+    let mut rng = Rng(0x513d_0002);
+    for case in 0..300 {
+        let (h, wd) = if rng.usize(0, 3) == 0 {
+            (rng.usize(1, 4), rng.usize(1, 4))
+        } else {
+            (1, 1)
+        };
+        let c = match rng.usize(0, 3) {
+            0 => rng.usize(1, 300),
+            _ => channels(&mut rng),
+        };
+        let n_in = h * wd * c;
+        let n_out = match rng.usize(0, 2) {
+            0 => rng.usize(1, 20),
+            _ => channels(&mut rng),
+        };
+        let x = data(&mut rng, n_in);
+        let w = data(&mut rng, n_in * n_out);
+        let rq = requant(&mut rng, n_out, n_in);
+        let (xzp, yzp) = (zero_point(&mut rng), rng.i8());
+        let p = FcParams {
+            weights: &w,
+            bias: I32s::new(&rq.bias).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&rq.mult).unwrap(),
+                shift: &rq.shift,
+            },
+            clamp: rq.clamp,
+        };
+        let run = |f: &dyn Fn(In<'_>, Out<'_>) -> Result<(), kernels::KernelError>| {
+            let mut y = vec![0x55u8 as i8; n_out];
+            let xin = In {
+                data: &x,
+                shape: shape(h, wd, c),
+                zero_point: xzp,
+            };
+            let yout = Out {
+                data: &mut y,
+                shape: shape(1, 1, n_out),
+                zero_point: yzp,
+            };
+            f(xin, yout).unwrap();
+            y
+        };
+        let expected = run(&|a, b| reference::fully_connected(a, b, &p));
+        for &isa in &isas {
+            let got = run(&|a, b| kernels::fully_connected_on(isa, a, b, &p));
+            assert_eq!(got, expected, "{isa:?} case {case}: {n_in} -> {n_out}");
+        }
+    }
+}
+
+/// Long runs at the extremes: the largest products (`-128 * (127 - -128)`) in every lane.
+#[test]
+fn extreme_values_long_runs() {
+    for &(xv, zp, wv) in &[(127i8, -128i8, -128i8), (-128, 127, -128), (127, -128, 127)] {
+        let n_in = 4096 + 61;
+        let n_out = 9;
+        let x = vec![xv; n_in];
+        let w = vec![wv; n_in * n_out];
+        let bias = le_i32(&[0; 9]);
+        let mult = le_i32(&[1 << 30]);
+        let p = FcParams {
+            weights: &w,
+            bias: I32s::new(&bias).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&mult).unwrap(),
+                shift: &[55],
+            },
+            clamp: Clamp::NONE,
+        };
+        let mut outs = Vec::new();
+        for isa in isas() {
+            let mut y = vec![0i8; n_out];
+            let xin = In {
+                data: &x,
+                shape: shape(1, 1, n_in),
+                zero_point: zp,
+            };
+            let yout = Out {
+                data: &mut y,
+                shape: shape(1, 1, n_out),
+                zero_point: 0,
+            };
+            kernels::fully_connected_on(isa, xin, yout, &p).unwrap();
+            outs.push((isa, y));
+        }
+        for (isa, y) in &outs {
+            assert_eq!(y, &outs[0].1, "{isa:?} at x {xv} zp {zp} w {wv}");
+        }
+    }
+}
+
+/// The dispatch really picks SIMD where the CPU has it (else these tests prove little).
+#[test]
+fn simd_is_detected_where_the_cpu_has_it() {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        assert!(Isa::Avx2.available());
+        assert_ne!(Isa::best(), Isa::Reference);
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        assert!(Isa::Neon.available());
+        assert_ne!(Isa::best(), Isa::Reference);
+    }
+    assert!(Isa::Reference.available());
+}
+
+/// Inconsistent arguments are errors on every variant, as on the reference.
+#[test]
+fn every_isa_rejects_what_the_reference_rejects() {
+    let x = [0i8; 12];
+    let w = [1i8; 4 * 3];
+    let (b, m) = (le_i32(&[0; 4]), le_i32(&[1 << 30]));
+    for isa in isas() {
+        let mut p = ConvParams {
+            window: Window {
+                kernel: [1, 1],
+                stride: [1, 1],
+                dilation: [1, 1],
+                pad: [0, 0],
+            },
+            groups: 1,
+            weights: &w,
+            bias: I32s::new(&b).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&m).unwrap(),
+                shift: &[31],
+            },
+            clamp: Clamp::NONE,
+        };
+        let run = |p: &ConvParams, n_out: usize| {
+            let mut y = [0i8; 4];
+            let xin = In {
+                data: &x[..3],
+                shape: shape(1, 1, 3),
+                zero_point: 0,
+            };
+            let yout = Out {
+                data: &mut y[..n_out],
+                shape: shape(1, 1, 4),
+                zero_point: 0,
+            };
+            kernels::conv2d_on(isa, xin, yout, p)
+        };
+        assert!(run(&p, 4).is_ok(), "{isa:?}");
+        assert!(run(&p, 3).is_err(), "{isa:?} output length");
+        p.weights = &w[..11];
+        assert!(run(&p, 4).is_err(), "{isa:?} weights");
+        p.weights = &w;
+        p.window.stride = [0, 1];
+        assert!(run(&p, 4).is_err(), "{isa:?} stride 0");
+        let fc = FcParams {
+            weights: &w[..11],
+            bias: I32s::new(&b).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&m).unwrap(),
+                shift: &[31],
+            },
+            clamp: Clamp::NONE,
+        };
+        let mut y = [0i8; 4];
+        let xin = In {
+            data: &x[..3],
+            shape: shape(1, 1, 3),
+            zero_point: 0,
+        };
+        let yout = Out {
+            data: &mut y,
+            shape: shape(1, 1, 4),
+            zero_point: 0,
+        };
+        assert!(
+            kernels::fully_connected_on(isa, xin, yout, &fc).is_err(),
+            "{isa:?} fc weights"
+        );
+    }
+}
