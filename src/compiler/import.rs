@@ -887,6 +887,9 @@ impl Lowerer<'_> {
     }
 
     /// Per-channel view of a constant combined with activation `x` seen as `ashape`.
+    ///
+    /// Also accepts a constant of the activation's full size (BatchNorm1d after a flatten):
+    /// returned per element, in NHWC order.
     fn channel_vec(&self, x: TensorId, ashape: &[usize], k: &Tensor) -> Option<Vec<f32>> {
         let v = f32s(k).ok()?;
         if v.len() == 1 {
@@ -898,6 +901,16 @@ impl Lowerer<'_> {
         }
         let off = ashape.len() - kshape.len();
         let [h, w, c] = self.shape_of(x);
+        if h * w > 1 && v.len() == h * w * c && kshape == &ashape[off..] {
+            // elementwise over the tract enumeration (NCHW order of x): to NHWC
+            let mut out = vec![0.0; v.len()];
+            for ch in 0..c {
+                for p in 0..h * w {
+                    out[p * c + ch] = v[ch * h * w + p];
+                }
+            }
+            return Some(out);
+        }
         // the axis of ashape holding the channels
         let caxis = if self.is_spatial(x, ashape) {
             1

@@ -146,8 +146,9 @@ pub enum Op {
     },
     /// Softmax over channels of every pixel. Inputs `[x]`.
     Softmax,
-    /// `x * scale[c] + shift[c]` (1 or C entries each): BatchNorm and constant Mul/Add/Sub/Div
-    /// before they are folded into a producer. Inputs `[x]`.
+    /// `x * scale + shift` per tensor (1 entry), per channel (C entries) or per element
+    /// (H·W·C entries, NHWC order; only when H·W > 1): BatchNorm and constant Mul/Add/Sub/Div
+    /// before they are folded into a neighbour. Inputs `[x]`.
     Affine {
         /// Per channel (or one) factor.
         scale: Vec<f32>,

@@ -80,12 +80,18 @@ fn splice_out(g: &mut Graph, i: usize) {
     g.nodes.remove(i);
 }
 
-fn broadcast(v: &[f32], n: usize) -> Vec<f32> {
-    if v.len() == n {
-        v.to_vec()
-    } else {
-        vec![v[0]; n]
+/// `v` as `n` entries if it has 1 or `n`, else `None`.
+fn expand(v: &[f32], n: usize) -> Option<Vec<f32>> {
+    match v.len() {
+        l if l == n => Some(v.to_vec()),
+        1 => Some(vec![v[0]; n]),
+        _ => None,
     }
+}
+
+/// Scale and shift of an affine, each as `n` entries, if both allow it.
+fn expand2(scale: &[f32], shift: &[f32], n: usize) -> Option<(Vec<f32>, Vec<f32>)> {
+    Some((expand(scale, n)?, expand(shift, n)?))
 }
 
 fn fold_affine(g: &mut Graph) -> bool {
@@ -111,17 +117,25 @@ fn fold_affine(g: &mut Graph) -> bool {
                 scale: s0,
                 shift: t0,
             } => {
-                let n = s0.len().max(scale.len());
-                let (s0b, t0b) = (broadcast(s0, n), broadcast(t0, n));
-                let (s1, t1) = (broadcast(&scale, n), broadcast(&shift, n));
-                *s0 = (0..n).map(|c| s0b[c] * s1[c]).collect();
-                *t0 = (0..n).map(|c| t0b[c] * s1[c] + t1[c]).collect();
-                true
+                let n = s0.len().max(t0.len()).max(scale.len()).max(shift.len());
+                match (expand2(s0, t0, n), expand2(&scale, &shift, n)) {
+                    (Some((s0b, t0b)), Some((s1, t1))) => {
+                        *s0 = (0..n).map(|c| s0b[c] * s1[c]).collect();
+                        *t0 = (0..n).map(|c| t0b[c] * s1[c] + t1[c]).collect();
+                        true
+                    }
+                    _ => false,
+                }
             }
             Op::Conv(conv) if conv.act == Clamp::NONE => {
                 let oc = conv.bias.len();
                 let per = conv.weights.len() / oc.max(1);
-                let (s, t) = (broadcast(&scale, oc), broadcast(&shift, oc));
+                let Some((s, t)) = expand2(&scale, &shift, oc) else {
+                    if fold_affine_forward(g, i) {
+                        return true;
+                    }
+                    continue;
+                };
                 for o in 0..oc {
                     conv.weights[o * per..(o + 1) * per]
                         .iter_mut()
@@ -133,7 +147,12 @@ fn fold_affine(g: &mut Graph) -> bool {
             Op::Dense(d) if d.act == Clamp::NONE => {
                 let n = d.bias.len();
                 let per = d.weights.len() / n.max(1);
-                let (s, t) = (broadcast(&scale, n), broadcast(&shift, n));
+                let Some((s, t)) = expand2(&scale, &shift, n) else {
+                    if fold_affine_forward(g, i) {
+                        return true;
+                    }
+                    continue;
+                };
                 for o in 0..n {
                     d.weights[o * per..(o + 1) * per]
                         .iter_mut()
@@ -173,11 +192,23 @@ fn fold_affine_forward(g: &mut Graph, i: usize) -> bool {
     if out == g.output || consumers.is_empty() || !consumers.iter().all(|&c| ok(&g.nodes[c].op)) {
         return false;
     }
-    let c_in = g.tensors[src].shape[2];
-    let (s, t) = (broadcast(&scale, c_in), broadcast(&shift, c_in));
-    if s.len() != c_in || t.len() != c_in {
+    let [h, w, c_in] = g.tensors[src].shape;
+    let ok = |op: &Op| match op {
+        Op::Dense(_) => {
+            expand2(&scale, &shift, c_in).is_some()
+                || expand2(&scale, &shift, h * w * c_in).is_some()
+        }
+        _ => expand2(&scale, &shift, c_in).is_some(),
+    };
+    if !consumers.iter().all(|&c| ok(&g.nodes[c].op)) {
         return false;
     }
+    // per input element of a Dense (NHWC flatten order), per channel for a Conv
+    let (s, t) = match expand2(&scale, &shift, c_in) {
+        Some(st) => st,
+        None => expand2(&scale, &shift, h * w * c_in).unwrap_or_default(),
+    };
+    let per_channel = s.len() == c_in;
     for &c in &consumers {
         match &mut g.nodes[c].op {
             Op::Dense(d) => {
@@ -185,9 +216,10 @@ fn fold_affine_forward(g: &mut Graph, i: usize) -> bool {
                 let k = d.weights.len() / n.max(1);
                 for o in 0..n {
                     for j in 0..k {
+                        let e = if per_channel { j % c_in } else { j };
                         let w = &mut d.weights[o * k + j];
-                        d.bias[o] += *w * t[j % c_in];
-                        *w *= s[j % c_in];
+                        d.bias[o] += *w * t[e];
+                        *w *= s[e];
                     }
                 }
             }

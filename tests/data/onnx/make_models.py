@@ -23,7 +23,8 @@ family of patterns torchvision-style exports contain:
 * unknown_op        a node of an op type no ONNX runtime knows -> CompileError::Unsupported.
 * torch_lrn         torch's own export of nn.LocalResponseNorm (with an `If` node).
 * bn_after_pool     BatchNorm after a max pool (folded forward into the next unpadded conv),
-                    `view(size(0), -1)` flatten.
+                    `view(size(0), -1)` flatten, BatchNorm1d over the flattened map (per element,
+                    folded forward into the Gemm).
 * dynamic           height/width symbolic -> CompileError::DynamicInput without a shape.
 """
 import os
@@ -230,12 +231,13 @@ class BnAfterPool(nn.Module):
         self.c1 = nn.Conv2d(3, 8, 3, padding=1)
         self.b1 = nn.BatchNorm2d(8)
         self.c2 = nn.Conv2d(8, 8, 1)
+        self.b2 = nn.BatchNorm1d(8 * 7 * 7)
         self.fc = nn.Linear(8 * 7 * 7, 10)
 
     def forward(self, x):
         x = self.b1(F.max_pool2d(F.relu(self.c1(x)), 2))
         x = F.relu(self.c2(x))
-        return self.fc(x.view(x.size(0), -1))
+        return self.fc(self.b2(x.view(x.size(0), -1)))
 
 
 def unknown_op():
