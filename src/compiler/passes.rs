@@ -477,6 +477,42 @@ mod tests {
     }
 
     #[test]
+    fn affine_after_a_clamp_folds_forward_into_dense() {
+        use super::super::ir::Dense;
+        let mut g = conv_graph(vec![
+            Op::Clamp(Clamp {
+                min: 0.0,
+                max: f32::INFINITY,
+            }),
+            Op::Affine {
+                scale: vec![2.0, 3.0],
+                shift: vec![1.0, -1.0],
+            },
+        ]);
+        // a dense reading the affine's output: [4,4,2] flat = 32 inputs, 1 output, weights 1
+        g.tensors.push(t("d", [1, 1, 1]));
+        let a = g.output;
+        g.nodes.push(Node {
+            name: "fc".into(),
+            op: Op::Dense(Dense {
+                weights: vec![1.0; 32],
+                bias: vec![0.0],
+                act: Clamp::NONE,
+            }),
+            inputs: vec![a],
+            output: a + 1,
+        });
+        g.output = a + 1;
+        run(&mut g).unwrap();
+        assert_eq!(g.nodes.len(), 2, "{:?}", g.nodes);
+        let Op::Dense(d) = &g.nodes[1].op else {
+            panic!()
+        };
+        assert_eq!(&d.weights[..4], &[2.0, 3.0, 2.0, 3.0]);
+        assert_eq!(d.bias, vec![16.0 * 1.0 + 16.0 * -1.0]);
+    }
+
+    #[test]
     fn unfoldable_affine_is_reported() {
         let mut g = conv_graph(vec![
             Op::Clamp(Clamp {
