@@ -509,7 +509,7 @@ mod tests {
             panic!()
         };
         assert_eq!(&d.weights[..4], &[2.0, 3.0, 2.0, 3.0]);
-        assert_eq!(d.bias, vec![16.0 * 1.0 + 16.0 * -1.0]);
+        assert_eq!(d.bias, vec![0.0], "16 positions of +1 and 16 of -1");
     }
 
     #[test]
