@@ -294,6 +294,9 @@ fn simd_is_detected_where_the_cpu_has_it() {
     {
         assert!(Isa::Neon.available());
         assert_ne!(Isa::best(), Isa::Reference);
+        if std::arch::is_aarch64_feature_detected!("dotprod") {
+            assert_eq!(Isa::best(), Isa::NeonDot);
+        }
     }
     assert!(Isa::Reference.available());
 }

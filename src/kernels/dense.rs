@@ -11,32 +11,45 @@
 //! the reference: integer addition modulo 2^32 does not depend on the order, so every
 //! [`Micro`] gives the reference's accumulators bit for bit, then the same requantisation.
 
-use super::reference::{self, check_window, out_value, sub, taps};
+use super::reference::{self, check_window, out_value, taps};
 use super::{ConvParams, FcParams, In, KernelError, Out};
 
-/// A dot-product kernel for `P` input runs × `O` weight runs.
+/// A dot-product kernel for `P` inputs × `O` weight sets over several runs.
 pub(super) trait Micro: Copy {
-    /// `acc[o][p] += Σ_{i < n} w[o][i] * (x[p][i] - zp)` (i32 wrapping), where `n` is the
-    /// shortest of all the slices' lengths. Reads nothing beyond `n` in any slice.
+    /// For every `(xo, wo)` of `rows`:
+    /// `acc[o][p] += Σ_{i < run} w[o][wo + i] * (x[p][xo + i] - zp)` (i32 wrapping).
+    /// A row whose runs do not all lie inside the slices is skipped (the driver never
+    /// gives one). Reads nothing outside the slices.
     fn dot<const P: usize, const O: usize>(
         self,
         x: &[&[i8]; P],
         w: &[&[i8]; O],
+        rows: impl Iterator<Item = (usize, usize)>,
+        run: usize,
         zp: i8,
         acc: &mut [[i32; P]; O],
     );
 }
 
-/// The shortest length among the runs given to [`Micro::dot`].
+/// `s[k][off .. off + len]` for every `k`, `None` if any is out of range.
 #[inline(always)]
-pub(super) fn common_len<const P: usize, const O: usize>(x: &[&[i8]; P], w: &[&[i8]; O]) -> usize {
-    x.iter().chain(w.iter()).map(|s| s.len()).min().unwrap_or(0)
+pub(super) fn runs<'a, const N: usize>(
+    s: &[&'a [i8]; N],
+    off: usize,
+    len: usize,
+) -> Option<[&'a [i8]; N]> {
+    let end = off.checked_add(len)?;
+    let mut out: [&[i8]; N] = [&[]; N];
+    for (o, s) in out.iter_mut().zip(s) {
+        *o = s.get(off..end)?;
+    }
+    Some(out)
 }
 
-/// The scalar tail of [`Micro::dot`]: elements `from..n` of one pair of runs.
+/// The scalar tail of [`Micro::dot`]: elements `from..` of one pair of runs.
 #[inline(always)]
-pub(super) fn tail(w: &[i8], x: &[i8], from: usize, n: usize, zp: i8) -> i32 {
-    let (w, x) = (w.get(from..n).unwrap_or(&[]), x.get(from..n).unwrap_or(&[]));
+pub(super) fn tail(w: &[i8], x: &[i8], from: usize, zp: i8) -> i32 {
+    let (w, x) = (w.get(from..).unwrap_or(&[]), x.get(from..).unwrap_or(&[]));
     w.iter().zip(x).fold(0i32, |a, (&w, &x)| {
         a.wrapping_add(w as i32 * (x as i32 - zp as i32))
     })
@@ -82,6 +95,14 @@ pub(super) fn conv2d<M: Micro, const P: usize, const O: usize>(
         rescale: p.rescale,
         clamp: p.clamp,
     };
+    // Output columns `lo..hi` have their whole window inside the input horizontally.
+    let lo = pl.div_ceil(sw);
+    let hi = if iw + pl >= kw {
+        (iw + pl - kw) / sw + 1
+    } else {
+        0
+    }
+    .min(ow);
     for (oy, out_row) in y.data.chunks_exact_mut(ow * oc).enumerate() {
         let (ky0, ky1, iy0) = taps(oy, sh, pt, kh, dh, ih);
         // Input offset (of the first valid tap) and weight offset of every valid kernel row.
@@ -94,23 +115,19 @@ pub(super) fn conv2d<M: Micro, const P: usize, const O: usize>(
             let no = if o0 + O <= oc { O } else { 1 };
             let mut ox = 0;
             while ox < ow {
-                let clip = |ox: usize| {
-                    let (a, b, _) = taps(ox, sw, pl, kw, 1, iw);
-                    (a, b)
-                };
-                let (kx0, kx1) = clip(ox);
-                let np = if ox + P <= ow && (1..P).all(|j| clip(ox + j) == (kx0, kx1)) {
-                    P
+                // Interior pixels (windows unclipped horizontally) go `P` at a time, with
+                // no per-pixel clipping; the others one by one.
+                let (np, kx0, kx1) = if ox >= lo && ox + P <= hi {
+                    (P, 0, kw)
                 } else {
-                    1
+                    let (a, b, _) = taps(ox, sw, pl, kw, 1, iw);
+                    (1, a, b)
                 };
                 let run = (kx1 - kx0) * ic;
-                // Input column of pixel `j`'s first valid tap.
-                let ix = |j: usize| {
-                    let (_, _, s) = taps(ox + j, sw, pl, kw, 1, iw);
-                    // A window wholly in the padding has no taps and a negative start.
-                    (s + kx0 as i64).max(0) as usize * ic
-                };
+                // Input column of pixel `j`'s first valid tap; a window wholly in the
+                // padding has no taps and a negative start.
+                let ix =
+                    |j: usize| ((((ox + j) * sw + kx0) as i64 - pl as i64).max(0)) as usize * ic;
                 let blk = Block {
                     x: x.data,
                     w: p.weights,
@@ -210,13 +227,12 @@ impl Block<'_> {
         for (o, a) in acc.iter_mut().enumerate() {
             *a = [p.bias.get(o0 + o).unwrap_or(0); P];
         }
-        let cols: [usize; P] = core::array::from_fn(&ix);
-        for (xrow, wrow) in rows {
-            let xs: [&[i8]; P] = core::array::from_fn(|j| sub(self.x, xrow + cols[j], self.run));
-            let ws: [&[i8]; O] =
-                core::array::from_fn(|o| sub(self.w, (o0 + o) * self.wsz + wrow + wcol, self.run));
-            m.dot(&xs, &ws, self.zp, &mut acc);
-        }
+        let xs: [&[i8]; P] = core::array::from_fn(|j| self.x.get(ix(j)..).unwrap_or(&[]));
+        let ws: [&[i8]; O] = core::array::from_fn(|o| {
+            let at = (o0 + o) * self.wsz + wcol;
+            self.w.get(at..).unwrap_or(&[])
+        });
+        m.dot(&xs, &ws, rows, self.run, self.zp, &mut acc);
         write(out_row, ox, oc, o0, &acc, p, out_zp);
     }
 }

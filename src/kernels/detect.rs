@@ -39,7 +39,8 @@ fn x86() -> u8 {
     if std::is_x86_feature_detected!("avx2") {
         f |= F_AVX2;
     }
-    if std::is_x86_feature_detected!("avx512f")
+    if f & F_AVX2 != 0
+        && std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512bw")
         && std::is_x86_feature_detected!("avx512vnni")
     {
@@ -61,7 +62,7 @@ pub(super) fn has_avx2() -> bool {
     }
 }
 
-/// The CPU has AVX-512 F, BW and VNNI.
+/// The CPU has AVX2 and AVX-512 F, BW and VNNI.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn has_avx512vnni() -> bool {
     #[cfg(all(feature = "std", not(miri)))]
@@ -71,6 +72,7 @@ pub(super) fn has_avx512vnni() -> bool {
     #[cfg(not(all(feature = "std", not(miri))))]
     {
         cfg!(all(
+            target_feature = "avx2",
             target_feature = "avx512f",
             target_feature = "avx512bw",
             target_feature = "avx512vnni",

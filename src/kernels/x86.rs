@@ -8,7 +8,7 @@
 
 use core::arch::x86_64::*;
 
-use super::dense::{common_len, tail, Micro};
+use super::dense::{runs, tail, Micro};
 
 /// AVX2 dot products, 16 int8 per step.
 #[derive(Clone, Copy, Debug)]
@@ -27,62 +27,92 @@ impl Micro for Avx2 {
         self,
         x: &[&[i8]; P],
         w: &[&[i8]; O],
+        rows: impl Iterator<Item = (usize, usize)>,
+        run: usize,
         zp: i8,
         acc: &mut [[i32; P]; O],
     ) {
-        let n = common_len(x, w);
-        // SAFETY: `Avx2` is only constructed after AVX2 was detected (`Avx2::new`), and
-        // every slice holds at least `n` elements.
-        unsafe { dot_avx2(x, w, n, zp, acc) }
+        // SAFETY: `Avx2` is only constructed after AVX2 was detected (`Avx2::new`).
+        unsafe { dot_avx2(x, w, rows, run, zp, acc) }
     }
 }
 
-/// Sum of the 8 i32 lanes (wrapping).
+/// The lane sums of four vectors: `[Σa, Σb, Σc, Σd]` (wrapping).
 #[target_feature(enable = "avx2")]
 #[inline]
-fn hsum256(v: __m256i) -> i32 {
-    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
-    _mm_cvtsi128_si32(s)
+fn hsum4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> __m128i {
+    let ab = _mm256_hadd_epi32(a, b);
+    let cd = _mm256_hadd_epi32(c, d);
+    let s = _mm256_hadd_epi32(ab, cd);
+    _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s))
 }
 
-/// See [`Micro::dot`]; `n` ≤ every slice's length (caller's duty, checked by `common_len`).
+/// Adds the lane sums of `v[o][p]` to `acc[o][p]`, four vectors per reduction.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn dot_avx2<const P: usize, const O: usize>(
+fn reduce_into<const P: usize, const O: usize>(v: &[[__m256i; P]; O], acc: &mut [[i32; P]; O]) {
+    let z = _mm256_setzero_si256();
+    let mut flat = v.iter().flatten();
+    let mut out = acc.iter_mut().flatten();
+    loop {
+        let (Some(&a), b, c, d) = (flat.next(), flat.next(), flat.next(), flat.next()) else {
+            return;
+        };
+        let (b, c, d) = (*b.unwrap_or(&z), *c.unwrap_or(&z), *d.unwrap_or(&z));
+        let mut s = [0i32; 4];
+        // SAFETY: `s` is 16 writable bytes; unaligned store.
+        unsafe { _mm_storeu_si128(s.as_mut_ptr().cast(), hsum4(a, b, c, d)) };
+        // `s` first: a zip polls its left side first, and `out` must not lose an element.
+        for (s, o) in s.into_iter().zip(out.by_ref()) {
+            *o = o.wrapping_add(s);
+        }
+    }
+}
+
+/// See [`Micro::dot`].
+#[target_feature(enable = "avx2")]
+#[inline]
+fn dot_avx2<const P: usize, const O: usize>(
     x: &[&[i8]; P],
     w: &[&[i8]; O],
-    n: usize,
+    rows: impl Iterator<Item = (usize, usize)>,
+    run: usize,
     zp: i8,
     acc: &mut [[i32; P]; O],
 ) {
     let zpv = _mm256_set1_epi16(zp as i16);
     let mut v = [[_mm256_setzero_si256(); P]; O];
-    let mut i = 0;
-    while i + 16 <= n {
-        let mut xv = [_mm256_setzero_si256(); P];
-        for (d, s) in xv.iter_mut().zip(x) {
-            // SAFETY: i + 16 <= n <= s.len(); unaligned load.
-            let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
-            *d = _mm256_sub_epi16(_mm256_cvtepi8_epi16(l), zpv);
+    for (xo, wo) in rows {
+        let (Some(xs), Some(ws)) = (runs(x, xo, run), runs(w, wo, run)) else {
+            continue;
+        };
+        let mut i = 0;
+        while i + 16 <= run {
+            let mut xv = [_mm256_setzero_si256(); P];
+            for (d, s) in xv.iter_mut().zip(&xs) {
+                // SAFETY: i + 16 <= run == s.len(); unaligned load.
+                let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
+                *d = _mm256_sub_epi16(_mm256_cvtepi8_epi16(l), zpv);
+            }
+            for (vo, s) in v.iter_mut().zip(&ws) {
+                // SAFETY: i + 16 <= run == s.len(); unaligned load.
+                let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
+                let wv = _mm256_cvtepi8_epi16(l);
+                for (a, &xj) in vo.iter_mut().zip(&xv) {
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xj));
+                }
+            }
+            i += 16;
         }
-        for (vo, s) in v.iter_mut().zip(w) {
-            // SAFETY: i + 16 <= n <= s.len(); unaligned load.
-            let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
-            let wv = _mm256_cvtepi8_epi16(l);
-            for (a, &xj) in vo.iter_mut().zip(&xv) {
-                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xj));
+        if i < run {
+            for (ao, ws) in acc.iter_mut().zip(&ws) {
+                for (a, xs) in ao.iter_mut().zip(&xs) {
+                    *a = a.wrapping_add(tail(ws, xs, i, zp));
+                }
             }
         }
-        i += 16;
     }
-    for ((ao, vo), ws) in acc.iter_mut().zip(&v).zip(w) {
-        for ((a, &vj), xs) in ao.iter_mut().zip(vo).zip(x) {
-            let s = hsum256(vj).wrapping_add(tail(ws, xs, i, n, zp));
-            *a = a.wrapping_add(s);
-        }
-    }
+    reduce_into(&v, acc);
 }
 
 /// AVX-512 VNNI dot products, 64 int8 per step, masked tail.
@@ -102,23 +132,32 @@ impl Micro for Avx512Vnni {
         self,
         x: &[&[i8]; P],
         w: &[&[i8]; O],
+        rows: impl Iterator<Item = (usize, usize)>,
+        run: usize,
         zp: i8,
         acc: &mut [[i32; P]; O],
     ) {
-        let n = common_len(x, w);
-        // SAFETY: `Avx512Vnni` is only constructed after AVX-512 F/BW/VNNI were detected,
-        // and every slice holds at least `n` elements.
-        unsafe { dot_vnni(x, w, n, zp, acc) }
+        // SAFETY: `Avx512Vnni` is only constructed after AVX-512 F/BW/VNNI (and AVX2) were
+        // detected.
+        unsafe { dot_vnni(x, w, rows, run, zp, acc) }
     }
 }
 
-/// See [`Micro::dot`]; `n` ≤ every slice's length (caller's duty, checked by `common_len`).
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+/// `a`'s two 256-bit halves added.
+#[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn dot_vnni<const P: usize, const O: usize>(
+fn fold512(a: __m512i) -> __m256i {
+    _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64::<1>(a))
+}
+
+/// See [`Micro::dot`]. Computes `Σ w * (x + 128) - (128 + zp) * Σ w`.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vnni")]
+#[inline]
+fn dot_vnni<const P: usize, const O: usize>(
     x: &[&[i8]; P],
     w: &[&[i8]; O],
-    n: usize,
+    rows: impl Iterator<Item = (usize, usize)>,
+    run: usize,
     zp: i8,
     acc: &mut [[i32; P]; O],
 ) {
@@ -126,32 +165,50 @@ unsafe fn dot_vnni<const P: usize, const O: usize>(
     let ones = _mm512_set1_epi8(1);
     let mut v = [[_mm512_setzero_si512(); P]; O];
     let mut sw = [_mm512_setzero_si512(); O];
-    let mut i = 0;
-    while i < n {
-        let left = n - i;
-        let mask: __mmask64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
-        let mut xv = [_mm512_setzero_si512(); P];
-        for (d, s) in xv.iter_mut().zip(x) {
-            // SAFETY: the mask covers only elements i .. n, all inside `s`; masked-out
-            // bytes are not read (no fault) and come back as 0.
-            let l = unsafe { _mm512_maskz_loadu_epi8(mask, s.as_ptr().add(i)) };
-            *d = _mm512_xor_si512(l, flip); // x + 128 as u8 (0 -> 128, times a zero weight)
-        }
-        for ((vo, so), s) in v.iter_mut().zip(sw.iter_mut()).zip(w) {
-            // SAFETY: as above, the mask keeps the load inside `s`; padding weights are 0.
-            let wv = unsafe { _mm512_maskz_loadu_epi8(mask, s.as_ptr().add(i)) };
-            *so = _mm512_dpbusd_epi32(*so, ones, wv);
-            for (a, &xj) in vo.iter_mut().zip(&xv) {
-                *a = _mm512_dpbusd_epi32(*a, xj, wv);
+    for (xo, wo) in rows {
+        let (Some(xs), Some(ws)) = (runs(x, xo, run), runs(w, wo, run)) else {
+            continue;
+        };
+        let mut i = 0;
+        while i < run {
+            let left = run - i;
+            let mask: __mmask64 = if left >= 64 { !0 } else { (1u64 << left) - 1 };
+            let mut xv = [_mm512_setzero_si512(); P];
+            for (d, s) in xv.iter_mut().zip(&xs) {
+                // SAFETY: i < run == s.len(), and the mask covers only elements i .. run;
+                // masked-out bytes are not read (no fault) and come back as 0.
+                let l = unsafe { _mm512_maskz_loadu_epi8(mask, s.as_ptr().add(i)) };
+                *d = _mm512_xor_si512(l, flip); // x + 128 as u8 (pads: 128, times weight 0)
             }
+            for ((vo, so), s) in v.iter_mut().zip(sw.iter_mut()).zip(&ws) {
+                // SAFETY: as above; masked-out weights are 0.
+                let wv = unsafe { _mm512_maskz_loadu_epi8(mask, s.as_ptr().add(i)) };
+                *so = _mm512_dpbusd_epi32(*so, ones, wv);
+                for (a, &xj) in vo.iter_mut().zip(&xv) {
+                    *a = _mm512_dpbusd_epi32(*a, xj, wv);
+                }
+            }
+            i += 64;
         }
-        i += 64;
     }
     let corr = 128i32 + zp as i32;
-    for ((ao, vo), so) in acc.iter_mut().zip(&v).zip(&sw) {
-        let c = _mm512_reduce_add_epi32(*so).wrapping_mul(corr);
-        for (a, &vj) in ao.iter_mut().zip(vo) {
-            *a = a.wrapping_add(_mm512_reduce_add_epi32(vj).wrapping_sub(c));
+    // Loops, not `map` closures: a closure would not inherit the target features.
+    let mut h = [[_mm256_setzero_si256(); P]; O];
+    let mut hs = [[_mm256_setzero_si256(); 1]; O];
+    for (((ho, vo), hso), &so) in h.iter_mut().zip(&v).zip(hs.iter_mut()).zip(&sw) {
+        for (hv, &a) in ho.iter_mut().zip(vo) {
+            *hv = fold512(a);
+        }
+        hso[0] = fold512(so);
+    }
+    let mut s = [[0i32; 1]; O];
+    reduce_into(&hs, &mut s);
+    let mut d = [[0i32; P]; O];
+    reduce_into(&h, &mut d);
+    for ((ao, dd), s) in acc.iter_mut().zip(&d).zip(&s) {
+        let c = s[0].wrapping_mul(corr);
+        for (a, &dv) in ao.iter_mut().zip(dd) {
+            *a = a.wrapping_add(dv.wrapping_sub(c));
         }
     }
 }
