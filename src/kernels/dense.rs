@@ -11,7 +11,7 @@
 //! the reference: integer addition modulo 2^32 does not depend on the order, so every
 //! [`Micro`] gives the reference's accumulators bit for bit, then the same requantisation.
 
-use super::reference::{self, check_window, out_value, taps};
+use super::reference::{self, check_window, taps};
 use super::{ConvParams, FcParams, In, KernelError, Out};
 
 /// A dot-product kernel for `P` inputs × `O` weight sets over several runs.
@@ -46,13 +46,46 @@ pub(super) fn runs<'a, const N: usize>(
     Some(out)
 }
 
-/// The scalar tail of [`Micro::dot`]: elements `from..` of one pair of runs.
+/// Elements `from..` (at most 16) of every run, zero-padded to 16.
 #[inline(always)]
-pub(super) fn tail(w: &[i8], x: &[i8], from: usize, zp: i8) -> i32 {
-    let (w, x) = (w.get(from..).unwrap_or(&[]), x.get(from..).unwrap_or(&[]));
-    w.iter().zip(x).fold(0i32, |a, (&w, &x)| {
-        a.wrapping_add(w as i32 * (x as i32 - zp as i32))
-    })
+pub(super) fn pad16<const N: usize>(s: &[&[i8]; N], from: usize) -> [[i8; 16]; N] {
+    let mut out = [[0i8; 16]; N];
+    for (o, s) in out.iter_mut().zip(s) {
+        for (d, &v) in o.iter_mut().zip(s.get(from..).unwrap_or(&[])) {
+            *d = v;
+        }
+    }
+    out
+}
+
+/// `TAIL_MASK[k .. k + 16]` keeps the last `k` bytes of a 16-byte chunk (for `k` in 0..=16).
+pub(super) const TAIL_MASK: [i8; 32] = {
+    let mut m = [0i8; 32];
+    let mut i = 16;
+    while i < 32 {
+        m[i] = -1;
+        i += 1;
+    }
+    m
+};
+
+/// How [`Micro`] kernels finish a run of `run` elements after `i` (a multiple of 16 with
+/// `run - i < 16`): `Some(start)` to read the last 16 elements from `start = run - 16` and
+/// keep only the last `run - i` of them (mask [`TAIL_MASK`] at `run - i` on the weights;
+/// zero weights add nothing), `None` when the run is shorter than 16 (use [`pad16`]).
+#[inline(always)]
+pub(super) fn tail_start(run: usize) -> Option<usize> {
+    run.checked_sub(16)
+}
+
+/// Views of padded chunks (see [`pad16`]) as slices.
+#[inline(always)]
+pub(super) fn slices<const N: usize>(c: &[[i8; 16]; N]) -> [&[i8]; N] {
+    let mut out: [&[i8]; N] = [&[]; N];
+    for (o, c) in out.iter_mut().zip(c) {
+        *o = c;
+    }
+    out
 }
 
 /// [`Op::Conv2d`](crate::format::model::Op::Conv2d) through `m` with blocks of `P` pixels
@@ -249,11 +282,18 @@ fn write<const P: usize, const O: usize>(
     p: &FcParams<'_>,
     out_zp: i8,
 ) {
+    let (lo, hi) = (p.clamp.min as i64, p.clamp.max as i64);
     for (o, a) in acc.iter().enumerate() {
-        let rq = p.rescale.at(o0 + o);
+        let (m, s) = p.rescale.at(o0 + o);
+        let (m, s) = (m as i64, s.clamp(1, 62) as u32);
+        let half = 1i64 << (s - 1);
         for (j, &v) in a.iter().enumerate() {
             if let Some(d) = out_row.get_mut((ox + j) * oc + o0 + o) {
-                *d = out_value(v, rq, out_zp, p.clamp);
+                // `out_value` in one i64 (|v * m| < 2^62: no overflow): clamping once to
+                // [lo, hi] ⊂ i8 equals clamping to i32, adding the zero point (saturating)
+                // and clamping again, as the reference does.
+                let r = ((v as i64 * m + half) >> s) + out_zp as i64;
+                *d = r.max(lo).min(hi) as i8;
             }
         }
     }

@@ -78,12 +78,12 @@ pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<
         match isa {
             Isa::Avx512Vnni => {
                 if let Some(m) = x86::Avx512Vnni::new() {
-                    return dense::conv2d::<_, 4, 4>(m, x, y, p);
+                    return dense::conv2d::<_, 8, 2>(m, x, y, p);
                 }
             }
             Isa::Avx2 => {
                 if let Some(m) = x86::Avx2::new() {
-                    return dense::conv2d::<_, 4, 2>(m, x, y, p);
+                    return dense::conv2d::<_, 2, 4>(m, x, y, p);
                 }
             }
             _ => {}

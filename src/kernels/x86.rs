@@ -8,7 +8,7 @@
 
 use core::arch::x86_64::*;
 
-use super::dense::{runs, tail, Micro};
+use super::dense::{pad16, runs, slices, tail_start, Micro, TAIL_MASK};
 
 /// AVX2 dot products, 16 int8 per step.
 #[derive(Clone, Copy, Debug)]
@@ -87,32 +87,56 @@ fn dot_avx2<const P: usize, const O: usize>(
             continue;
         };
         let mut i = 0;
+        let all = _mm_set1_epi8(-1);
         while i + 16 <= run {
-            let mut xv = [_mm256_setzero_si256(); P];
-            for (d, s) in xv.iter_mut().zip(&xs) {
-                // SAFETY: i + 16 <= run == s.len(); unaligned load.
-                let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
-                *d = _mm256_sub_epi16(_mm256_cvtepi8_epi16(l), zpv);
-            }
-            for (vo, s) in v.iter_mut().zip(&ws) {
-                // SAFETY: i + 16 <= run == s.len(); unaligned load.
-                let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
-                let wv = _mm256_cvtepi8_epi16(l);
-                for (a, &xj) in vo.iter_mut().zip(&xv) {
-                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xj));
-                }
-            }
+            step_avx2(&xs, &ws, i, zpv, all, &mut v);
             i += 16;
         }
         if i < run {
-            for (ao, ws) in acc.iter_mut().zip(&ws) {
-                for (a, xs) in ao.iter_mut().zip(&xs) {
-                    *a = a.wrapping_add(tail(ws, xs, i, zp));
-                }
+            // The last 1..15 elements: the run's last 16 with the earlier weights masked to
+            // zero, or zero-padded copies for a run shorter than 16.
+            if let (Some(at), Some(m)) = (tail_start(run), TAIL_MASK.get(run - i..run - i + 16)) {
+                // SAFETY: `m` is 16 bytes; unaligned load.
+                let mask = unsafe { _mm_loadu_si128(m.as_ptr().cast()) };
+                step_avx2(&xs, &ws, at, zpv, mask, &mut v);
+            } else {
+                let (xt, wt) = (pad16(&xs, i), pad16(&ws, i));
+                step_avx2(&slices(&xt), &slices(&wt), 0, zpv, all, &mut v);
             }
         }
     }
     reduce_into(&v, acc);
+}
+
+/// One step of [`dot_avx2`]: elements `i .. i + 16` of every run, weights ANDed with
+/// `wmask`. Runs shorter than `i + 16` are skipped (the caller never passes one).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn step_avx2<const P: usize, const O: usize>(
+    xs: &[&[i8]; P],
+    ws: &[&[i8]; O],
+    i: usize,
+    zpv: __m256i,
+    wmask: __m128i,
+    v: &mut [[__m256i; P]; O],
+) {
+    if xs.iter().chain(ws).any(|s| s.len() < i.saturating_add(16)) {
+        return;
+    }
+    let mut xv = [_mm256_setzero_si256(); P];
+    for (d, s) in xv.iter_mut().zip(xs) {
+        // SAFETY: i + 16 <= s.len() (checked above); unaligned load.
+        let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
+        *d = _mm256_sub_epi16(_mm256_cvtepi8_epi16(l), zpv);
+    }
+    for (vo, s) in v.iter_mut().zip(ws) {
+        // SAFETY: i + 16 <= s.len() (checked above); unaligned load.
+        let l = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
+        let wv = _mm256_cvtepi8_epi16(_mm_and_si128(l, wmask));
+        for (a, &xj) in vo.iter_mut().zip(&xv) {
+            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xj));
+        }
+    }
 }
 
 /// AVX-512 VNNI dot products, 64 int8 per step, masked tail.
