@@ -305,10 +305,10 @@ def micro_definitions():
         "micro_alexnet": (MicroAlexNet, 3, 2e-3,
                           "AlexNet-style: 5x5 conv, ReLU, overlapping 3x3/2 max-pool, LRN (x2), 4 convs, "
                           "dropout, 2 FC"),
-        "micro_googlenet": (MicroGoogLeNet, 3, 3e-3,
+        "micro_googlenet": (MicroGoogLeNet, 2, 3e-3,
                             "GoogLeNet-style: conv stem, 3 Inception modules (1x1, 1x1->3x3, 1x1->5x5, "
                             "maxpool->1x1, Concat), BatchNorm, global avg pool, FC"),
-        "micro_vgg": (MicroVGG, 4, 2e-3,
+        "micro_vgg": (MicroVGG, 2, 2e-3,
                       "VGG-style: 3 blocks of 2x(3x3 conv+ReLU)+2x2 max-pool (16/32/64 ch), 2 FC"),
     }
 
@@ -418,7 +418,8 @@ def cmd_micro(args):
     need("onnx", "onnx")
     need("onnxruntime", "onnxruntime")
     import torch
-    torch.set_num_threads(2)
+    threads = getattr(args, "threads", None) or 2
+    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     defs = micro_definitions()
     names = args.models or list(defs)
@@ -462,7 +463,7 @@ def cmd_micro(args):
             "seed": SEED,
             "optimizer": f"AdamW(wd=5e-4), OneCycle max_lr={lr}, batch 128, label smoothing 0.05, random h-flip",
             "train_seconds": round(secs, 1),
-            "torch_threads": 2,
+            "torch_threads": threads,
             "params": params,
             "macs": count_macs(model, (1, 1, 28, 28)),
             "onnx_bytes": os.path.getsize(path),
@@ -470,6 +471,8 @@ def cmd_micro(args):
             "max_abs_diff_torch_vs_onnxruntime": float(f"{worst:.3g}"),
             "torch": torch.__version__,
         }
+        if os.path.exists(acc_path):   # merge: another `micro` run may have written meanwhile
+            results = {**json.load(open(acc_path)), name: results[name]}
         with open(acc_path, "w") as f:
             json.dump(results, f, indent=2)
             f.write("\n")
@@ -541,9 +544,10 @@ def cmd_full(args):
     info_path = os.path.join(CACHE, "full-models.json")
     if os.path.exists(info_path):
         info = json.load(open(info_path))
-    for i, name in enumerate(names):
+    for name in names:
         if name not in FULL:
             die(f"unknown full model {name}; choose from {', '.join(FULL)}")
+        i = FULL.index(name)   # the seed depends on the model only, not on the subset asked for
         t0 = time.time()
         torch.manual_seed(SEED + i)
         model = full_model(name).eval()
@@ -639,6 +643,7 @@ def main():
     p = sub.add_parser("micro", help="train + export the micro models")
     p.add_argument("models", nargs="*", help="subset of micro models (default: all four)")
     p.add_argument("--epochs", type=int, help="override the epochs (smoke tests)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     p.add_argument("--train-limit", type=int, help="train on the first N images only (smoke tests)")
     p = sub.add_parser("full", help="full-size torchvision exports into models/cache")
     p.add_argument("models", nargs="*", help="subset of full models (default: all six)")
@@ -648,7 +653,7 @@ def main():
     args = ap.parse_args()
     t0 = time.time()
     if args.cmd == "all":
-        args.models, args.epochs, args.train_limit = [], None, None
+        args.models, args.epochs, args.train_limit, args.threads = [], None, None, 2
         for f in (cmd_data, cmd_micro, cmd_full, cmd_photos):
             f(args)
     else:
