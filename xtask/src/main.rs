@@ -4,6 +4,7 @@
 mod assets;
 mod board;
 mod demo;
+mod fullsize;
 mod setup;
 mod targets;
 mod test;

@@ -13,8 +13,12 @@ use crate::targets::TARGETS;
 use crate::toolchain::{rustc, target_installed};
 use crate::util::{err, output, run, which, Result};
 
-/// Cross toolchain, linker, QEMU (system + user mode), aarch64 cross gcc and libc.
+/// Cross toolchain, linker, QEMU (system + user mode), aarch64 cross gcc and libc, and
+/// Debian's CPU PyTorch, which the tests use to export the full-size torchvision models
+/// (`models/build.py full`) that the full-size parity tests compile.
 pub const BASE_PACKAGES: &[&str] = &[
+    "python3-torch",
+    "python3-torchvision",
     "rustc-web",
     "cargo-web",
     "rust-web-src",
@@ -25,13 +29,8 @@ pub const BASE_PACKAGES: &[&str] = &[
     "libc6-dev-arm64-cross",
 ];
 
-/// What `models/build.py` needs: PyTorch to train/export, Fashion-MNIST as data.
-pub const MODEL_PACKAGES: &[&str] = &[
-    "python3-torch",
-    "python3-torchvision",
-    "dataset-fashion-mnist",
-    "python3-pip",
-];
+/// What `models/build.py` needs beyond the base: Fashion-MNIST as data, pip for the extras.
+pub const MODEL_PACKAGES: &[&str] = &["dataset-fashion-mnist", "python3-pip"];
 
 /// The Python that runs `models/build.py` (Debian's, where python3-torch lives).
 pub const PYTHON: &str = "/usr/bin/python3";

@@ -1,10 +1,13 @@
 //! `cargo xtask test [--no-setup]`: the one command that runs every test.
 //!
 //! 1. `cargo xtask setup` (skipped with `--no-setup`).
-//! 2. `cargo test --workspace --features cli`: unit, integration, doc and board (QEMU) tests,
-//!    in the dev profile with optimised dependencies (tract is compiled once, shared with
-//!    `cargo xtask demo`).
-//! 3. `cargo xtask check-targets`.
+//! 2. The full-size torchvision exports the parity tests need (`models/build.py full`, only the
+//!    missing ones), started in the background so they overlap the build.
+//! 3. `cargo test --workspace --features cli --no-run` (the build), then waiting for the exports.
+//! 4. `cargo test --workspace --features cli`: unit, integration, doc, full-size parity and
+//!    board (QEMU) tests, in the dev profile with optimised dependencies (tract is compiled once,
+//!    shared with `cargo xtask demo`).
+//! 5. `cargo xtask check-targets`.
 //!
 //! Every step runs even when an earlier one failed; the summary at the end lists each step's
 //! result and time and the test counts, and the exit code is non-zero if any step failed.
@@ -17,7 +20,7 @@ use std::{
 };
 
 use crate::util::{describe, err, fmt_duration, host_cargo, Result};
-use crate::{setup, targets};
+use crate::{fullsize, setup, targets};
 
 /// Test counts summed over every `test result:` line of `cargo test`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +63,22 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     }
 
     let start = Instant::now();
-    let (r, counts) = cargo_test(root);
+    let export = fullsize::spawn_missing(root);
+    let (build, _) = cargo_test(root, &["--no-run"]);
+    let export = match export {
+        Ok(Some(running)) => running.wait(),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    steps.push((
+        "full-size exports (models/build.py full)",
+        export,
+        start.elapsed(),
+    ));
+    steps.push(("cargo test --no-run (build)", build, start.elapsed()));
+
+    let start = Instant::now();
+    let (r, counts) = cargo_test(root, &[]);
     steps.push(("cargo test --workspace --features cli", r, start.elapsed()));
 
     let start = Instant::now();
@@ -94,12 +112,13 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     }
 }
 
-/// Runs `cargo test --workspace --features cli`, echoing its output and counting tests.
-fn cargo_test(root: &Path) -> (Result<()>, Counts) {
+/// Runs `cargo test --workspace --features cli [extra…]`, echoing its output and counting tests.
+fn cargo_test(root: &Path, extra: &[&str]) -> (Result<()>, Counts) {
     let mut counts = Counts::default();
     let mut cmd = host_cargo();
     cmd.current_dir(root)
         .args(["test", "--workspace", "--features", "cli"])
+        .args(extra)
         .stdout(Stdio::piped());
     let line = describe(&cmd);
     println!("$ {line}");
