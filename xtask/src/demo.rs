@@ -57,10 +57,16 @@ pub fn run_demo(root: &Path) -> Result<()> {
 
 /// `edgecnn compile` of the demo model (micro ResNet-8, Fashion-MNIST preprocessing) to `out`.
 pub fn compile_plan(root: &Path, out: &Path) -> Result<()> {
+    compile_model(root, MODEL, out)
+}
+
+/// Compiles any bundled ONNX model (`models/….onnx`) like the demo model: same calibration
+/// set, labels and normalisation.
+pub fn compile_model(root: &Path, model: &str, out: &Path) -> Result<()> {
     let out = out.as_os_str();
     let args: [&std::ffi::OsStr; 16] = [
         "compile".as_ref(),
-        MODEL.as_ref(),
+        model.as_ref(),
         "--calibration".as_ref(),
         CALIBRATION.as_ref(),
         "--labels".as_ref(),

@@ -3,6 +3,7 @@
 
 mod assets;
 mod board;
+mod board_golden;
 mod demo;
 mod fullsize;
 mod setup;
@@ -32,6 +33,8 @@ commands:
   setup [--models]           install what is missing: Debian packages (cross toolchain, lld,
                              QEMU, aarch64 gcc), the rustup link to Debian's rustc;
                              --models adds PyTorch, Fashion-MNIST and models/requirements.txt
+  golden [MODEL…]            regenerate tests/data/golden/<model>/ for every models/micro_*.onnx
+                             (or the named ones): plan, 8 test images, the host's outputs
   check-targets              build the library no_std (with and without defmt) for every
                              cross target and check the firmware dependency tree
   board list                 the boards under boards/
@@ -83,6 +86,7 @@ fn dispatch(args: &[&str]) -> Result<u8> {
         ["test"] => test::run(&root, true)?,
         ["test", "--no-setup"] => test::run(&root, false)?,
         ["check-targets"] => targets::run(&root)?,
+        ["golden", models @ ..] => board_golden::run_golden(&root, models)?,
         ["demo"] => demo::run_demo(&root)?,
         ["models"] => models(&root, &["all"])?,
         ["models", "--full"] => models(&root, &["full"])?,

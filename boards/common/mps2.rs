@@ -1,0 +1,196 @@
+//! The golden check as QEMU's MPS2 boards run it (`qemu-mps2-an386`: Cortex-M4F,
+//! `qemu-mps2-an500`: Cortex-M7), shared by path by both `main.rs` files.
+//!
+//! For every embedded golden model and image it calls [`classify_one`] (the same function
+//! the host and Linux boards call) and prints, through semihosting, one line per image with
+//! the class, score, output digest and the instructions it took, then one `edgecnn-stat`
+//! line per model for `cargo xtask boards`. It returns `Err` when any class or digest differs
+//! from the host runtime's.
+//!
+//! Instructions are counted with SysTick on the core clock. Under `qemu-system-arm -icount
+//! shift=0` QEMU's virtual clock advances 1 ns per instruction, and the MPS2 core clock is
+//! 25 MHz, so one SysTick tick is 40 instructions; [`calibrate`] measures that ratio at boot
+//! with a loop of known length and the firmware prints it. Without `-icount` the counts
+//! follow the host's wall clock and mean nothing.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
+use cortex_m_rt::exception;
+use cortex_m_semihosting::hprintln;
+
+use crate::data::{ARENA_BYTES, MODELS};
+use crate::golden::{classify_one, matches};
+
+/// Every plan's arena, in `.bss`, sized at build time for the largest embedded plan.
+static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
+
+/// SysTick wraps (every 2^24 ticks).
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+const RELOAD: u32 = 0x00FF_FFFF;
+
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Starts SysTick on the core clock, free running, counting wraps.
+pub fn start_clock(mut syst: SYST) {
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(RELOAD);
+    syst.clear_current();
+    syst.enable_interrupt();
+    syst.enable_counter();
+}
+
+/// Core clock ticks since [`start_clock`].
+pub fn ticks() -> u64 {
+    loop {
+        let wraps = WRAPS.load(Ordering::Acquire);
+        let current = SYST::get_current();
+        // A wrap between the two reads shows as a changed count: read again.
+        // A wrap not yet taken as an exception shows as a pending SysTick: wait for it.
+        if WRAPS.load(Ordering::Acquire) == wraps && !SCB::is_pendst_pending() {
+            return (u64::from(wraps) << 24) + u64::from(RELOAD - current);
+        }
+        cortex_m::asm::nop();
+    }
+}
+
+/// Runs a loop of exactly `2 × n` instructions (`subs`, `bne`) and returns the instructions
+/// per SysTick tick it measured, ×1000.
+pub fn calibrate(n: u32) -> u64 {
+    let start = ticks();
+    // SAFETY: a register-only countdown loop; touches no memory.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            n = inout(reg) n => _,
+            options(nomem, nostack)
+        );
+    }
+    let took = ticks() - start;
+    (2 * u64::from(n) * 1000) / took.max(1)
+}
+
+extern "C" {
+    /// End of `.bss`/`.uninit` (cortex-m-rt): the stack may grow down to here.
+    static __sheap: u32;
+    /// Top of the stack (cortex-m-rt: the end of RAM).
+    static _stack_start: u32;
+}
+
+const PAINT: u32 = 0x5EED_F00D;
+
+/// Fills the unused stack (from the end of the statics up to 256 bytes below the current
+/// stack pointer) with a pattern, to measure the high-water mark later.
+pub fn paint_stack() {
+    let bottom = core::ptr::addr_of!(__sheap) as usize;
+    let limit = cortex_m::register::msp::read() as usize - 256;
+    let mut p = bottom.next_multiple_of(4);
+    while p < limit {
+        // SAFETY: [__sheap, sp - 256) is RAM no live object occupies (below the stack).
+        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
+        p += 4;
+    }
+}
+
+/// Bytes of stack used so far (top of RAM down to the lowest word not holding the pattern).
+pub fn stack_used() -> usize {
+    let bottom = core::ptr::addr_of!(__sheap) as usize;
+    let top = core::ptr::addr_of!(_stack_start) as usize;
+    let mut p = bottom.next_multiple_of(4);
+    // SAFETY: reads of RAM inside [__sheap, _stack_start).
+    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
+        p += 4;
+    }
+    top - p
+}
+
+/// Runs every golden model on every embedded image; `Err` if anything differs from the host.
+pub fn run_golden(board: &str) -> Result<(), &'static str> {
+    let per_tick_x1000 = calibrate(1_000_000);
+    hprintln!(
+        "edgecnn {}: clock: {}.{:03} instructions per SysTick tick (a 2000000-instruction loop; 40.000 expected under -icount shift=0)",
+        board,
+        per_tick_x1000 / 1000,
+        per_tick_x1000 % 1000
+    );
+    let instructions = |t: u64| t * per_tick_x1000 / 1000;
+    // SAFETY: `run_golden` runs once, from `main`; no interrupt touches ARENA: this is the
+    // only reference to it that ever exists.
+    let arena: &'static mut [u8] = unsafe { &mut *core::ptr::addr_of_mut!(ARENA) };
+    let mut failures = 0u32;
+    let mut total = 0u32;
+    for model in MODELS {
+        let t0 = ticks();
+        let parsed = edgecnn::runtime::Plan::parse(model.plan).is_ok();
+        let parse = instructions(ticks() - t0);
+        if !parsed {
+            hprintln!("edgecnn {}: {}: the plan does not parse", board, model.name);
+            failures += 1;
+            continue;
+        }
+        let mut sum = 0u64;
+        for image in model.images {
+            total += 1;
+            let t0 = ticks();
+            let answer = classify_one(model.plan, &mut arena[..model.arena_bytes], image.pixels);
+            let took = instructions(ticks() - t0);
+            sum += took;
+            match answer {
+                Ok(a) if matches(image, &a) => hprintln!(
+                    "edgecnn {}: {} {} label {} class {} score {} digest {:#010x} instructions {} ok",
+                    board, model.name, image.name, image.label, a.class.index, a.class.score, a.digest, took
+                ),
+                Ok(a) => {
+                    failures += 1;
+                    hprintln!(
+                        "edgecnn {}: {} {} label {} class {} score {} digest {:#010x} MISMATCH: host class {} score {} digest {:#010x}",
+                        board, model.name, image.name, image.label, a.class.index, a.class.score, a.digest, image.class, image.score, image.digest
+                    );
+                }
+                Err(e) => {
+                    failures += 1;
+                    hprintln!("edgecnn {}: {} {}: {}", board, model.name, image.name, e);
+                }
+            }
+        }
+        let n = model.images.len().max(1) as u64;
+        hprintln!(
+            "edgecnn-stat board={} model={} plan={} arena={} images={} instructions={} parse={}",
+            board,
+            model.name,
+            model.plan.len(),
+            model.arena_bytes,
+            model.images.len(),
+            sum / n,
+            parse
+        );
+    }
+    hprintln!(
+        "edgecnn-stat board={} stack={} arena_static={}",
+        board,
+        stack_used(),
+        ARENA_BYTES
+    );
+    if failures > 0 {
+        hprintln!(
+            "edgecnn {}: {} of {} images differ from the host",
+            board,
+            failures,
+            total
+        );
+        return Err("outputs differ from the host runtime's");
+    }
+    hprintln!(
+        "edgecnn {}: {} models, {} images: every class and digest matches the host",
+        board,
+        MODELS.len(),
+        total
+    );
+    Ok(())
+}
