@@ -46,6 +46,7 @@ pub(super) fn runs<'a, const N: usize>(
     Some(out)
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 /// Elements `from..` (at most 16) of every run, zero-padded to 16.
 #[inline(always)]
 pub(super) fn pad16<const N: usize>(s: &[&[i8]; N], from: usize) -> [[i8; 16]; N] {
@@ -58,6 +59,7 @@ pub(super) fn pad16<const N: usize>(s: &[&[i8]; N], from: usize) -> [[i8; 16]; N
     out
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 /// `TAIL_MASK[k .. k + 16]` keeps the last `k` bytes of a 16-byte chunk (for `k` in 0..=16).
 pub(super) const TAIL_MASK: [i8; 32] = {
     let mut m = [0i8; 32];
@@ -69,6 +71,7 @@ pub(super) const TAIL_MASK: [i8; 32] = {
     m
 };
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 /// How [`Micro`] kernels finish a run of `run` elements after `i` (a multiple of 16 with
 /// `run - i < 16`): `Some(start)` to read the last 16 elements from `start = run - 16` and
 /// keep only the last `run - i` of them (mask [`TAIL_MASK`] at `run - i` on the weights;
@@ -78,6 +81,7 @@ pub(super) fn tail_start(run: usize) -> Option<usize> {
     run.checked_sub(16)
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 /// Views of padded chunks (see [`pad16`]) as slices.
 #[inline(always)]
 pub(super) fn slices<const N: usize>(c: &[[i8; 16]; N]) -> [&[i8]; N] {

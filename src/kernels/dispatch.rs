@@ -1,6 +1,10 @@
 //! Which instruction set runs the dense kernels, and the dispatching entry points.
 
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "arm", target_feature = "dsp")
+))]
 use super::dense;
 use super::{reference, ConvParams, FcParams, In, KernelError, Out};
 
@@ -19,16 +23,19 @@ pub enum Isa {
     Neon,
     /// aarch64 NEON with the Armv8.2 dot product (`sdot`).
     NeonDot,
+    /// Cortex-M DSP extension (`SXTB16`, `SMLAD`); compiled in when the target has `dsp`.
+    Dsp,
 }
 
 impl Isa {
     /// Every variant, slowest first.
-    pub const ALL: [Isa; 5] = [
+    pub const ALL: [Isa; 6] = [
         Isa::Reference,
         Isa::Avx2,
         Isa::Avx512Vnni,
         Isa::Neon,
         Isa::NeonDot,
+        Isa::Dsp,
     ];
 
     /// Whether this CPU (and this build's target) can run it.
@@ -43,6 +50,8 @@ impl Isa {
             Isa::Neon => super::detect::has_neon(),
             #[cfg(target_arch = "aarch64")]
             Isa::NeonDot => super::detect::has_dotprod(),
+            #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+            Isa::Dsp => true,
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -106,6 +115,12 @@ pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<
             _ => {}
         }
     }
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if isa == Isa::Dsp {
+        if let Some(m) = super::dsp::Dsp::new() {
+            return dense::conv2d::<_, 2, 2>(m, x, y, p);
+        }
+    }
     reference::conv2d(x, y, p)
 }
 
@@ -149,6 +164,12 @@ pub fn fully_connected_on(
                 }
             }
             _ => {}
+        }
+    }
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if isa == Isa::Dsp {
+        if let Some(m) = super::dsp::Dsp::new() {
+            return dense::fully_connected::<_, 2>(m, x, y, p);
         }
     }
     reference::fully_connected(x, y, p)

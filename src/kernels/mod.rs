@@ -15,10 +15,16 @@
 
 pub mod reference;
 
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "arm", target_feature = "dsp")
+))]
 mod dense;
 mod detect;
 mod dispatch;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]
