@@ -596,15 +596,31 @@ PHOTOS = [
 ]
 
 
+# Calibration photos for the full-size models: real photos distinct from PHOTOS, so the parity
+# tests never calibrate on the photos they evaluate.
+CALIB_PHOTOS = [
+    ("ihc.png", "ihc", "Immunohistochemistry (CMMI), no known copyright restrictions"),
+    ("cell.png", "cell", "Cell microscopy, CC0"),
+    ("clock_motion.png", "clock_motion", "Motion-blurred clock, public domain (Stefan van der Walt)"),
+    ("microaneurysms.png", "microaneurysms", "Retina detail, CC0 (Andreas Maier)"),
+    ("text.png", "text", "Text on a wall, public domain"),
+]
+
+
 def cmd_photos(_args):
+    write_photo_set("photos", PHOTOS)
+    write_photo_set("photos-calib", CALIB_PHOTOS)
+
+
+def write_photo_set(folder, photos):
     skimage = need("skimage", "scikit-image")
     from PIL import Image
     src_dir = os.path.join(os.path.dirname(skimage.__file__), "data")
-    out_dir = os.path.join(DATA, "photos")
+    out_dir = os.path.join(DATA, folder)
     os.makedirs(out_dir, exist_ok=True)
     lines = ["# <file> <scikit-image file> <licence / source (as documented in skimage.data)>\n",
              f"# scikit-image {skimage.__version__}; center square crop, Lanczos resize to 224x224, RGB\n"]
-    for src, name, lic in PHOTOS:
+    for src, name, lic in photos:
         p = os.path.join(src_dir, src)
         if not os.path.exists(p):
             die(f"{p} missing: /usr/bin/python3 -m pip install --break-system-packages scikit-image==0.22.0")
@@ -617,7 +633,7 @@ def cmd_photos(_args):
         lines.append(f"{name}.png skimage/data/{src} {lic}\n")
     with open(os.path.join(out_dir, "SOURCES.txt"), "w") as f:
         f.writelines(lines)
-    log(f"photos: wrote {len(PHOTOS)} 224x224 RGB PNGs to models/data/photos")
+    log(f"photos: wrote {len(photos)} 224x224 RGB PNGs to models/data/{folder}")
 
 
 # --------------------------------------------------------------------------- stats
