@@ -3,7 +3,7 @@
 //!
 //! Covers dense convolutions (`groups == 1`, `dilation_w == 1`: each kernel row of a window
 //! is one contiguous `kw × ic` run of the NHWC input, and of the weights) and fully connected
-//! layers (one run of `n_in`). Anything else goes to [`reference`](super::reference).
+//! layers (one run of `n_in`). Anything else goes to [`reference`](mod@super::reference).
 //!
 //! Order: for each output row, for each block of `O` output channels (their weights stay in
 //! L1), for each block of `P` neighbouring output pixels whose windows are clipped alike
