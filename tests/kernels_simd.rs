@@ -238,6 +238,8 @@ fn fully_connected_every_isa_matches_reference() {
             let got = run(&|a, b| kernels::fully_connected_on(isa, a, b, &p));
             assert_eq!(got, expected, "{isa:?} case {case}: {n_in} -> {n_out}");
         }
+        let got = run(&|a, b| kernels::fully_connected(a, b, &p));
+        assert_eq!(got, expected, "best case {case}: {n_in} -> {n_out}");
     }
 }
 
