@@ -40,8 +40,9 @@ pub struct CompileArgs {
     /// Where to write the plan.
     #[arg(short = 'o', long = "output", value_name = "OUT.plan")]
     pub output: PathBuf,
-    /// `minmax`, or `percentile[:P]` (P defaults to 99.99).
-    #[arg(long, default_value = "minmax", value_parser = parse_method, value_name = "METHOD")]
+    /// `minmax`, or `percentile[:P]` (P defaults to 99.9). The default, `percentile:99.9`, is the
+    /// compiler's measured best (`CalibrationMethod::DEFAULT`).
+    #[arg(long, default_value = "percentile:99.9", value_parser = parse_method, value_name = "METHOD")]
     pub calibration_method: CalibrationMethod,
     /// Input shape in the model's layout, batch included, e.g. `1,3,224,224` (needed when the
     /// model's input has a symbolic dimension).
@@ -182,11 +183,11 @@ pub fn parse_floats(s: &str) -> Result<Floats, String> {
         .map(Floats)
 }
 
-/// Parses `minmax`, `percentile` or `percentile:99.9`.
+/// Parses `minmax`, `percentile` (= `CalibrationMethod::DEFAULT`, 99.9) or `percentile:P`.
 pub fn parse_method(s: &str) -> Result<CalibrationMethod, String> {
     match s.split_once(':') {
         None if s == "minmax" => Ok(CalibrationMethod::MinMax),
-        None if s == "percentile" => Ok(CalibrationMethod::Percentile(99.99)),
+        None if s == "percentile" => Ok(CalibrationMethod::DEFAULT),
         Some(("percentile", p)) => match p.parse::<f32>() {
             Ok(p) if p > 0.0 && p <= 100.0 => Ok(CalibrationMethod::Percentile(p)),
             _ => Err(format!("`{p}` is not a percentile in (0, 100]")),
@@ -283,6 +284,24 @@ mod tests {
             parse_method("percentile:99.9").unwrap(),
             CalibrationMethod::Percentile(99.9)
         );
+        assert_eq!(
+            parse_method("percentile").unwrap(),
+            CalibrationMethod::DEFAULT
+        );
+        let compile = Cli::try_parse_from([
+            "edgecnn",
+            "compile",
+            "m.onnx",
+            "--calibration",
+            "c",
+            "-o",
+            "p",
+        ])
+        .unwrap();
+        match compile.command {
+            Command::Compile(c) => assert_eq!(c.calibration_method, CalibrationMethod::DEFAULT),
+            _ => panic!("parsed as another command"),
+        }
         assert!(parse_method("percentile:200").is_err());
         assert!(parse_method("median").is_err());
     }
