@@ -130,7 +130,7 @@ pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     if isa == Isa::Dsp {
         if let Some(m) = super::dsp::Dsp::new() {
-            return dense::conv2d::<_, 2, 2>(m, x, y, p);
+            return dense::conv2d::<_, 4, 4>(m, x, y, p);
         }
     }
     reference::conv2d(x, y, p)

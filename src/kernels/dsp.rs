@@ -5,7 +5,9 @@
 //! Exact: |x - zp| ≤ 255 fits an i16 lane, each product fits i32, and `SMLAD` wraps modulo
 //! 2^32 (it only sets the sticky Q flag), like the reference's wrapping sums. Built only when
 //! the target has the `dsp` feature (`thumbv7em-*`, `thumbv8m.main-*` with DSP); other cores
-//! use the reference.
+//! use the reference. Blocks of 4 pixels × 4 channels (fewest instructions on the golden
+//! micro models under `qemu-system-arm -icount`: micro_resnet8 28.9 M per image against the
+//! reference's 50.3 M).
 #![allow(unsafe_code)]
 
 use core::arch::asm;
@@ -71,15 +73,14 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
     r
 }
 
-/// Four bytes of `s` at `i` as a little-endian word (`None` past the end).
+/// Four bytes of `s` at `i` as a little-endian word.
+///
+/// # Safety
+/// `i + 4 <= s.len()`.
 #[inline(always)]
-fn word(s: &[i8], i: usize) -> Option<u32> {
-    let b = s.get(i..i.checked_add(4)?)?;
-    let mut w = [0u8; 4];
-    for (d, &v) in w.iter_mut().zip(b) {
-        *d = v as u8;
-    }
-    Some(u32::from_le_bytes(w))
+unsafe fn word(s: &[i8], i: usize) -> u32 {
+    // SAFETY: in bounds by the contract; an unaligned read (Armv7E-M `LDR` allows it).
+    u32::from_le(unsafe { core::ptr::read_unaligned(s.as_ptr().add(i).cast::<u32>()) })
 }
 
 impl Micro for Dsp {
@@ -103,12 +104,14 @@ impl Micro for Dsp {
                 let mut xe = [0u32; P];
                 let mut xd = [0u32; P];
                 for ((e, d), s) in xe.iter_mut().zip(xd.iter_mut()).zip(&xs) {
-                    let v = word(s, i).unwrap_or(0);
+                    // SAFETY: i + 4 <= run == s.len() (`runs`).
+                    let v = unsafe { word(s, i) };
                     *e = ssub16(sxtb16(v), zpp);
                     *d = ssub16(sxtb16_ror8(v), zpp);
                 }
                 for (ao, s) in acc.iter_mut().zip(&ws) {
-                    let v = word(s, i).unwrap_or(0);
+                    // SAFETY: i + 4 <= run == s.len() (`runs`).
+                    let v = unsafe { word(s, i) };
                     let (we, wd) = (sxtb16(v), sxtb16_ror8(v));
                     for ((a, &e), &d) in ao.iter_mut().zip(&xe).zip(&xd) {
                         *a = smlad(wd, d, smlad(we, e, *a));
