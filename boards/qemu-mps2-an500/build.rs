@@ -1,0 +1,26 @@
+//! Embeds every golden model (`tests/data/golden/*`: plans compiled ahead of time by
+//! `cargo xtask golden`, never compiled here) with its test images and the host's answers,
+//! checks they fit the AN500 memory map and writes `memory.x`. See `boards/common/embed.rs`.
+
+#[path = "../common/embed.rs"]
+mod embed;
+
+fn main() {
+    embed::embed(
+        "qemu-mps2-an500",
+        Some(embed::Memory {
+            // QEMU hw/arm/mps2.c, AN500: ZBT SSRAM1 (4 MiB at 0x0000_0000) holds the code
+            // (the MCC loads it from the SD card on the real board, so "flash" is RAM here);
+            // ZBT SSRAM2&3 (4 MiB at 0x2000_0000) data, bss and stack. PSRAM (16 MiB at
+            // 0x6000_0000 on the AN500) is unused. Same SSRAM map as AN385/AN386 (mps2.c
+            // handles FPGA_AN385/AN386/AN500 in one case); the AN500 has no block RAM.
+            flash_origin: 0x0000_0000,
+            flash_bytes: 4 << 20,
+            ram_origin: 0x2000_0000,
+            ram_bytes: 4 << 20,
+            code_reserve: 128 << 10,
+            stack_reserve: 32 << 10,
+            extra: "",
+        }),
+    );
+}
