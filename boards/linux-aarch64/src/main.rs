@@ -1,60 +1,57 @@
-//! edgecnn on 64-bit ARM Linux (Raspberry Pi; here under `qemu-aarch64-static`): runs the
-//! embedded plan (see `build.rs`) on the same fixed input as the Cortex-M firmware, prints
-//! the output digest (which the host tests compare with the host's) and
-//! `edgecnn linux-aarch64: OK`, exits 0. Any failure prints what went wrong and exits 1.
+//! edgecnn on 64-bit ARM Linux (Raspberry Pi; here under `qemu-aarch64-static`): runs every
+//! golden model embedded by `build.rs` on its test images through the same `classify_one` as
+//! the firmware and the host test, prints class, score and output digest per image, and
+//! exits 0 with `edgecnn linux-aarch64: OK` only when every answer matches the host's.
 
-#[path = "../../qemu-mps2-an386/src/check.rs"]
-mod check;
-mod plan {
-    include!(concat!(env!("OUT_DIR"), "/plan.rs"));
+#[path = "../../common/golden.rs"]
+mod golden;
+mod data {
+    use crate::golden::{GoldenImage, GoldenModel};
+    include!(concat!(env!("OUT_DIR"), "/golden.rs"));
 }
 
 use std::process::ExitCode;
 
-use edgecnn::runtime::{Plan, Session};
+use golden::{classify_one, matches};
 
-/// The board's name, as printed in the closing line.
+/// The board's name, as printed in every line.
 const BOARD: &str = "linux-aarch64";
 
 fn main() -> ExitCode {
     println!("edgecnn {BOARD}: started ({})", std::env::consts::ARCH);
-    match run() {
-        Ok(()) => {
-            println!("edgecnn {BOARD}: OK");
-            ExitCode::SUCCESS
-        }
-        Err(what) => {
-            println!("edgecnn {BOARD}: FAILED: {what}");
-            ExitCode::FAILURE
+    // The caller owns the arena; here one buffer of the largest size any plan needs.
+    let mut arena = vec![0u8; data::ARENA_BYTES];
+    let (mut failures, mut total) = (0, 0);
+    for model in data::MODELS {
+        for image in model.images {
+            total += 1;
+            match classify_one(model.plan, &mut arena, image.pixels) {
+                Ok(a) if matches(image, &a) => println!(
+                    "edgecnn {BOARD}: {} {} label {} class {} score {} digest {:#010x} ok",
+                    model.name, image.name, image.label, a.class.index, a.class.score, a.digest
+                ),
+                Ok(a) => {
+                    failures += 1;
+                    println!(
+                        "edgecnn {BOARD}: {} {} class {} score {} digest {:#010x} MISMATCH: host class {} score {} digest {:#010x}",
+                        model.name, image.name, a.class.index, a.class.score, a.digest, image.class, image.score, image.digest
+                    );
+                }
+                Err(e) => {
+                    failures += 1;
+                    println!("edgecnn {BOARD}: {} {}: {e}", model.name, image.name);
+                }
+            }
         }
     }
-}
-
-fn run() -> Result<(), String> {
-    if edgecnn::format::crc32::crc32(std::hint::black_box(b"123456789")) != 0xCBF4_3926 {
-        return Err("format::crc32 gave a wrong check value".into());
+    if failures > 0 {
+        println!("edgecnn {BOARD}: FAILED: {failures} of {total} images differ from the host");
+        return ExitCode::FAILURE;
     }
-    let Some(blob) = plan::PLAN else {
-        println!(
-            "edgecnn {BOARD}: no plan embedded (run one: `cargo xtask board run {BOARD} --plan FILE`)"
-        );
-        return Ok(());
-    };
-    let plan = Plan::parse(blob).map_err(|e| format!("Plan::parse: {e}"))?;
     println!(
-        "edgecnn {BOARD}: plan parsed: {} bytes, {} steps, arena {} bytes",
-        blob.len(),
-        plan.num_steps(),
-        plan.arena_bytes()
+        "edgecnn {BOARD}: {} models, {total} images: every class and digest matches the host",
+        data::MODELS.len()
     );
-    // The caller owns the arena; on Linux a heap buffer of the size in the plan header.
-    let mut arena = vec![0u8; plan::ARENA_BYTES];
-    let mut session = Session::new(&plan, &mut arena).map_err(|e| format!("Session::new: {e}"))?;
-    check::fill_input(session.input_mut());
-    session.run().map_err(|e| format!("Session::run: {e}"))?;
-    println!(
-        "{}",
-        check::result_line(BOARD, plan.num_steps(), session.output())
-    );
-    Ok(())
+    println!("edgecnn {BOARD}: OK");
+    ExitCode::SUCCESS
 }
