@@ -4,6 +4,7 @@
 mod assets;
 mod board;
 mod board_golden;
+mod board_table;
 mod demo;
 mod fullsize;
 mod setup;
@@ -33,6 +34,8 @@ commands:
   setup [--models]           install what is missing: Debian packages (cross toolchain, lld,
                              QEMU, aarch64 gcc), the rustup link to Debian's rustc;
                              --models adds PyTorch, Fashion-MNIST and models/requirements.txt
+  boards                     build every board, run the QEMU ones under -icount shift=0 and
+                             print model, plan/arena bytes, instructions per inference
   golden [MODEL…]            regenerate tests/data/golden/<model>/ for every models/micro_*.onnx
                              (or the named ones): plan, 8 test images, the host's outputs
   check-targets              build the library no_std (with and without defmt) for every
@@ -86,6 +89,7 @@ fn dispatch(args: &[&str]) -> Result<u8> {
         ["test"] => test::run(&root, true)?,
         ["test", "--no-setup"] => test::run(&root, false)?,
         ["check-targets"] => targets::run(&root)?,
+        ["boards"] => board_table::run(&root)?,
         ["golden", models @ ..] => board_golden::run_golden(&root, models)?,
         ["demo"] => demo::run_demo(&root)?,
         ["models"] => models(&root, &["all"])?,
