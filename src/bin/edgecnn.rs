@@ -7,6 +7,8 @@
 
 #[path = "edgecnn/arena_map.rs"]
 mod arena_map;
+#[path = "edgecnn/bench.rs"]
+mod bench;
 #[path = "edgecnn/args.rs"]
 mod args;
 #[path = "edgecnn/classify.rs"]
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,6 +26,24 @@ pub enum Command {
     Eval(EvalArgs),
     /// Show a plan step by step: ops, shapes, MACs, weights, arena use.
     Inspect(InspectArgs),
+    /// Time `Session::run` on a plan (warm-up, then N runs; one thread).
+    Bench(BenchArgs),
+}
+
+/// `edgecnn bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The plan.
+    pub plan: PathBuf,
+    /// Timed runs.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// Untimed warm-up runs.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `edgecnn compile`.
