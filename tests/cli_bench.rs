@@ -1,0 +1,30 @@
+//! `edgecnn bench`: the JSON report has every field (times are not checked).
+
+#[path = "cli_support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use support::{edgecnn, scratch, write_tiny_plan};
+
+#[test]
+fn bench_json_has_every_field() {
+    let dir = scratch("cli_bench");
+    let plan = write_tiny_plan(&dir);
+    let plan = plan.to_str().expect("utf-8 path");
+    let run = edgecnn(&["bench", plan, "--runs", "5", "--warmup", "1", "--json"]);
+    let v: Value = serde_json::from_str(run.ok().trim()).expect("one JSON object");
+    for key in ["median_ms", "min_ms", "max_ms"] {
+        assert!(v[key].as_f64().is_some(), "{key} missing: {v}");
+    }
+    assert_eq!(v["runs"], 5);
+    assert_eq!(v["threads"], 1);
+    assert!(v["isa"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+}
+
+#[test]
+fn bench_text_names_the_isa() {
+    let dir = scratch("cli_bench_text");
+    let plan = write_tiny_plan(&dir);
+    let out = edgecnn(&["bench", plan.to_str().unwrap(), "--runs", "2"]);
+    assert!(out.ok().contains("isa "), "{}", out.stdout);
+}
