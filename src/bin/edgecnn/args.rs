@@ -41,6 +41,9 @@ pub struct BenchArgs {
     /// Untimed warm-up runs.
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
+    /// PLAN is an ONNX model: time tract f32 on it instead (for comparison).
+    #[arg(long)]
+    pub float: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
