@@ -1,34 +1,39 @@
 //! Execution order, lifetimes and arena offsets.
 //!
 //! Buffers are the int8 tensors the steps touch plus each step's scratch
-//! ([`crate::kernels::scratch_bytes`]). A buffer lives from the step that writes it (the input:
-//! step 0) to the last step that reads it (the output: the last step), inclusive, so a step's
-//! output never overlaps its inputs or its scratch. Offsets are assigned greedily by size
-//! (TensorFlow Lite Micro's planner): largest first, each at the lowest [`ALIGN`]ed offset
-//! that does not collide with an already placed buffer alive at the same time.
+//! ([`crate::kernels::scratch_bytes`]). A tensor lives from the step that writes it (the
+//! input: step 0) to the last step that reads it (the output: the last step), inclusive, so a
+//! step's output never overlaps its inputs or its scratch — except **in place**: an `Add` or
+//! `Requantize` may write over an input that dies at that step (same size; never the model
+//! input or output), the two tensors then sharing one buffer. Offsets are assigned greedily
+//! by size (TensorFlow Lite Micro's planner, [`memory::greedy_by_size`]): largest first, each
+//! at the lowest [`memory::ALIGN`]ed offset that does not collide with an already placed buffer alive
+//! at the same time.
 //!
-//! The order is chosen among a few topological orders (the source order and depth-first
-//! orders that finish one branch before starting the next, smallest or largest branch first)
-//! by the resulting arena size.
+//! The order is chosen among a few topological orders (the source order, depth-first
+//! orders that finish one branch before starting the next, smallest or largest branch first,
+//! and a list schedule growing live bytes least), and in place is taken or not, by the
+//! resulting arena size (in place on a tie: it lowers the peak at its own step).
 
 use super::ir::TensorId;
+use super::memory::{self, Buffer};
 use super::quantize::QModel;
+use crate::format::model::Op;
 
-/// Alignment of every buffer offset in the arena.
-pub const ALIGN: u32 = 16;
+pub use super::memory::MemoryReport;
 
-/// Memory figures of a plan, in bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MemoryReport {
-    /// The arena the plan declares (= `greedy_bytes`).
-    pub arena_bytes: u32,
-    /// Most bytes (tensors + scratch) alive at one step of the chosen order: no planner that
-    /// keeps every buffer whole can do better.
-    pub lower_bound_bytes: u32,
-    /// What the greedy-by-size placement needs.
-    pub greedy_bytes: u32,
-    /// Every buffer at its own offset (no reuse).
-    pub naive_bytes: u32,
+/// Choices of the memory planner. The default turns every optimisation on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryOptions {
+    /// Let an `Add` or `Requantize` write its output over an input that dies at that step,
+    /// when that lowers the arena.
+    pub in_place: bool,
+}
+
+impl Default for MemoryOptions {
+    fn default() -> Self {
+        MemoryOptions { in_place: true }
+    }
 }
 
 /// The planned memory: step order, offsets, scratch.
@@ -44,52 +49,11 @@ pub struct MemPlan {
     pub report: MemoryReport,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Buffer {
-    size: u32,
-    first: usize,
-    last: usize,
-}
-
-fn align(v: u32) -> u32 {
-    v.div_ceil(ALIGN) * ALIGN
-}
-
-/// Greedy by size; returns offsets (same order as `bufs`) and the arena size.
-fn greedy(bufs: &[Buffer]) -> (Vec<u32>, u32) {
-    let mut idx: Vec<usize> = (0..bufs.len()).collect();
-    idx.sort_by_key(|&i| (std::cmp::Reverse(bufs[i].size), bufs[i].first, i));
-    let mut offs = vec![0u32; bufs.len()];
-    let mut placed: Vec<usize> = vec![];
-    let mut arena = 0u32;
-    for &i in &idx {
-        let b = bufs[i];
-        if b.size == 0 {
-            continue;
-        }
-        let mut busy: Vec<(u32, u32)> = placed
-            .iter()
-            .filter(|&&j| bufs[j].first <= b.last && b.first <= bufs[j].last)
-            .map(|&j| (offs[j], offs[j] + bufs[j].size))
-            .collect();
-        busy.sort_unstable();
-        let mut at = 0u32;
-        for (s, e) in busy {
-            if at + b.size <= s {
-                break;
-            }
-            at = at.max(align(e));
-        }
-        offs[i] = at;
-        arena = arena.max(at + b.size);
-        placed.push(i);
-    }
-    (offs, arena)
-}
-
-/// Buffers of `order`: one per touched tensor, then one per step's scratch.
+/// The tensors of `order` with their separate lifetimes (the input first), then one buffer
+/// per step's scratch.
 fn buffers(q: &QModel, order: &[usize], scratch: &[u32]) -> (Vec<TensorId>, Vec<Buffer>) {
     let mut tensors: Vec<TensorId> = vec![q.input];
+    let mut index: std::collections::HashMap<TensorId, usize> = [(q.input, 0)].into();
     let mut bufs: Vec<Buffer> = vec![];
     let size = |t: TensorId| q.shapes[t].iter().product::<usize>() as u32;
     let last = order.len().saturating_sub(1);
@@ -101,9 +65,10 @@ fn buffers(q: &QModel, order: &[usize], scratch: &[u32]) -> (Vec<TensorId>, Vec<
     for (pos, &s) in order.iter().enumerate() {
         let step = &q.steps[s];
         for &t in step.inputs.iter().chain(std::iter::once(&step.output)) {
-            match tensors.iter().position(|&x| x == t) {
-                Some(i) => bufs[i].last = bufs[i].last.max(pos),
+            match index.get(&t) {
+                Some(&i) => bufs[i].last = bufs[i].last.max(pos),
                 None => {
+                    index.insert(t, tensors.len());
                     tensors.push(t);
                     bufs.push(Buffer {
                         size: size(t),
@@ -114,7 +79,7 @@ fn buffers(q: &QModel, order: &[usize], scratch: &[u32]) -> (Vec<TensorId>, Vec<
             }
         }
     }
-    if let Some(i) = tensors.iter().position(|&x| x == q.output) {
+    if let Some(&i) = index.get(&q.output) {
         bufs[i].last = last;
     }
     for (pos, &s) in order.iter().enumerate() {
@@ -127,16 +92,72 @@ fn buffers(q: &QModel, order: &[usize], scratch: &[u32]) -> (Vec<TensorId>, Vec<
     (tensors, bufs)
 }
 
-fn lower_bound(bufs: &[Buffer], steps: usize) -> u32 {
-    (0..steps.max(1))
-        .map(|p| {
-            bufs.iter()
-                .filter(|b| b.first <= p && p <= b.last)
-                .map(|b| b.size)
-                .sum::<u32>()
-        })
-        .max()
-        .unwrap_or(0)
+/// In-place candidates of `order`: `(output, input)` index pairs into `tensors` where an
+/// `Add` or `Requantize` at that position can write over an input dying there. Never the
+/// model input (the caller's data survives a run) nor the model output.
+fn in_place_candidates(
+    q: &QModel,
+    order: &[usize],
+    tensors: &[TensorId],
+    bufs: &[Buffer],
+) -> Vec<(usize, usize)> {
+    let index = |t: TensorId| tensors.iter().position(|&x| x == t);
+    let mut out = vec![];
+    for (pos, &s) in order.iter().enumerate() {
+        let step = &q.steps[s];
+        if !matches!(step.op, Op::Add(_) | Op::Requantize(_)) {
+            continue;
+        }
+        let Some(o) = index(step.output) else {
+            continue;
+        };
+        let distinct = step.inputs.iter().all(|&t| t != step.output)
+            && (step.inputs.len() < 2 || step.inputs[0] != step.inputs[1]);
+        if !distinct || step.output == q.input {
+            continue;
+        }
+        let over = step.inputs.iter().filter_map(|&t| index(t)).find(|&i| {
+            tensors[i] != q.input
+                && tensors[i] != q.output
+                && bufs[i].last == pos
+                && bufs[i].size == bufs[o].size
+        });
+        if let Some(i) = over {
+            out.push((o, i));
+        }
+    }
+    out
+}
+
+/// Groups buffers along the chosen in-place `pairs` (output joins its input's group):
+/// returns each buffer's group and the groups' buffers.
+fn group(bufs: &[Buffer], pairs: &[(usize, usize)]) -> (Vec<usize>, Vec<Buffer>) {
+    let mut parent: Vec<usize> = (0..bufs.len()).collect();
+    fn root(p: &[usize], mut x: usize) -> usize {
+        while p[x] != x {
+            x = p[x];
+        }
+        x
+    }
+    for &(o, i) in pairs {
+        let (ro, ri) = (root(&parent, o), root(&parent, i));
+        parent[ro] = ri;
+    }
+    let mut gid = vec![usize::MAX; bufs.len()];
+    let mut groups: Vec<Buffer> = vec![];
+    let mut of = vec![0usize; bufs.len()];
+    for k in 0..bufs.len() {
+        let r = root(&parent, k);
+        if gid[r] == usize::MAX {
+            gid[r] = groups.len();
+            groups.push(bufs[k]);
+        }
+        let g = &mut groups[gid[r]];
+        g.first = g.first.min(bufs[k].first);
+        g.last = g.last.max(bufs[k].last);
+        of[k] = gid[r];
+    }
+    (of, groups)
 }
 
 /// List scheduling: among the ready steps, run the one that grows the live bytes least
@@ -246,33 +267,49 @@ fn candidate_orders(q: &QModel) -> Vec<Vec<usize>> {
 }
 
 /// Plans memory for `q`; `scratch[s]` is the scratch of step `s`.
-pub fn plan(q: &QModel, scratch: &[u32]) -> MemPlan {
+///
+/// For each candidate order: the tensor-level figures on separate lifetimes, then
+/// greedy-by-size placement with (if enabled) every in-place candidate taken, and with no
+/// aliasing; the smallest arena wins (ties: the earlier order, in place).
+pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
     let mut best: Option<MemPlan> = None;
     for order in candidate_orders(q) {
         let (tensors, bufs) = buffers(q, &order, scratch);
-        let (offs, arena) = greedy(&bufs);
         let nt = tensors.len();
-        let report = MemoryReport {
-            arena_bytes: arena,
-            lower_bound_bytes: lower_bound(&bufs, order.len()),
-            greedy_bytes: arena,
-            naive_bytes: bufs.iter().map(|b| align(b.size)).sum(),
-        };
-        let better = match &best {
-            None => true,
-            Some(b) => report.arena_bytes < b.report.arena_bytes,
-        };
-        if better {
+        let (_, greedy) = memory::greedy_by_size(&bufs);
+        // In place first: on a tie it wins (it never costs arena and lowers that step's peak).
+        let mut variants = vec![];
+        if options.in_place {
+            let pairs = in_place_candidates(q, &order, &tensors, &bufs);
+            if !pairs.is_empty() {
+                variants.push(pairs);
+            }
+        }
+        variants.push(vec![]);
+        for pairs in variants {
+            let (of, groups) = group(&bufs, &pairs);
+            let (offs, arena) = memory::greedy_by_size(&groups);
+            if best.as_ref().is_some_and(|b| b.report.arena_bytes <= arena) {
+                continue;
+            }
+            let report = MemoryReport {
+                arena_bytes: arena,
+                lower_bound_bytes: memory::lower_bound(&bufs, order.len()),
+                greedy_bytes: greedy,
+                naive_bytes: memory::naive(&bufs),
+                buffer_lower_bound_bytes: memory::lower_bound(&groups, order.len()),
+                in_place_steps: pairs.len() as u32,
+            };
             best = Some(MemPlan {
                 offsets: tensors
                     .iter()
-                    .copied()
-                    .zip(offs[..nt].iter().copied())
+                    .enumerate()
+                    .map(|(k, &t)| (t, offs[of[k]]))
                     .collect(),
                 scratch: (0..order.len())
-                    .map(|p| (offs[nt + p], bufs[nt + p].size))
+                    .map(|p| (offs[of[nt + p]], bufs[nt + p].size))
                     .collect(),
-                order,
+                order: order.clone(),
                 report,
             });
         }
@@ -283,48 +320,4 @@ pub fn plan(q: &QModel, scratch: &[u32]) -> MemPlan {
         scratch: vec![],
         report: MemoryReport::default(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn greedy_reuses_dead_buffers_and_never_overlaps_live_ones() {
-        let bufs = vec![
-            Buffer {
-                size: 100,
-                first: 0,
-                last: 1,
-            },
-            Buffer {
-                size: 50,
-                first: 1,
-                last: 2,
-            },
-            Buffer {
-                size: 100,
-                first: 2,
-                last: 3,
-            },
-            Buffer {
-                size: 10,
-                first: 3,
-                last: 3,
-            },
-        ];
-        let (offs, arena) = greedy(&bufs);
-        for i in 0..bufs.len() {
-            for j in 0..i {
-                let (a, b) = (bufs[i], bufs[j]);
-                if a.first <= b.last && b.first <= a.last {
-                    let disjoint = offs[i] + a.size <= offs[j] || offs[j] + b.size <= offs[i];
-                    assert!(disjoint, "{i} {j} {offs:?}");
-                }
-            }
-            assert_eq!(offs[i] % ALIGN, 0);
-        }
-        assert!(arena >= lower_bound(&bufs, 4));
-        assert!(arena <= 176, "{arena}");
-    }
 }

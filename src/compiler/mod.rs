@@ -18,11 +18,13 @@ mod calibrate;
 mod emit;
 mod import;
 pub mod ir;
+pub mod memory;
 mod memplan;
 mod passes;
 mod quantize;
 
-pub use memplan::MemoryReport;
+pub use memory::MemoryReport;
+pub use memplan::MemoryOptions;
 
 /// How activation ranges are chosen from calibration data.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -152,6 +154,8 @@ pub struct CompileReport {
     pub imported_nodes: usize,
     /// Plan steps.
     pub steps: usize,
+    /// Wall time of memory planning (order search, in place, offsets).
+    pub memory_planning: std::time::Duration,
 }
 
 /// Imports and simplifies `model` into the float ir (no calibration): for inspection.
@@ -176,6 +180,24 @@ pub fn compile_with_report(
     model: &Path,
     calibration: &[Vec<f32>],
     options: &CompileOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(PlanModel, CompileReport), CompileError> {
+    compile_with_memory(
+        model,
+        calibration,
+        options,
+        MemoryOptions::default(),
+        progress,
+    )
+}
+
+/// [`compile_with_report`] with explicit memory-planner choices (e.g. in place off, to
+/// compare).
+pub fn compile_with_memory(
+    model: &Path,
+    calibration: &[Vec<f32>],
+    options: &CompileOptions,
+    memory: MemoryOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(PlanModel, CompileReport), CompileError> {
     let loaded = import::load(model, options.input_shape.as_deref())?;
@@ -205,7 +227,9 @@ pub fn compile_with_report(
             crate::kernels::scratch_bytes(&s.op, dims(s.inputs[0]), dims(s.output))
         })
         .collect();
-    let mem = memplan::plan(&q, &scratch);
+    let t0 = std::time::Instant::now();
+    let mem = memplan::plan(&q, &scratch, memory);
+    let memory_planning = t0.elapsed();
     let file = model
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -216,6 +240,7 @@ pub fn compile_with_report(
         memory: mem.report,
         imported_nodes,
         steps: plan.steps.len(),
+        memory_planning,
     };
     Ok((plan, report))
 }

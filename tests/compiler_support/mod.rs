@@ -82,7 +82,8 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// Checks a plan's memory independently of the planner: every tensor and scratch buffer
 /// lies inside the arena, and no two buffers alive at the same step overlap (a tensor lives
 /// from the step writing it, or step 0 for the input, to its last reader, or the end for
-/// the output; scratch lives during its step).
+/// the output; scratch lives during its step). The one exception is the runtime's in place:
+/// an `Add` or `Requantize` output at exactly the bytes of an input dying at that step.
 pub fn assert_memory_sound(plan: &PlanModel) {
     let n = plan.steps.len();
     let mut first = vec![usize::MAX; plan.tensors.len()];
@@ -97,16 +98,31 @@ pub fn assert_memory_sound(plan: &PlanModel) {
         }
     }
     last[plan.output as usize] = n - 1;
-    // (start, end, first, last)
-    let mut bufs: Vec<(u32, u32, usize, usize)> = vec![];
+    // In place: (output, input) tensor pairs sharing exactly the same bytes at their step.
+    let in_place = |a: usize, b: usize| {
+        plan.steps.iter().enumerate().any(|(i, s)| {
+            use edgecnn::format::model::Op;
+            matches!(s.op, Op::Add(_) | Op::Requantize(_))
+                && [(a, b), (b, a)].iter().any(|&(o, x)| {
+                    s.output as usize == o
+                        && s.inputs.contains(&(x as u16))
+                        && last[x] == i
+                        && first[o] == i
+                        && plan.tensors[o].offset == plan.tensors[x].offset
+                        && plan.tensors[o].len() == plan.tensors[x].len()
+                })
+        })
+    };
+    // (start, end, first, last, tensor id or usize::MAX for scratch)
+    let mut bufs: Vec<(u32, u32, usize, usize, usize)> = vec![];
     for (t, d) in plan.tensors.iter().enumerate() {
         if first[t] != usize::MAX {
-            bufs.push((d.offset, d.offset + d.len() as u32, first[t], last[t]));
+            bufs.push((d.offset, d.offset + d.len() as u32, first[t], last[t], t));
         }
     }
     for (i, s) in plan.steps.iter().enumerate() {
         if s.scratch.1 > 0 {
-            bufs.push((s.scratch.0, s.scratch.0 + s.scratch.1, i, i));
+            bufs.push((s.scratch.0, s.scratch.0 + s.scratch.1, i, i, usize::MAX));
         }
     }
     for (k, a) in bufs.iter().enumerate() {
@@ -118,8 +134,9 @@ pub fn assert_memory_sound(plan: &PlanModel) {
         for b in &bufs[..k] {
             let live_together = a.2 <= b.3 && b.2 <= a.3;
             let overlap = a.0 < b.1 && b.0 < a.1;
+            let shared = a.4 != usize::MAX && b.4 != usize::MAX && in_place(a.4, b.4);
             assert!(
-                !(live_together && overlap),
+                !(live_together && overlap) || shared,
                 "buffers {a:?} and {b:?} overlap while alive"
             );
         }

@@ -5,35 +5,17 @@
 //! earlier, read later), blank = free. A tensor lives from the step that writes it (the
 //! input: from the start) to the last step that reads it (the output: to the end).
 
+use edgecnn::compiler::memory::{self, Contents};
 use edgecnn::runtime::Plan;
 
 /// Columns of the picture.
 const WIDTH: usize = 64;
 
-/// Rows of the picture (without header), plus the peak of live tensor bytes.
+/// Rows of the picture (without header), plus the peak of live bytes (a buffer shared in
+/// place by two tensors counted once).
 pub fn render(plan: &Plan<'_>) -> (Vec<String>, usize) {
     let n = plan.num_steps();
-    let tensors = plan.num_tensors();
-    let mut born = vec![usize::MAX; tensors];
-    let mut dies = vec![0usize; tensors];
-    if let Some(b) = born.get_mut(usize::from(plan.input_id())) {
-        *b = 0;
-    }
-    for i in 0..n {
-        let Some(s) = plan.step(i) else { continue };
-        if let Some(b) = born.get_mut(usize::from(s.output)) {
-            *b = (*b).min(i);
-        }
-        for id in s.inputs() {
-            if let Some(d) = dies.get_mut(usize::from(id)) {
-                *d = (*d).max(i);
-            }
-        }
-    }
-    if let Some(d) = dies.get_mut(usize::from(plan.output_id())) {
-        *d = n.saturating_sub(1);
-    }
-
+    let buffers = memory::plan_buffers(plan);
     let arena = plan.arena_bytes().max(1);
     let col = |byte: usize| (byte * WIDTH / arena).min(WIDTH - 1);
     let mut rows = Vec::with_capacity(n);
@@ -52,13 +34,13 @@ pub fn render(plan: &Plan<'_>) -> (Vec<String>, usize) {
             }
         };
         let mut live = 0usize;
-        for id in 0..tensors {
-            let Some(t) = u16::try_from(id).ok().and_then(|id| plan.tensor(id)) else {
-                continue;
-            };
-            if born[id] <= i && i <= dies[id].max(born[id]) {
-                live += t.len as usize;
-                paint(t.offset as usize, t.len as usize, b'.');
+        for b in buffers
+            .iter()
+            .filter(|b| b.life.first <= i && i <= b.life.last)
+        {
+            if let Contents::Tensors(_) = b.contents {
+                live += b.life.size as usize;
+                paint(b.offset as usize, b.life.size as usize, b'.');
             }
         }
         for id in s.inputs() {

@@ -1,5 +1,7 @@
-//! `edgecnn inspect`: the plan step by step (op, shapes, MACs, weights, arena, scratch).
+//! `edgecnn inspect`: the plan step by step (op, shapes, MACs, weights, arena, scratch) and
+//! its memory figures, computed from the plan file alone ([`edgecnn::compiler::memory`]).
 
+use edgecnn::compiler::memory::{self, MemoryReport};
 use edgecnn::runtime::Plan;
 use serde_json::{json, Value};
 
@@ -15,6 +17,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let steps: Vec<Value> = (0..plan.num_steps())
         .filter_map(|i| step_json(&plan, i))
         .collect();
+    let mem = memory::plan_report(&plan);
     if args.json {
         let tensors: Vec<Value> = (0..plan.num_tensors())
             .filter_map(|id| tensor_json(&plan, u16::try_from(id).ok()?))
@@ -25,6 +28,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "plan": args.plan.display().to_string(),
                 "name": plan.name(),
                 "arena_bytes": plan.arena_bytes(),
+                "tensor_lower_bound_bytes": mem.lower_bound_bytes,
+                "greedy_bytes": mem.greedy_bytes,
+                "naive_bytes": mem.naive_bytes,
+                "buffer_lower_bound_bytes": mem.buffer_lower_bound_bytes,
+                "in_place_steps": mem.in_place_steps,
                 "weights_bytes": plan.weights_bytes(),
                 "macs": plan.macs(),
                 "input_shape": plan.input_shape(),
@@ -86,7 +94,27 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         "peak live bytes {peak} (tensors + scratch alive at one step), arena {} bytes",
         plan.arena_bytes()
     );
+    println!("{}", memory_line(&mem));
     Ok(())
+}
+
+/// The memory figures on one line, e.g. `memory: arena 1000 B = 0.98 x greedy …`.
+fn memory_line(m: &MemoryReport) -> String {
+    let ratio = if m.greedy_bytes == 0 {
+        1.0
+    } else {
+        f64::from(m.arena_bytes) / f64::from(m.greedy_bytes)
+    };
+    format!(
+        "memory: arena {} B = {ratio:.3} x greedy-by-size {} B; tensor lower bound {} B, \
+         with in place {} B ({} steps in place); naive {} B",
+        m.arena_bytes,
+        m.greedy_bytes,
+        m.lower_bound_bytes,
+        m.buffer_lower_bound_bytes,
+        m.in_place_steps,
+        m.naive_bytes
+    )
 }
 
 fn shape_str([h, w, c]: [u32; 3]) -> String {

@@ -1,0 +1,370 @@
+//! Arena figures of any plan, derived from the plan alone: buffer lifetimes, the
+//! tensor-level lower bound, a TensorFlow-Lite-Micro-style greedy-by-size placement and the
+//! naive sum. The compiler's planner ([`super::memplan`]) uses the same pieces, so the
+//! figures `edgecnn inspect` computes from a plan file are the ones the compiler reported.
+//!
+//! # Lifetimes
+//!
+//! Step positions are the plan's execution order. A tensor lives from the step that writes
+//! it (the model input: step 0) to the last step that reads it (the model output: the last
+//! step), inclusive; a step's scratch lives during its step. Tensors no step touches are
+//! ignored.
+//!
+//! # In place
+//!
+//! An `Add` or `Requantize` may write its output exactly over an input that dies at that
+//! step (the runtime accepts it, see [`crate::format`]). Such tensors share one *buffer*:
+//! [`plan_buffers`] groups them, so the arena picture and the buffer-level bound count their
+//! bytes once. The tensor-level figures ([`MemoryReport::lower_bound_bytes`],
+//! [`MemoryReport::greedy_bytes`]) deliberately ignore aliasing: they are what a planner
+//! that keeps every tensor whole and separate (TensorFlow Lite Micro) can reach, and the
+//! arena may go below them.
+
+use crate::runtime::Plan;
+
+/// Alignment of every buffer offset in the arena (TensorFlow Lite Micro uses 16 too).
+pub const ALIGN: u32 = 16;
+
+/// Memory figures of a plan, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// The arena the plan declares.
+    pub arena_bytes: u32,
+    /// Most bytes alive at one step, every tensor counted separately (tensors + scratch):
+    /// no planner that keeps each tensor whole and apart can do better.
+    pub lower_bound_bytes: u32,
+    /// What greedy-by-size placement (TensorFlow Lite Micro's planner) needs on the same
+    /// lifetimes, every tensor separate.
+    pub greedy_bytes: u32,
+    /// Every tensor and scratch at its own (aligned) offset: no reuse at all.
+    pub naive_bytes: u32,
+    /// Most bytes alive at one step counting in-place tensors once: the bound for the
+    /// buffers the plan actually has (≤ `lower_bound_bytes`).
+    pub buffer_lower_bound_bytes: u32,
+    /// Steps writing their output in place over an input.
+    pub in_place_steps: u32,
+}
+
+/// A block of bytes with a lifetime, for placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buffer {
+    /// Bytes.
+    pub size: u32,
+    /// First step position it is alive at.
+    pub first: usize,
+    /// Last step position it is alive at (inclusive).
+    pub last: usize,
+}
+
+impl Buffer {
+    /// True when both are alive at some common step.
+    pub fn meets(&self, other: &Buffer) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
+}
+
+/// Rounds `v` up to [`ALIGN`].
+pub fn align(v: u32) -> u32 {
+    v.div_ceil(ALIGN) * ALIGN
+}
+
+/// Places `bufs` in `order`: each at the lowest [`ALIGN`]ed offset where it collides with no
+/// already placed buffer alive at the same time. Returns offsets (indexed like `bufs`) and
+/// the arena size.
+pub fn place_in_order(bufs: &[Buffer], order: &[usize]) -> (Vec<u32>, u32) {
+    let mut offs = vec![0u32; bufs.len()];
+    let mut placed: Vec<usize> = Vec::with_capacity(bufs.len());
+    let mut arena = 0u32;
+    let mut busy: Vec<(u32, u32)> = vec![];
+    for &i in order {
+        let b = bufs[i];
+        if b.size == 0 {
+            continue;
+        }
+        busy.clear();
+        busy.extend(
+            placed
+                .iter()
+                .filter(|&&j| bufs[j].meets(&b))
+                .map(|&j| (offs[j], offs[j] + bufs[j].size)),
+        );
+        busy.sort_unstable();
+        let mut at = 0u32;
+        for &(s, e) in &busy {
+            if at + b.size <= s {
+                break;
+            }
+            at = at.max(align(e));
+        }
+        offs[i] = at;
+        arena = arena.max(at + b.size);
+        placed.push(i);
+    }
+    (offs, arena)
+}
+
+/// TensorFlow Lite Micro's greedy-by-size planner: largest first (ties: earlier first),
+/// each at the lowest free aligned offset. Returns offsets and the arena size.
+pub fn greedy_by_size(bufs: &[Buffer]) -> (Vec<u32>, u32) {
+    let mut idx: Vec<usize> = (0..bufs.len()).collect();
+    idx.sort_by_key(|&i| (std::cmp::Reverse(bufs[i].size), bufs[i].first, i));
+    place_in_order(bufs, &idx)
+}
+
+/// Most bytes alive at one of the `steps` step positions.
+pub fn lower_bound(bufs: &[Buffer], steps: usize) -> u32 {
+    let n = steps.max(1);
+    let mut delta = vec![0i64; n + 1];
+    for b in bufs {
+        if b.first < n {
+            delta[b.first] += i64::from(b.size);
+            delta[(b.last + 1).min(n)] -= i64::from(b.size);
+        }
+    }
+    let mut live = 0i64;
+    let mut peak = 0i64;
+    for d in &delta[..n] {
+        live += d;
+        peak = peak.max(live);
+    }
+    u32::try_from(peak).unwrap_or(u32::MAX)
+}
+
+/// Every buffer at its own aligned offset.
+pub fn naive(bufs: &[Buffer]) -> u32 {
+    bufs.iter().map(|b| align(b.size)).sum()
+}
+
+/// What a [`PlanBuffer`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Tensors sharing these bytes one after the other (more than one only in place), in
+    /// the order they are written.
+    Tensors(Vec<u16>),
+    /// The scratch of one step.
+    Scratch {
+        /// Step position.
+        step: usize,
+    },
+}
+
+/// One buffer of a parsed plan: where it is, how long it lives, what it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanBuffer {
+    /// Arena offset.
+    pub offset: u32,
+    /// Size and lifetime.
+    pub life: Buffer,
+    /// Tensors or scratch.
+    pub contents: Contents,
+}
+
+/// One tensor's lifetime in a parsed plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorLife {
+    /// Tensor id.
+    pub id: u16,
+    /// Arena offset.
+    pub offset: u32,
+    /// Size and lifetime.
+    pub life: Buffer,
+    /// Step position writing it (`None` for the model input).
+    pub producer: Option<usize>,
+    /// Written in place over this tensor (an input of its producer that died there).
+    pub in_place_of: Option<u16>,
+}
+
+/// The lifetime of every tensor some step touches, in id order.
+pub fn tensor_lives(plan: &Plan<'_>) -> Vec<TensorLife> {
+    let n = plan.num_steps();
+    let nt = plan.num_tensors();
+    let mut first = vec![usize::MAX; nt];
+    let mut last = vec![0usize; nt];
+    let mut producer = vec![None; nt];
+    let mut touched = vec![false; nt];
+    let input = usize::from(plan.input_id());
+    if input < nt {
+        first[input] = 0;
+        touched[input] = true;
+    }
+    for i in 0..n {
+        let Some(s) = plan.step(i) else { continue };
+        let o = usize::from(s.output);
+        if o < nt {
+            if first[o] == usize::MAX {
+                producer[o] = Some(i);
+            }
+            first[o] = first[o].min(i);
+            last[o] = last[o].max(i);
+            touched[o] = true;
+        }
+        for id in s.inputs() {
+            let t = usize::from(id);
+            if t < nt {
+                last[t] = last[t].max(i);
+                touched[t] = true;
+            }
+        }
+    }
+    let output = usize::from(plan.output_id());
+    if output < nt {
+        last[output] = n.saturating_sub(1);
+        touched[output] = true;
+    }
+    let mut lives = vec![];
+    for id in 0..nt {
+        let Some(t) = u16::try_from(id).ok().and_then(|i| plan.tensor(i)) else {
+            continue;
+        };
+        if !touched[id] {
+            continue;
+        }
+        let first = first[id].min(n.saturating_sub(1));
+        lives.push(TensorLife {
+            id: id as u16,
+            offset: t.offset,
+            life: Buffer {
+                size: t.len,
+                first,
+                last: last[id].max(first),
+            },
+            producer: producer[id],
+            in_place_of: None,
+        });
+    }
+    // In place: the producer reads an input at exactly the output's bytes, dying there.
+    for k in 0..lives.len() {
+        let Some(p) = lives[k].producer else { continue };
+        let Some(s) = plan.step(p) else { continue };
+        let me = lives[k];
+        let over = s.inputs().find(|&id| {
+            lives.iter().any(|l| {
+                l.id == id
+                    && l.id != me.id
+                    && l.offset == me.offset
+                    && l.life.size == me.life.size
+                    && l.life.last == p
+            })
+        });
+        lives[k].in_place_of = over;
+    }
+    lives
+}
+
+/// The buffers of a parsed plan: tensors (in-place chains grouped) then scratch, each with
+/// its offset and lifetime.
+pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
+    let lives = tensor_lives(plan);
+    let mut out: Vec<PlanBuffer> = vec![];
+    let mut group_of: Vec<Option<usize>> = vec![None; plan.num_tensors()];
+    // Producers run in step order, so a chain's head is met before its members.
+    let mut by_birth: Vec<&TensorLife> = lives.iter().collect();
+    by_birth.sort_by_key(|l| (l.producer.map_or(0, |p| p + 1), l.id));
+    for l in by_birth {
+        let joined = l
+            .in_place_of
+            .and_then(|src| group_of.get(usize::from(src)).copied().flatten());
+        match joined {
+            Some(g) => {
+                let b = &mut out[g];
+                b.life.last = b.life.last.max(l.life.last);
+                if let Contents::Tensors(ids) = &mut b.contents {
+                    ids.push(l.id);
+                }
+                group_of[usize::from(l.id)] = Some(g);
+            }
+            None => {
+                group_of[usize::from(l.id)] = Some(out.len());
+                out.push(PlanBuffer {
+                    offset: l.offset,
+                    life: l.life,
+                    contents: Contents::Tensors(vec![l.id]),
+                });
+            }
+        }
+    }
+    for i in 0..plan.num_steps() {
+        let Some(s) = plan.step(i) else { continue };
+        if s.scratch.1 > 0 {
+            out.push(PlanBuffer {
+                offset: s.scratch.0,
+                life: Buffer {
+                    size: s.scratch.1,
+                    first: i,
+                    last: i,
+                },
+                contents: Contents::Scratch { step: i },
+            });
+        }
+    }
+    out
+}
+
+/// The figures of a parsed plan (see [`MemoryReport`]).
+pub fn plan_report(plan: &Plan<'_>) -> MemoryReport {
+    let lives = tensor_lives(plan);
+    let steps = plan.num_steps();
+    let scratch = (0..steps).filter_map(|i| {
+        let s = plan.step(i)?;
+        Some(Buffer {
+            size: s.scratch.1,
+            first: i,
+            last: i,
+        })
+    });
+    let separate: Vec<Buffer> = lives.iter().map(|l| l.life).chain(scratch).collect();
+    let shared: Vec<Buffer> = plan_buffers(plan).iter().map(|b| b.life).collect();
+    MemoryReport {
+        arena_bytes: u32::try_from(plan.arena_bytes()).unwrap_or(u32::MAX),
+        lower_bound_bytes: lower_bound(&separate, steps),
+        greedy_bytes: greedy_by_size(&separate).1,
+        naive_bytes: naive(&separate),
+        buffer_lower_bound_bytes: lower_bound(&shared, steps),
+        in_place_steps: lives.iter().filter(|l| l.in_place_of.is_some()).count() as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(size: u32, first: usize, last: usize) -> Buffer {
+        Buffer { size, first, last }
+    }
+
+    #[test]
+    fn greedy_reuses_dead_buffers_and_never_overlaps_live_ones() {
+        let bufs = vec![b(100, 0, 1), b(50, 1, 2), b(100, 2, 3), b(10, 3, 3)];
+        let (offs, arena) = greedy_by_size(&bufs);
+        for i in 0..bufs.len() {
+            for j in 0..i {
+                if bufs[i].meets(&bufs[j]) {
+                    let (a, c) = (bufs[i], bufs[j]);
+                    let disjoint = offs[i] + a.size <= offs[j] || offs[j] + c.size <= offs[i];
+                    assert!(disjoint, "{i} {j} {offs:?}");
+                }
+            }
+            assert_eq!(offs[i] % ALIGN, 0);
+        }
+        assert!(arena >= lower_bound(&bufs, 4));
+        assert!(arena <= 176, "{arena}");
+    }
+
+    #[test]
+    fn lower_bound_is_the_busiest_step() {
+        let bufs = vec![b(100, 0, 1), b(50, 1, 2), b(100, 2, 3), b(10, 3, 3)];
+        // step 0: 100, 1: 150, 2: 150, 3: 110
+        assert_eq!(lower_bound(&bufs, 4), 150);
+        assert_eq!(naive(&bufs), 112 + 64 + 112 + 16);
+        assert_eq!(lower_bound(&[], 0), 0);
+    }
+
+    #[test]
+    fn greedy_places_the_largest_first() {
+        // A chain a→b→c of sizes 10, 100, 10: b at 0, a and c above it.
+        let bufs = vec![b(10, 0, 1), b(100, 1, 2), b(10, 2, 3)];
+        let (offs, arena) = greedy_by_size(&bufs);
+        assert_eq!(offs, vec![112, 0, 112]);
+        assert_eq!(arena, 122);
+    }
+}
