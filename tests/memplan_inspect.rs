@@ -150,3 +150,145 @@ fn plan_file_figures_equal_the_compilers() {
         compiler_support::assert_memory_sound(&model);
     }
 }
+
+/// A minimal XML well-formedness check: balanced tags, quoted attributes, escaped text.
+/// Returns the start tags as `(name, attributes)`.
+fn parse_xml(s: &str) -> Vec<(String, Vec<(String, String)>)> {
+    fn text_ok(t: &str) -> bool {
+        let mut rest = t;
+        while let Some(i) = rest.find('&') {
+            rest = &rest[i + 1..];
+            let end = rest.find(';').expect("entity ends with ;");
+            let ent = &rest[..end];
+            assert!(
+                ["amp", "lt", "gt", "quot", "apos"].contains(&ent),
+                "entity &{ent};"
+            );
+        }
+        !t.contains('<')
+    }
+    let mut stack: Vec<String> = vec![];
+    let mut tags = vec![];
+    let mut rest = s.trim_start();
+    if let Some(r) = rest.strip_prefix("<?xml") {
+        rest = &r[r.find("?>").expect("declaration ends") + 2..];
+    }
+    let mut roots = 0;
+    while !rest.is_empty() {
+        let lt = rest.find('<').unwrap_or(rest.len());
+        assert!(text_ok(&rest[..lt]), "bad text {:?}", &rest[..lt]);
+        assert!(
+            !stack.is_empty() || rest[..lt].trim().is_empty(),
+            "text outside the root"
+        );
+        rest = &rest[lt..];
+        if rest.is_empty() {
+            break;
+        }
+        let gt = rest.find('>').expect("tag ends");
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "mismatched </{name}>"
+            );
+            continue;
+        }
+        let (body, empty) = match tag.strip_suffix('/') {
+            Some(b) => (b, true),
+            None => (tag, false),
+        };
+        let name_end = body.find(char::is_whitespace).unwrap_or(body.len());
+        let name = &body[..name_end];
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == ':' || c == '-')
+        );
+        let mut attrs = vec![];
+        let mut a = body[name_end..].trim();
+        while !a.is_empty() {
+            let eq = a.find('=').expect("attribute has =");
+            let key = a[..eq].trim().to_string();
+            let after = a[eq + 1..].trim_start();
+            assert!(after.starts_with('"'), "unquoted attribute {key}");
+            let close = after[1..].find('"').expect("attribute value ends") + 1;
+            let value = &after[1..close];
+            assert!(text_ok(value), "bad attribute value {value:?}");
+            assert!(
+                !attrs.iter().any(|(k, _)| k == &key),
+                "duplicate attribute {key}"
+            );
+            attrs.push((key, value.to_string()));
+            a = after[close + 1..].trim_start();
+        }
+        if stack.is_empty() {
+            roots += 1;
+        }
+        tags.push((name.to_string(), attrs));
+        if !empty {
+            stack.push(name.to_string());
+        }
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+    assert_eq!(roots, 1, "one root element");
+    tags
+}
+
+#[test]
+fn svg_is_well_formed_with_one_rect_per_buffer() {
+    // chain_plan plus 16 bytes of scratch for step 1
+    let mut model = chain_plan();
+    model.steps[1].scratch = (224, 16);
+    model.arena_bytes = 240;
+    model.name = "a <name> & \"quotes\"".into();
+    let dir = cli_support::scratch("memplan_svg");
+    let (path, svg) = (dir.join("chain.plan"), dir.join("chain.svg"));
+    std::fs::write(&path, model.encode()).unwrap();
+    let run = cli_support::edgecnn(&[
+        "inspect",
+        path.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    run.ok();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let tags = parse_xml(&text);
+    assert_eq!(tags[0].0, "svg");
+    let attr = |t: &(String, Vec<(String, String)>), k: &str| {
+        t.1.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone())
+    };
+    let num = |t: &(String, Vec<(String, String)>), k: &str| -> f64 {
+        attr(t, k).unwrap().parse().unwrap()
+    };
+    let (w, h) = (num(&tags[0], "width"), num(&tags[0], "height"));
+    let rects: Vec<_> = tags.iter().filter(|t| t.0 == "rect").collect();
+    let class = |t: &&(String, Vec<(String, String)>)| attr(t, "class").unwrap_or_default();
+    let tensors: Vec<String> = rects
+        .iter()
+        .filter(|t| class(t).starts_with("tensor"))
+        .map(|t| attr(t, "data-tensor").unwrap())
+        .collect();
+    assert_eq!(tensors, ["0", "1", "2", "3"]);
+    assert_eq!(rects.iter().filter(|t| class(t) == "scratch").count(), 1);
+    assert_eq!(rects.len(), 5, "one rect per tensor and per scratch");
+    assert_eq!(
+        rects
+            .iter()
+            .filter(|t| class(t) == "tensor in-place")
+            .count(),
+        1
+    );
+    for r in &rects {
+        let (x, y) = (num(r, "x"), num(r, "y"));
+        let (rw, rh) = (num(r, "width"), num(r, "height"));
+        assert!(x >= 0.0 && y >= 0.0 && x + rw <= w && y + rh <= h, "{r:?}");
+    }
+    // tooltips name the tensor, its op and size
+    assert!(text.contains("<title>t3: 1x1x100 output of Add (step 2), 100 B at offset 0, alive steps 2..=2, in place over t2</title>"), "{text}");
+    assert!(text.contains("<title>scratch of step 1 (Requantize), 16 B at offset 224</title>"));
+    assert!(text.contains("a &lt;name&gt; &amp; &quot;quotes&quot;"));
+}

@@ -23,6 +23,8 @@ mod eval;
 mod fail;
 #[path = "edgecnn/inspect.rs"]
 mod inspect;
+#[path = "edgecnn/inspect_svg.rs"]
+mod inspect_svg;
 #[path = "edgecnn/plan.rs"]
 mod plan;
 #[path = "edgecnn/progress.rs"]

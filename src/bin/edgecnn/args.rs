@@ -141,6 +141,9 @@ pub struct InspectArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also write a picture of the arena over time (steps × offsets) to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 /// A model input layout on the command line.
@@ -292,7 +295,7 @@ mod tests {
                 "2",
                 "--json",
             ],
-            &["edgecnn", "inspect", "p", "--json"],
+            &["edgecnn", "inspect", "p", "--json", "--svg", "a.svg"],
         ] {
             Cli::try_parse_from(args).unwrap();
         }

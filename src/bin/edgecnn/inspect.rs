@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::arena_map;
 use crate::args::InspectArgs;
-use crate::fail::Result;
+use crate::fail::{Context, Result};
+use crate::inspect_svg;
 use crate::plan::LoadedPlan;
 
 /// Runs the command.
@@ -18,6 +19,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         .filter_map(|i| step_json(&plan, i))
         .collect();
     let mem = memory::plan_report(&plan);
+    if let Some(svg) = &args.svg {
+        std::fs::write(svg, inspect_svg::render(&plan, &mem)).at(svg)?;
+    }
     if args.json {
         let tensors: Vec<Value> = (0..plan.num_tensors())
             .filter_map(|id| tensor_json(&plan, u16::try_from(id).ok()?))
@@ -95,6 +99,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         plan.arena_bytes()
     );
     println!("{}", memory_line(&mem));
+    if let Some(svg) = &args.svg {
+        println!("arena picture: {}", svg.display());
+    }
     Ok(())
 }
 
