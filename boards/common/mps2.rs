@@ -11,7 +11,8 @@
 //! shift=0` QEMU's virtual clock advances 1 ns per instruction, and the MPS2 core clock is
 //! 25 MHz, so one SysTick tick is 40 instructions; [`calibrate`] measures that ratio at boot
 //! with a loop of known length and the firmware prints it. Without `-icount` the counts
-//! follow the host's wall clock and mean nothing.
+//! follow the host's wall clock and mean nothing. The stack high-water mark comes from
+//! `stack.rs` (the `main.rs` paints the stack first).
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -74,40 +75,6 @@ pub fn calibrate(n: u32) -> u64 {
     }
     let took = ticks() - start;
     (2 * u64::from(n) * 1000) / took.max(1)
-}
-
-extern "C" {
-    /// End of `.bss`/`.uninit` (cortex-m-rt): the stack may grow down to here.
-    static __sheap: u32;
-    /// Top of the stack (cortex-m-rt: the end of RAM).
-    static _stack_start: u32;
-}
-
-const PAINT: u32 = 0x5EED_F00D;
-
-/// Fills the unused stack (from the end of the statics up to 256 bytes below the current
-/// stack pointer) with a pattern, to measure the high-water mark later.
-pub fn paint_stack() {
-    let bottom = core::ptr::addr_of!(__sheap) as usize;
-    let limit = cortex_m::register::msp::read() as usize - 256;
-    let mut p = bottom.next_multiple_of(4);
-    while p < limit {
-        // SAFETY: [__sheap, sp - 256) is RAM no live object occupies (below the stack).
-        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
-        p += 4;
-    }
-}
-
-/// Bytes of stack used so far (top of RAM down to the lowest word not holding the pattern).
-pub fn stack_used() -> usize {
-    let bottom = core::ptr::addr_of!(__sheap) as usize;
-    let top = core::ptr::addr_of!(_stack_start) as usize;
-    let mut p = bottom.next_multiple_of(4);
-    // SAFETY: reads of RAM inside [__sheap, _stack_start).
-    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
-        p += 4;
-    }
-    top - p
 }
 
 /// Runs every golden model on every embedded image; `Err` if anything differs from the host.
@@ -174,7 +141,7 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
     hprintln!(
         "edgecnn-stat board={} stack={} arena_static={}",
         board,
-        stack_used(),
+        crate::stack::used(),
         ARENA_BYTES
     );
     if failures > 0 {

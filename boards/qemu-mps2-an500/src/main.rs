@@ -12,6 +12,8 @@
 mod golden;
 #[path = "../../common/mps2.rs"]
 mod mps2;
+#[path = "../../common/stack.rs"]
+mod stack;
 mod data {
     use crate::golden::{GoldenImage, GoldenModel};
     include!(concat!(env!("OUT_DIR"), "/golden.rs"));
@@ -25,7 +27,7 @@ const BOARD: &str = "qemu-mps2-an500";
 
 #[entry]
 fn main() -> ! {
-    mps2::paint_stack();
+    stack::paint();
     let core = cortex_m::Peripherals::take().expect("taken once");
     mps2::start_clock(core.SYST);
     hprintln!("edgecnn {}: booted (Cortex-M7)", BOARD);
