@@ -126,6 +126,12 @@ impl Board {
         Ok(elf)
     }
 
+    /// `true` when the runner is QEMU (system or user mode), so the board runs here;
+    /// `false` for real hardware (`probe-rs run …`), which CI only builds.
+    pub fn is_emulated(&self) -> bool {
+        self.runner.first().is_some_and(|p| p.contains("qemu-"))
+    }
+
     /// Boots `elf` under the board's runner, printing its output as it comes. Stops it after
     /// `timeout`. Returns what it printed and its exit code.
     pub fn run(&self, elf: &Path, timeout: Duration) -> Result<RunOutcome> {
@@ -133,6 +139,15 @@ impl Board {
             .runner
             .split_first()
             .ok_or_else(|| err(format!("board {}: the runner is empty", self.name)))?;
+        if !self.is_emulated() {
+            return Err(err(format!(
+                "board {} is real hardware (runner `{}`): connect it and run `cargo run \
+                 --release` in {} (see its README.md); here it can only be built",
+                self.name,
+                self.runner.join(" "),
+                self.dir.display()
+            )));
+        }
         let package = if program.contains("qemu-system") {
             "qemu-system-arm"
         } else if program.contains("qemu-") {
