@@ -6,6 +6,7 @@ mod board;
 mod board_golden;
 mod board_table;
 mod demo;
+mod elf;
 mod fullsize;
 mod setup;
 mod targets;
@@ -35,7 +36,8 @@ commands:
                              QEMU, aarch64 gcc), the rustup link to Debian's rustc;
                              --models adds PyTorch, Fashion-MNIST and models/requirements.txt
   boards                     build every board, run the QEMU ones under -icount shift=0 and
-                             print model, plan/arena bytes, instructions per inference
+                             print model, plan/arena bytes, flash and RAM bytes (from the
+                             ELF + measured stack), instructions per inference
   golden [MODEL…]            regenerate tests/data/golden/<model>/ for every models/micro_*.onnx
                              (or the named ones): plan, 8 test images, the host's outputs
   check-targets              build the library no_std (with and without defmt) for every

@@ -13,7 +13,8 @@ use crate::targets::TARGETS;
 use crate::toolchain::{rustc, target_installed};
 use crate::util::{err, output, run, which, Result};
 
-/// Cross toolchain, linker, QEMU (system + user mode), aarch64 cross gcc and libc, and
+/// Cross toolchain, linker, binutils (`size`, which the board build test checks the ELF
+/// reader against), QEMU (system + user mode), aarch64 cross gcc and libc, and
 /// Debian's CPU PyTorch, which the tests use to export the full-size torchvision models
 /// (`models/build.py full`) that the full-size parity tests compile.
 pub const BASE_PACKAGES: &[&str] = &[
@@ -23,6 +24,7 @@ pub const BASE_PACKAGES: &[&str] = &[
     "cargo-web",
     "rust-web-src",
     "lld",
+    "binutils",
     "qemu-system-arm",
     "qemu-user-static",
     "gcc-aarch64-linux-gnu",
