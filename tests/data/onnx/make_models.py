@@ -26,6 +26,25 @@ family of patterns torchvision-style exports contain:
                     `view(size(0), -1)` flatten, BatchNorm1d over the flattened map (per element,
                     folded forward into the Gemm).
 * dynamic           height/width symbolic -> CompileError::DynamicInput without a shape.
+
+Built with `onnx.helper` (the patterns other converters write, which torch never exports):
+
+* caffe_opset8      a model-zoo Caffe conversion at opset 8: Conv, Relu, LRN, MaxPool with
+                    asymmetric pads [0,0,1,1], Reshape to a shape *constant*, Gemm, Dropout
+                    (ratio attribute), Softmax (axis=1 of a 2-D tensor).
+* bn_mul_add        BatchNorm written as Mul + Add with per-channel constants ([1,C,1,1] and
+                    [C,1,1]) after convolutions without bias.
+* matmul_add        MatMul + Add (bias) instead of Gemm, twice, after a Flatten.
+* shape_subgraph    Shape -> Gather -> Unsqueeze -> Concat(-1) -> Reshape: a flatten whose
+                    target shape is computed from the activation's shape (folds to a constant).
+* pad_conv          explicit zero Pad before convolutions: asymmetric ([0,0,1,1], TF "SAME"
+                    for a stride 2 on an even size) and symmetric, Pad at opset 11 (pads input).
+
+And with torch:
+
+* transform_input   torchvision GoogLeNet's `transform_input=True` preamble (per-channel
+                    `x[:, c] * a + b` on single-channel slices, then Concat) before a padded
+                    7x7 stride 2 conv, max pool (ceil mode), global average pool, Linear.
 """
 import os
 
@@ -275,6 +294,225 @@ class TorchLrn(nn.Module):
         return self.lrn(F.relu(self.c1(x)))
 
 
+def helper_model(name, nodes, inits, in_shape, out_shape, opset):
+    """Saves a graph built with onnx.helper (input `input`, output `output`), checked."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(in_shape))],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(out_shape))],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="make_models.py"
+    )
+    model.ir_version = 4 if opset <= 9 else 7
+    onnx.checker.check_model(model)
+    path = os.path.join(HERE, name + ".onnx")
+    onnx.save(model, path)
+    print(name, os.path.getsize(path), "bytes")
+
+
+def weights(rng, *shape, fan_in=None):
+    import numpy as np
+
+    fan_in = fan_in or int(np.prod(shape[1:]))
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+
+def small(rng, *shape, lo=-0.2, hi=0.2):
+    import numpy as np
+
+    return rng.uniform(lo, hi, shape).astype(np.float32)
+
+
+def caffe_opset8():
+    import numpy as np
+    from onnx import helper
+
+    rng = np.random.default_rng(11)
+    mk = helper.make_node
+    inits = {
+        "conv1_w": weights(rng, 8, 3, 3, 3),
+        "conv1_b": small(rng, 8),
+        "conv2_w": weights(rng, 12, 8, 3, 3),
+        "conv2_b": small(rng, 12),
+        "shape": np.array([1, 12 * 4 * 4], dtype=np.int64),
+        "fc6_w": weights(rng, 32, 12 * 4 * 4),
+        "fc6_b": small(rng, 32),
+        "fc7_w": weights(rng, 10, 32),
+        "fc7_b": small(rng, 10),
+    }
+    nodes = [
+        mk("Conv", ["input", "conv1_w", "conv1_b"], ["conv1"], name="conv1",
+           kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+        mk("Relu", ["conv1"], ["relu1"], name="relu1"),
+        mk("LRN", ["relu1"], ["norm1"], name="norm1", size=5, alpha=1e-4, beta=0.75, bias=1.0),
+        # Caffe rounds pooled sizes up; converters write that as extra pad at the end.
+        mk("MaxPool", ["norm1"], ["pool1"], name="pool1", kernel_shape=[3, 3], strides=[2, 2],
+           pads=[0, 0, 1, 1]),
+        mk("Conv", ["pool1", "conv2_w", "conv2_b"], ["conv2"], name="conv2",
+           kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        mk("Relu", ["conv2"], ["relu2"], name="relu2"),
+        mk("MaxPool", ["relu2"], ["pool2"], name="pool2", kernel_shape=[3, 3], strides=[2, 2],
+           pads=[0, 0, 1, 1]),
+        mk("Reshape", ["pool2", "shape"], ["flat"], name="flat"),
+        mk("Gemm", ["flat", "fc6_w", "fc6_b"], ["fc6"], name="fc6", transB=1),
+        mk("Relu", ["fc6"], ["relu6"], name="relu6"),
+        mk("Dropout", ["relu6"], ["drop6"], name="drop6", ratio=0.5),
+        mk("Gemm", ["drop6", "fc7_w", "fc7_b"], ["fc7"], name="fc7", transB=1),
+        mk("Softmax", ["fc7"], ["output"], name="prob", axis=1),
+    ]
+    helper_model("caffe_opset8", nodes, inits, (1, 3, 16, 16), (1, 10), 8)
+
+
+def bn_mul_add():
+    import numpy as np
+    from onnx import helper
+
+    rng = np.random.default_rng(12)
+    mk = helper.make_node
+    inits = {
+        "c1_w": weights(rng, 8, 3, 3, 3),
+        "bn1_scale": rng.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32),
+        "bn1_shift": small(rng, 1, 8, 1, 1, lo=-0.3, hi=0.3),
+        "c2_w": weights(rng, 16, 8, 3, 3),
+        "bn2_scale": rng.uniform(0.5, 1.5, (16, 1, 1)).astype(np.float32),
+        "bn2_shift": small(rng, 16, 1, 1, lo=-0.3, hi=0.3),
+        "fc_w": weights(rng, 10, 16),
+        "fc_b": small(rng, 10),
+    }
+    nodes = [
+        mk("Conv", ["input", "c1_w"], ["c1"], name="c1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        mk("Mul", ["c1", "bn1_scale"], ["bn1_mul"], name="bn1_mul"),
+        mk("Add", ["bn1_mul", "bn1_shift"], ["bn1"], name="bn1_add"),
+        mk("Relu", ["bn1"], ["r1"], name="r1"),
+        mk("Conv", ["r1", "c2_w"], ["c2"], name="c2", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+           strides=[2, 2]),
+        mk("Mul", ["c2", "bn2_scale"], ["bn2_mul"], name="bn2_mul"),
+        mk("Add", ["bn2_mul", "bn2_shift"], ["bn2"], name="bn2_add"),
+        mk("Relu", ["bn2"], ["r2"], name="r2"),
+        mk("GlobalAveragePool", ["r2"], ["gap"], name="gap"),
+        mk("Flatten", ["gap"], ["flat"], name="flat", axis=1),
+        mk("Gemm", ["flat", "fc_w", "fc_b"], ["output"], name="fc", transB=1),
+    ]
+    helper_model("bn_mul_add", nodes, inits, (1, 3, 12, 12), (1, 10), 13)
+
+
+def matmul_add():
+    import numpy as np
+    from onnx import helper
+
+    rng = np.random.default_rng(13)
+    mk = helper.make_node
+    inits = {
+        "c1_w": weights(rng, 6, 3, 3, 3),
+        "c1_b": small(rng, 6),
+        "fc1_w": weights(rng, 6 * 5 * 5, 24, fan_in=6 * 5 * 5),  # [K, N]: MatMul, not Gemm
+        "fc1_b": small(rng, 24),
+        "fc2_w": weights(rng, 24, 10, fan_in=24),
+        "fc2_b": small(rng, 10),
+    }
+    nodes = [
+        mk("Conv", ["input", "c1_w", "c1_b"], ["c1"], name="c1", kernel_shape=[3, 3],
+           strides=[2, 2]),
+        mk("Relu", ["c1"], ["r1"], name="r1"),
+        mk("Flatten", ["r1"], ["flat"], name="flat", axis=1),
+        mk("MatMul", ["flat", "fc1_w"], ["fc1_mm"], name="fc1_matmul"),
+        mk("Add", ["fc1_mm", "fc1_b"], ["fc1"], name="fc1_add"),
+        mk("Relu", ["fc1"], ["r2"], name="r2"),
+        mk("MatMul", ["r2", "fc2_w"], ["fc2_mm"], name="fc2_matmul"),
+        mk("Add", ["fc2_mm", "fc2_b"], ["output"], name="fc2_add"),
+    ]
+    helper_model("matmul_add", nodes, inits, (1, 3, 11, 11), (1, 10), 13)
+
+
+def shape_subgraph():
+    import numpy as np
+    from onnx import helper
+
+    rng = np.random.default_rng(14)
+    mk = helper.make_node
+    inits = {
+        "c1_w": weights(rng, 8, 3, 3, 3),
+        "c1_b": small(rng, 8),
+        "zero": np.array(0, dtype=np.int64),
+        "axes0": np.array([0], dtype=np.int64),
+        "minus_one": np.array([-1], dtype=np.int64),
+        "fc_w": weights(rng, 10, 8 * 4 * 4),
+        "fc_b": small(rng, 10),
+    }
+    nodes = [
+        mk("Conv", ["input", "c1_w", "c1_b"], ["c1"], name="c1", kernel_shape=[3, 3],
+           pads=[1, 1, 1, 1]),
+        mk("Relu", ["c1"], ["r1"], name="r1"),
+        mk("MaxPool", ["r1"], ["p1"], name="p1", kernel_shape=[2, 2], strides=[2, 2]),
+        # x.view(x.size(0), -1) as older exporters write it
+        mk("Shape", ["p1"], ["p1_shape"], name="shape"),
+        mk("Gather", ["p1_shape", "zero"], ["batch"], name="gather", axis=0),
+        mk("Unsqueeze", ["batch", "axes0"], ["batch1"], name="unsqueeze"),
+        mk("Concat", ["batch1", "minus_one"], ["target"], name="concat_shape", axis=0),
+        mk("Reshape", ["p1", "target"], ["flat"], name="reshape"),
+        mk("Gemm", ["flat", "fc_w", "fc_b"], ["output"], name="fc", transB=1),
+    ]
+    helper_model("shape_subgraph", nodes, inits, (1, 3, 8, 8), (1, 10), 13)
+
+
+def pad_conv():
+    import numpy as np
+    from onnx import helper
+
+    rng = np.random.default_rng(15)
+    mk = helper.make_node
+    inits = {
+        # [x1_begin, x2_begin, x3_begin, x4_begin, x1_end, ...]: bottom/right only
+        "pads_same": np.array([0, 0, 0, 0, 0, 0, 1, 1], dtype=np.int64),
+        "pads_one": np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64),
+        "c1_w": weights(rng, 8, 3, 3, 3),
+        "c1_b": small(rng, 8),
+        "c2_w": weights(rng, 8, 8, 3, 3),
+        "c2_b": small(rng, 8),
+        "fc_w": weights(rng, 10, 8),
+        "fc_b": small(rng, 10),
+    }
+    nodes = [
+        mk("Pad", ["input", "pads_same"], ["pad1"], name="pad1", mode="constant"),
+        mk("Conv", ["pad1", "c1_w", "c1_b"], ["c1"], name="c1", kernel_shape=[3, 3],
+           strides=[2, 2]),
+        mk("Relu", ["c1"], ["r1"], name="r1"),
+        mk("Pad", ["r1", "pads_one"], ["pad2"], name="pad2", mode="constant"),
+        mk("Conv", ["pad2", "c2_w", "c2_b"], ["c2"], name="c2", kernel_shape=[3, 3]),
+        mk("Relu", ["c2"], ["r2"], name="r2"),
+        mk("GlobalAveragePool", ["r2"], ["gap"], name="gap"),
+        mk("Flatten", ["gap"], ["flat"], name="flat", axis=1),
+        mk("Gemm", ["flat", "fc_w", "fc_b"], ["output"], name="fc", transB=1),
+    ]
+    helper_model("pad_conv", nodes, inits, (1, 3, 14, 14), (1, 10), 11)
+
+
+class TransformInput(nn.Module):
+    """torchvision GoogLeNet's `_transform_input` (transform_input=True), then a stem."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8, eps=0.001)
+        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        # verbatim from torchvision/models/googlenet.py
+        x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+        x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+        x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+        x = torch.cat((x_ch0, x_ch1, x_ch2), 1)
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def main():
     models = [
         ("conv_bn_relu_fc", ConvBnReluFc, (1, 3, 16, 16), None),
@@ -288,6 +526,7 @@ def main():
         ("dynamic", Residual, (1, 1, 16, 16), {"input": {2: "h", 3: "w"}}),
         ("torch_lrn", TorchLrn, (1, 1, 8, 8), None),
         ("bn_after_pool", BnAfterPool, (1, 3, 14, 14), None),
+        ("transform_input", TransformInput, (1, 3, 20, 20), None),
     ]
     for seed, (name, make, shape, dynamic) in enumerate(models):
         torch.manual_seed(seed)  # each model its own seed: adding one changes no other
@@ -295,6 +534,11 @@ def main():
         randomize_bn(model)
         export(name, model, shape, dynamic)
     unknown_op()
+    caffe_opset8()
+    bn_mul_add()
+    matmul_add()
+    shape_subgraph()
+    pad_conv()
 
 
 if __name__ == "__main__":
