@@ -1,7 +1,7 @@
 //! The golden folders `tests/data/golden/<model>/` on the host: the host runtime, called
 //! through the same `classify_one` the firmware and the Linux board call, reproduces
 //! `expected.bin` byte for byte (and the classes in `expected.txt`) for every bundled model.
-//! The boards (`tests/board_qemu.rs`, `tests/targets_aarch64.rs`) check the same files.
+//! The boards (`tests/board_qemu.rs`, `tests/board_raspberry_pi.rs`) check the same files.
 //!
 //! `cargo xtask golden` regenerates the folders: it compiles each `models/micro_*.onnx` to
 //! `model.plan` with the CLI, then runs this test with `EDGECNN_GOLDEN_WRITE=1`, which decodes

@@ -218,7 +218,7 @@ fn read_model(dir: &Path, name: String, max_images: Option<usize>) -> Model {
         })
         .collect();
     let n = lines.len();
-    if n == 0 || inputs.len() % n != 0 || expected.len() % n != 0 {
+    if n == 0 || !inputs.len().is_multiple_of(n) || !expected.len().is_multiple_of(n) {
         fail(format!(
             "{}: {n} labels, but inputs.bin ({} bytes) and expected.bin ({} bytes) do not \
              split into that many images",

@@ -6,5 +6,5 @@
 mod embed;
 
 fn main() {
-    embed::embed("linux-aarch64", None);
+    embed::embed("raspberry-pi", None);
 }

@@ -1,11 +1,15 @@
-//! edgecnn on 64-bit ARM Linux (Raspberry Pi; here under `qemu-aarch64-static`): runs every
+//! edgecnn on a Raspberry Pi (64-bit ARM Linux; here under `qemu-aarch64-static`): runs every
 //! golden model embedded by `build.rs` on its test images through the same `classify_one` as
 //! the firmware and the host test, prints class, score and output digest per image, and
-//! exits 0 with `edgecnn linux-aarch64: OK` only when every answer matches the host's.
+//! exits 0 with `edgecnn raspberry-pi: OK` only when every answer matches the host's.
+//!
+//! `raspberry-pi PLAN IMAGE…` classifies your own images (binary PGM/PPM at the model's
+//! input size) with a plan file instead: see `files.rs`.
 
 #[allow(dead_code)] // arena_bytes: this board uses one arena of the largest size
 #[path = "../../common/golden.rs"]
 mod golden;
+mod files;
 mod data {
     use crate::golden::{GoldenImage, GoldenModel};
     include!(concat!(env!("OUT_DIR"), "/golden.rs"));
@@ -16,9 +20,25 @@ use std::process::ExitCode;
 use golden::{classify_one, matches};
 
 /// The board's name, as printed in every line.
-const BOARD: &str = "linux-aarch64";
+const BOARD: &str = "raspberry-pi";
 
 fn main() -> ExitCode {
+    let args: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
+    if let Some((plan, images)) = args.split_first() {
+        let images: Vec<&std::path::Path> = images.iter().map(|p| p.as_path()).collect();
+        return match files::classify_files(plan, &images) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    golden_check()
+}
+
+/// Runs every embedded golden model on its images; success only when all match the host.
+fn golden_check() -> ExitCode {
     println!("edgecnn {BOARD}: started ({})", std::env::consts::ARCH);
     // The caller owns the arena; here one buffer of the largest size any plan needs.
     let mut arena = vec![0u8; data::ARENA_BYTES];
