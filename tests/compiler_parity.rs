@@ -144,6 +144,13 @@ fn pad_conv() {
     parity("pad_conv", 0.99, 8.0);
 }
 
+/// torchvision GoogLeNet's `transform_input` preamble (per-channel slices, `x * a + b`,
+/// Concat) before a padded conv: one per-channel affine of the input.
+#[test]
+fn transform_input() {
+    parity("transform_input", 0.99, 8.0);
+}
+
 #[test]
 fn compiling_twice_gives_the_same_bytes() {
     let path = onnx("concat");

@@ -17,6 +17,7 @@
 //! | Dropout, Identity, Cast | `Dropout`, `Identity`, `Cast` | nothing: an alias |
 //! | Pad (constant) | `Pad` | `Pad` (folded by passes) |
 //! | Concat, Add, Softmax, LRN | `TypedConcat`, `Add`, `Softmax`, `Lrn` | same |
+//! | `x[:, c] * a + b` per channel, Concat (GoogLeNet `transform_input`) | `Gather`/`Slice`, `AddAxis`, `Mul`, `Add`, `TypedConcat` | one per-channel `Affine` |
 //!
 //! Any node whose inputs are all constants is evaluated here (shape arithmetic, weight casts,
 //! BatchNorm slope and intercept). A tract value holding an activation is an ir tensor seen
@@ -179,6 +180,15 @@ fn refuse_known_failures(path: &Path, model: &InferenceModel) -> Result<(), Comp
 enum Val {
     Const(Arc<Tensor>),
     Act(TensorId),
+    /// `scale * src[:, ch] + shift`: one channel of a spatial activation under a scalar
+    /// affine, pending until a Concat puts the channels back together (GoogLeNet's
+    /// `transform_input`). It never becomes a tensor of its own.
+    Chan {
+        src: TensorId,
+        ch: usize,
+        scale: f32,
+        shift: f32,
+    },
 }
 
 /// The input layout: NHWC when every consumer of the input moves axis 3 to 1 (the
@@ -381,12 +391,15 @@ impl Lowerer<'_> {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+        if inputs.iter().any(|v| matches!(v, Val::Chan { .. })) {
+            return self.channel_user(node, &inputs);
+        }
         if inputs.iter().all(|v| matches!(v, Val::Const(_))) {
             let tv: TVec<TValue> = inputs
                 .iter()
-                .map(|v| match v {
-                    Val::Const(t) => t.clone().into_tvalue(),
-                    Val::Act(_) => unreachable!(),
+                .filter_map(|v| match v {
+                    Val::Const(t) => Some(t.clone().into_tvalue()),
+                    _ => None,
                 })
                 .collect();
             let out = node
@@ -420,6 +433,10 @@ impl Lowerer<'_> {
         };
 
         let name = node.op.name().to_string();
+        if let Some(ch) = self.single_channel(node, &inputs)? {
+            self.vals.insert(OutletId::new(id, 0), ch);
+            return Ok(());
+        }
         if let Some(conv) = node.op_as::<TConv>() {
             let x = act(0).ok_or_else(|| self.unsupported(node, "kernel is an activation"))?;
             return self.conv(node, conv, x, konst(1), konst(2), &out_shape);
@@ -635,6 +652,154 @@ impl Lowerer<'_> {
             }
             _ => Err(self.unsupported(node, "no int8 lowering for this op")),
         }
+    }
+
+    /// A `Gather` of one index, or a `Slice` of length one, on the channel axis of a spatial
+    /// activation: the start of a per-channel split (`x[:, c]`), as a [`Val::Chan`].
+    /// `None` for any other node.
+    fn single_channel(
+        &self,
+        node: &TypedNode,
+        inputs: &[Val],
+    ) -> Result<Option<Val>, CompileError> {
+        let ch = if let Some(g) = node.op_as::<tract_core::ops::array::Gather>() {
+            let (Some(Val::Act(_)), Some(Val::Const(idx))) = (inputs.first(), inputs.get(1)) else {
+                return Ok(None);
+            };
+            if g.axis != 1 || idx.len() != 1 {
+                return Ok(None);
+            }
+            let i = idx
+                .cast_to_scalar::<i64>()
+                .map_err(|e| self.unsupported(node, format!("gather index: {e}")))?;
+            Some(i)
+        } else if let Some(sl) = node.op_as::<tract_core::ops::array::Slice>() {
+            match (sl.start.to_i64(), sl.end.to_i64()) {
+                (Ok(a), Ok(b)) if sl.axis == 1 && b == a + 1 => Some(a),
+                _ => return Ok(None),
+            }
+        } else {
+            None
+        };
+        let Some(i) = ch else { return Ok(None) };
+        let Some(Val::Act(src)) = inputs.first() else {
+            return Ok(None);
+        };
+        let ish = concrete(
+            self.loaded
+                .model
+                .outlet_fact(node.inputs[0])
+                .map_err(|e| self.unsupported(node, format!("input fact: {e}")))?,
+        )
+        .unwrap_or_default();
+        if !self.is_spatial(*src, &ish) {
+            return Err(self.unsupported(node, format!("channel slice of {ish:?}")));
+        }
+        let c = self.shape_of(*src)[2] as i64;
+        let i = if i < 0 { i + c } else { i };
+        if !(0..c).contains(&i) {
+            return Err(self.unsupported(node, format!("channel {i} of {c}")));
+        }
+        Ok(Some(Val::Chan {
+            src: *src,
+            ch: i as usize,
+            scale: 1.0,
+            shift: 0.0,
+        }))
+    }
+
+    /// A node reading a pending single channel ([`Val::Chan`]): a unit-axis change or a
+    /// scalar `Mul`/`Add`/`Sub`/`Div` keeps it pending; a channel-axis `Concat` of every
+    /// channel of one tensor, in order, becomes one per-channel `Affine` of that tensor
+    /// (folded later like a BatchNorm). Anything else is unsupported.
+    fn channel_user(&mut self, node: &TypedNode, inputs: &[Val]) -> Result<(), CompileError> {
+        let id = node.id;
+        let why = "a single channel of an activation is only supported through scalar \
+                   Mul/Add/Sub/Div and a Concat of all channels back in order \
+                   (GoogLeNet's transform_input)";
+        if let Some(axis_op) = node.op_as::<AxisOp>() {
+            if matches!(axis_op, AxisOp::Add(_) | AxisOp::Rm(_)) {
+                self.vals.insert(OutletId::new(id, 0), inputs[0].clone());
+                return Ok(());
+            }
+        }
+        if let Some(cat) = node.op_as::<tract_core::ops::array::TypedConcat>() {
+            let out_shape = concrete(&node.outputs[0].fact).unwrap_or_default();
+            let mut parts = vec![];
+            for v in inputs {
+                match v {
+                    Val::Chan {
+                        src,
+                        ch,
+                        scale,
+                        shift,
+                    } => parts.push((*src, *ch, *scale, *shift)),
+                    _ => return Err(self.unsupported(node, why)),
+                }
+            }
+            let src = parts[0].0;
+            let whole = cat.axis == 1
+                && self.is_spatial(src, &out_shape)
+                && parts.len() == self.shape_of(src)[2]
+                && parts
+                    .iter()
+                    .enumerate()
+                    .all(|(i, p)| p.0 == src && p.1 == i);
+            if !whole {
+                return Err(self.unsupported(node, why));
+            }
+            let op = ir::Op::Affine {
+                scale: parts.iter().map(|p| p.2).collect(),
+                shift: parts.iter().map(|p| p.3).collect(),
+            };
+            let s = self.shape_of(src);
+            self.push(node, op, vec![src], s);
+            return Ok(());
+        }
+        let name = node.op.name().to_string();
+        if let (true, [a, b]) = (
+            matches!(name.as_str(), "Mul" | "Add" | "Sub" | "Div"),
+            inputs,
+        ) {
+            let (chan, k, chan_first) = match (a, b) {
+                (Val::Chan { .. }, Val::Const(k)) => (a, k, true),
+                (Val::Const(k), Val::Chan { .. }) => (b, k, false),
+                _ => return Err(self.unsupported(node, why)),
+            };
+            let Val::Chan {
+                src,
+                ch,
+                scale,
+                shift,
+            } = chan.clone()
+            else {
+                return Err(self.unsupported(node, why));
+            };
+            let kv = f32s(k).map_err(|e| self.unsupported(node, e.to_string()))?;
+            if kv.len() != 1 {
+                return Err(self.unsupported(node, why));
+            }
+            let k = kv[0];
+            let (scale, shift) = match (name.as_str(), chan_first) {
+                ("Mul", _) => (scale * k, shift * k),
+                ("Add", _) => (scale, shift + k),
+                ("Sub", true) => (scale, shift - k),
+                ("Sub", false) => (-scale, k - shift),
+                ("Div", true) => (scale / k, shift / k),
+                _ => return Err(self.unsupported(node, why)),
+            };
+            self.vals.insert(
+                OutletId::new(id, 0),
+                Val::Chan {
+                    src,
+                    ch,
+                    scale,
+                    shift,
+                },
+            );
+            return Ok(());
+        }
+        Err(self.unsupported(node, why))
     }
 
     fn spatial_out(&self, node: &TypedNode, s: &[usize]) -> Result<[usize; 3], CompileError> {

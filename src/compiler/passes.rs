@@ -9,7 +9,9 @@
 //!    (conv, dense, pools, add, another clamp);
 //! 3. **pad folding**: a zero `Pad` folds into consuming convolutions and average pools
 //!    (which then count the padding), a `-inf` one into max pools;
-//! 4. dead nodes go.
+//! 4. **input affine**: a per-channel `Affine` of the graph input none of the above absorbs
+//!    (GoogLeNet's `transform_input` before a padded conv) becomes a depthwise 1x1 `Conv`;
+//! 5. dead nodes go.
 //!
 //! Dropout and Flatten never reach the IR (import treats them as aliases). After the passes
 //! no `Affine` or `Pad` may remain: [`run`] reports the first as unsupported.
@@ -17,7 +19,7 @@
 //! Fusing keeps the *later* tensor (the one tract computed after the fused op), so the
 //! calibration ranges are the fused op's real output ranges.
 
-use super::ir::{Clamp, Graph, Op, Window};
+use super::ir::{Clamp, Conv, Graph, Op, Window};
 
 /// A node the passes could not eliminate: `(node name, op name, why)`.
 pub type Leftover = (String, String, String);
@@ -25,7 +27,8 @@ pub type Leftover = (String, String, String);
 /// Runs every pass to a fixed point; fails on an `Affine` or `Pad` that cannot be folded.
 pub fn run(g: &mut Graph) -> Result<(), Leftover> {
     loop {
-        let changed = fold_affine(g) || fuse_clamp(g) || fold_pad(g);
+        let changed =
+            fold_affine(g) || fuse_clamp(g) || fold_pad(g) || input_affine_to_depthwise(g);
         if !changed {
             break;
         }
@@ -248,6 +251,37 @@ fn fold_affine_forward(g: &mut Graph, i: usize) -> bool {
     }
     g.nodes.remove(i);
     true
+}
+
+/// Turns a per-channel `Affine` of the graph input that nothing could absorb (GoogLeNet's
+/// `transform_input` before a *padded* conv: folding it into the conv would shift the
+/// padding) into the exact equivalent, a depthwise 1x1 `Conv` (weight = scale, bias =
+/// shift). Runs only once the other passes are stuck; costs `h * w * c` MACs.
+fn input_affine_to_depthwise(g: &mut Graph) -> bool {
+    for i in 0..g.nodes.len() {
+        let Op::Affine { scale, shift } = &g.nodes[i].op else {
+            continue;
+        };
+        if g.nodes[i].inputs != [g.input] {
+            continue;
+        }
+        let c = g.tensors[g.input].shape[2];
+        let Some((weights, bias)) = expand2(scale, shift, c) else {
+            continue;
+        };
+        g.nodes[i].op = Op::Conv(Conv {
+            kernel: [1, 1],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [0; 4],
+            groups: c,
+            weights,
+            bias,
+            act: Clamp::NONE,
+        });
+        return true;
+    }
+    false
 }
 
 fn fuse_clamp(g: &mut Graph) -> bool {
