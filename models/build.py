@@ -522,7 +522,15 @@ def full_model(name):
     if name == "googlenet":
         # transform_input stays False: torchvision only switches it on when loading ImageNet
         # weights (weights=...), so the random-weight model takes the usual normalised input.
-        return tvm.googlenet(weights=None, aux_logits=False, init_weights=True)
+        model = tvm.googlenet(weights=None, aux_logits=False, init_weights=True)
+        # torchvision's GoogLeNet init (truncated normal, std 0.01) shrinks the signal ~0.4x
+        # per conv, so after 57 convs the logits are the FC bias alone and every photo gets the
+        # same answer: useless for a parity test. He init (as torchvision's ResNet) keeps it.
+        import torch
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        return model
     return getattr(tvm, name)(weights=None)
 
 
