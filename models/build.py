@@ -612,6 +612,10 @@ CALIB_PHOTOS = [
     ("clock_motion.png", "clock_motion", "Motion-blurred clock, public domain (Stefan van der Walt)"),
     ("microaneurysms.png", "microaneurysms", "Retina detail, CC0 (Andreas Maier)"),
     ("text.png", "text", "Text on a wall, public domain"),
+    ("motorcycle_left.png", "motorcycle_left", "Motorcycle, left view (skimage.data.stereo_motorcycle), Middlebury 2014 stereo benchmark"),
+    ("motorcycle_right.png", "motorcycle_right", "Motorcycle, right view (skimage.data.stereo_motorcycle), Middlebury 2014 stereo benchmark"),
+    ("moon.png", "moon", "Surface of the moon (skimage.data.moon); licence as documented by scikit-image"),
+    ("page.png", "page", "Scanned page of printed text (skimage.data.page); licence as documented by scikit-image"),
 ]
 
 
