@@ -56,6 +56,12 @@ fn nchw(px: &[u8]) -> Vec<f32> {
 }
 
 fn check(name: &str) {
+    let worst = worst_cosine(name, CalibrationMethod::DEFAULT);
+    assert!(worst >= 0.98, "{name}: worst cosine {worst}");
+}
+
+/// Compiles `name` with `method` and returns the worst logits cosine over the test photos.
+fn worst_cosine(name: &str, method: CalibrationMethod) -> f32 {
     let model = dir().join(format!("{name}.onnx"));
     assert!(
         model.exists(),
@@ -72,7 +78,7 @@ fn check(name: &str) {
     );
     let options = CompileOptions {
         input_shape: Some(vec![1, 3, 224, 224]),
-        method: CalibrationMethod::DEFAULT,
+        method,
         preprocess: Some(PreprocessSpec {
             scale: 1.0 / 255.0,
             mean: MEAN.to_vec(),
@@ -115,9 +121,29 @@ fn check(name: &str) {
     let centred = centred_cosines(&floats, &ints);
     let worst_centred = centred.iter().copied().fold(1.0f32, f32::min);
     eprintln!(
-        "  {name}: worst cosine {worst:.5}, worst cosine of mean-removed logits {worst_centred:.5}"
+        "  {name} {method:?}: worst cosine {worst:.5}, worst cosine of mean-removed logits {worst_centred:.5}"
     );
-    assert!(worst >= 0.98, "{name}: worst cosine {worst}");
+    worst
+}
+
+/// Every calibration method on every full-size model (the measurement behind the default):
+/// `cargo test --features cli --test compiler_full -- --ignored --nocapture` (a subset with
+/// `EDGECNN_COMPARE_MODELS=vgg11,resnet18`).
+#[test]
+#[ignore]
+fn compare_calibration_methods() {
+    let names = std::env::var("EDGECNN_COMPARE_MODELS")
+        .unwrap_or_else(|_| "alexnet,vgg11,googlenet,resnet18,resnet50".into());
+    for name in names.split(',') {
+        for m in [
+            CalibrationMethod::MinMax,
+            CalibrationMethod::Percentile(99.99),
+            CalibrationMethod::Percentile(99.9),
+            CalibrationMethod::Mse,
+        ] {
+            worst_cosine(name, m);
+        }
+    }
 }
 
 /// Per photo, the cosine of (float − mean float) and (int8 − mean int8) logits.

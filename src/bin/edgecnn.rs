@@ -7,10 +7,10 @@
 
 #[path = "edgecnn/arena_map.rs"]
 mod arena_map;
-#[path = "edgecnn/bench.rs"]
-mod bench;
 #[path = "edgecnn/args.rs"]
 mod args;
+#[path = "edgecnn/bench.rs"]
+mod bench;
 #[path = "edgecnn/classify.rs"]
 mod classify;
 #[path = "edgecnn/compile.rs"]

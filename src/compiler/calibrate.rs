@@ -84,7 +84,49 @@ impl Stats {
                 }
                 (self.min.max(-t), self.max.min(t))
             }
+            CalibrationMethod::Mse => {
+                let t = self.mse_threshold();
+                (self.min.max(-t), self.max.min(t))
+            }
         }
+    }
+
+    /// The clipping threshold `t` that minimises the estimated squared error of quantising
+    /// this tensor to 256 levels over `[max(min, -t), min(max, t)]`: values beyond `t` cost
+    /// `(|x| - t)^2`, values inside cost the rounding noise `min(x^2, step^2 / 12)`. Candidates
+    /// are the histogram's bin edges from the largest |x| down to 1/256 of it (8 octaves).
+    fn mse_threshold(&self) -> f32 {
+        let top = self.min.abs().max(self.max.abs());
+        if top <= 0.0 || !top.is_finite() {
+            return top;
+        }
+        let centre = |b: usize| ((b as f32 + 0.5) / OCTAVE_BINS + MIN_LOG2).exp2();
+        let last = bin_of(top);
+        let first = last.saturating_sub(8 * OCTAVE_BINS as usize);
+        let mut best = (f64::INFINITY, top);
+        for cand in (first..=last).rev() {
+            let t = if cand == last { top } else { bin_upper(cand) };
+            let (lo, hi) = (self.min.max(-t).min(0.0), self.max.min(t).max(0.0));
+            let step = ((hi - lo) / 255.0) as f64;
+            let noise = step * step / 12.0;
+            let mut err = 0.0f64;
+            for (b, &n) in self.hist.iter().enumerate().take(last + 1).skip(1) {
+                if n == 0 {
+                    continue;
+                }
+                let x = centre(b).min(top) as f64;
+                let e = if x > t as f64 {
+                    (x - t as f64).powi(2)
+                } else {
+                    (x * x).min(noise)
+                };
+                err += e * n as f64;
+            }
+            if err < best.0 {
+                best = (err, t);
+            }
+        }
+        best.1
     }
 }
 
@@ -149,6 +191,33 @@ mod tests {
         let (lo, hi) = s.range(CalibrationMethod::Percentile(99.9));
         assert!(hi > 0.95 && hi < 1.05, "{hi}");
         assert!(lo >= -1.05, "{lo}");
+    }
+
+    #[test]
+    fn mse_clips_a_long_tail_but_not_a_uniform_range() {
+        // 100 000 exponentially distributed values (exact quantiles, max ≈ 12.2): the tail is
+        // thin enough that clipping it costs less than the coarser step a full range needs.
+        let n = 100_000;
+        let exp: Vec<f32> = (0..n)
+            .map(|i| -(1.0 - (i as f64 + 0.5) / n as f64).ln() as f32)
+            .collect();
+        let mut s = Stats::default();
+        s.add(&exp);
+        let top = s.range(CalibrationMethod::MinMax).1;
+        let (_, hi) = s.range(CalibrationMethod::Mse);
+        assert!(hi > 0.5 * top && hi < 0.95 * top, "{hi} of {top}");
+        // Uniform data has no tail worth clipping: the threshold stays near the maximum.
+        let mut u = Stats::default();
+        u.add(&(0..10000).map(|i| i as f32 / 10000.0).collect::<Vec<_>>());
+        let (_, hi) = u.range(CalibrationMethod::Mse);
+        assert!(hi > 0.9, "{hi}");
+        // A lone far outlier among many zeros costs nothing to keep (zeros are exact at any
+        // step), so it is kept, as squared error says.
+        let mut z = vec![0.0f32; 10000];
+        z.push(100.0);
+        let mut o = Stats::default();
+        o.add(&z);
+        assert!(o.range(CalibrationMethod::Mse).1 > 90.0);
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub struct CompileArgs {
     /// Where to write the plan.
     #[arg(short = 'o', long = "output", value_name = "OUT.plan")]
     pub output: PathBuf,
-    /// `minmax`, or `percentile[:P]` (P defaults to 99.9). The default, `percentile:99.9`, is the
+    /// `minmax`, `percentile[:P]` (P defaults to 99.9) or `mse`. The default, `percentile:99.9`, is the
     /// compiler's measured best (`CalibrationMethod::DEFAULT`).
     #[arg(long, default_value = "percentile:99.9", value_parser = parse_method, value_name = "METHOD")]
     pub calibration_method: CalibrationMethod,
@@ -207,16 +207,17 @@ pub fn parse_floats(s: &str) -> Result<Floats, String> {
         .map(Floats)
 }
 
-/// Parses `minmax`, `percentile` (= `CalibrationMethod::DEFAULT`, 99.9) or `percentile:P`.
+/// Parses `minmax`, `percentile` (99.9), `percentile:P` or `mse`.
 pub fn parse_method(s: &str) -> Result<CalibrationMethod, String> {
     match s.split_once(':') {
         None if s == "minmax" => Ok(CalibrationMethod::MinMax),
-        None if s == "percentile" => Ok(CalibrationMethod::DEFAULT),
+        None if s == "mse" => Ok(CalibrationMethod::Mse),
+        None if s == "percentile" => Ok(CalibrationMethod::Percentile(99.9)),
         Some(("percentile", p)) => match p.parse::<f32>() {
             Ok(p) if p > 0.0 && p <= 100.0 => Ok(CalibrationMethod::Percentile(p)),
             _ => Err(format!("`{p}` is not a percentile in (0, 100]")),
         },
-        _ => Err("expected `minmax`, `percentile` or `percentile:P`".into()),
+        _ => Err("expected `minmax`, `percentile`, `percentile:P` or `mse`".into()),
     }
 }
 
@@ -310,8 +311,9 @@ mod tests {
         );
         assert_eq!(
             parse_method("percentile").unwrap(),
-            CalibrationMethod::DEFAULT
+            CalibrationMethod::Percentile(99.9)
         );
+        assert_eq!(parse_method("mse").unwrap(), CalibrationMethod::Mse);
         let compile = Cli::try_parse_from([
             "edgecnn",
             "compile",
