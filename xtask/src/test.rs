@@ -4,7 +4,7 @@
 //! 2. The full-size torchvision exports the parity tests need (`models/build.py full`, only the
 //!    missing ones), started in the background so they overlap the build.
 //! 3. `cargo test --workspace --features cli --no-run` (the build), then waiting for the exports.
-//! 4. `cargo test --workspace --features cli`: unit, integration, doc, full-size parity and
+//! 4. `cargo test --workspace --features cli --no-fail-fast`: unit, integration, doc, full-size parity and
 //!    board (QEMU) tests, in the dev profile with optimised dependencies (tract is compiled once,
 //!    shared with `cargo xtask demo`).
 //! 5. `cargo xtask check-targets`.
@@ -78,7 +78,8 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     steps.push(("cargo test --no-run (build)", build, start.elapsed()));
 
     let start = Instant::now();
-    let (r, counts) = cargo_test(root, &[]);
+    // Every test binary runs even after one fails, so one run shows every failure.
+    let (r, counts) = cargo_test(root, &["--no-fail-fast"]);
     steps.push(("cargo test --workspace --features cli", r, start.elapsed()));
 
     let start = Instant::now();
