@@ -145,3 +145,59 @@ fn unsupported_op_names_the_node() {
     ]);
     out.fails_with(model, "unsupported");
 }
+
+/// A channels-last model (tf2onnx style: NHWC input behind a Transpose) compiled from real RGB
+/// photos with `--layout nhwc --channels 3`: the plan's input is 12×12×3 and it classifies a
+/// photo; claiming `--layout nchw` for the same file is refused in one line.
+#[test]
+fn nhwc_model_with_layout_and_channels_flags() {
+    const NHWC: &str = "tests/data/onnx/nhwc.onnx";
+    let dir = scratch("cli_e2e_nhwc");
+    let plan = dir.join("nhwc.plan");
+    let plan = plan.to_str().unwrap();
+    let flags = [
+        "--calibration",
+        "models/data/photos-calib",
+        "--channels",
+        "3",
+        "--scale",
+        "0.00392156862745098",
+        "--mean",
+        "0.5",
+        "--std",
+        "0.25",
+    ];
+    let mut args = vec!["compile", NHWC, "--layout", "nhwc"];
+    args.extend(flags);
+    args.extend(["-o", plan]);
+    edgecnn(&args).ok();
+
+    let v = json(edgecnn(&["inspect", plan, "--json"]).ok());
+    assert_eq!(v["input_shape"], serde_json::json!([12, 12, 3]), "{v}");
+    assert_eq!(v["preprocess"], Value::Bool(true), "{v}");
+    let v = json(
+        edgecnn(&[
+            "classify",
+            plan,
+            "models/data/photos/chelsea.png",
+            "--top",
+            "2",
+            "--json",
+        ])
+        .ok(),
+    );
+    let top = v["results"][0]["top"].as_array().expect("top list");
+    assert_eq!(top.len(), 2, "{v}");
+    assert!(
+        top.iter()
+            .all(|c| c["index"].as_u64().is_some_and(|i| i < 6)),
+        "{v}"
+    );
+
+    let wrong = dir.join("wrong.plan");
+    let mut args = vec!["compile", NHWC, "--layout", "nchw"];
+    args.extend(flags);
+    args.extend(["-o", wrong.to_str().unwrap()]);
+    edgecnn(&args).fails_with(NHWC, "channel");
+    assert!(!wrong.exists(), "no plan is written on failure");
+}

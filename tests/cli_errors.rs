@@ -33,13 +33,13 @@ fn missing_model_path() {
 #[test]
 fn non_onnx_model() {
     let m = format!("{BAD}/not_onnx.onnx");
-    compile(&m, BAD).fails_with(&m, "");
+    compile(&m, BAD).fails_with(&m, "cannot load ONNX model");
 }
 
 #[test]
 fn truncated_onnx_model() {
     let m = format!("{BAD}/truncated.onnx");
-    compile(&m, BAD).fails_with(&m, "");
+    compile(&m, BAD).fails_with(&m, "cannot load ONNX model");
 }
 
 #[test]

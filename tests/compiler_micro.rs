@@ -1,5 +1,5 @@
 //! The trained micro models (models/micro_*.onnx) on the Fashion-MNIST test images: int8
-//! top-1 within 0.5 point of float and ≥ 97 % agreement. Models not built yet are skipped.
+//! top-1 within 0.5 point of float and ≥ 97 % agreement. A missing model fails (they are committed).
 #![cfg(all(feature = "compiler", feature = "image"))]
 
 mod compiler_support;
