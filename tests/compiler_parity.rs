@@ -113,6 +113,18 @@ fn caffe_opset8() {
     parity("caffe_opset8", 0.99, 8.0);
 }
 
+/// The same Caffe conversion at opset 7 (the oldest a converter writes for these ops).
+#[test]
+fn caffe_opset7() {
+    parity("caffe_opset7", 0.99, 8.0);
+}
+
+/// The same Caffe conversion at opset 9.
+#[test]
+fn caffe_opset9() {
+    parity("caffe_opset9", 0.99, 8.0);
+}
+
 /// BatchNorm written as `Mul` + `Add` with per-channel constants (`[1,C,1,1]` and `[C,1,1]`).
 #[test]
 fn bn_mul_add() {

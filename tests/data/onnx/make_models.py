@@ -29,7 +29,7 @@ family of patterns torchvision-style exports contain:
 
 Built with `onnx.helper` (the patterns other converters write, which torch never exports):
 
-* caffe_opset8      a model-zoo Caffe conversion at opset 8: Conv, Relu, LRN, MaxPool with
+* caffe_opset8      a model-zoo Caffe conversion at opset 8 (also caffe_opset7, caffe_opset9): Conv, Relu, LRN, MaxPool with
                     asymmetric pads [0,0,1,1], Reshape to a shape *constant*, Gemm, Dropout
                     (ratio attribute), Softmax (axis=1 of a 2-D tensor).
 * bn_mul_add        BatchNorm written as Mul + Add with per-channel constants ([1,C,1,1] and
@@ -329,7 +329,8 @@ def small(rng, *shape, lo=-0.2, hi=0.2):
     return rng.uniform(lo, hi, shape).astype(np.float32)
 
 
-def caffe_opset8():
+def caffe_opset8(opset=8):
+    """A model-zoo Caffe conversion; the same graph is also written at opset 7 and 9."""
     import numpy as np
     from onnx import helper
 
@@ -366,7 +367,7 @@ def caffe_opset8():
         mk("Gemm", ["drop6", "fc7_w", "fc7_b"], ["fc7"], name="fc7", transB=1),
         mk("Softmax", ["fc7"], ["output"], name="prob", axis=1),
     ]
-    helper_model("caffe_opset8", nodes, inits, (1, 3, 16, 16), (1, 10), 8)
+    helper_model(f"caffe_opset{opset}", nodes, inits, (1, 3, 16, 16), (1, 10), opset)
 
 
 def bn_mul_add():
@@ -534,7 +535,8 @@ def main():
         randomize_bn(model)
         export(name, model, shape, dynamic)
     unknown_op()
-    caffe_opset8()
+    for opset in (7, 8, 9):
+        caffe_opset8(opset)
     bn_mul_add()
     matmul_add()
     shape_subgraph()
