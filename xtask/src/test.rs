@@ -8,6 +8,9 @@
 //!    board (QEMU) tests, in the dev profile with optimised dependencies (tract is compiled once,
 //!    shared with `cargo xtask demo`).
 //! 5. `cargo xtask check-targets`.
+//! 6. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
+//!    `format/` and `runtime/` deny unwrap/expect/panic/indexing) and on every target of the
+//!    workspace with the CLI.
 //!
 //! Every step runs even when an earlier one failed; the summary at the end lists each step's
 //! result and time and the test counts, and the exit code is non-zero if any step failed.
@@ -86,6 +89,10 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     let r = targets::run(root);
     steps.push(("check-targets", r, start.elapsed()));
 
+    let start = Instant::now();
+    let r = lints(root);
+    steps.push(("fmt + clippy -D warnings", r, start.elapsed()));
+
     println!("\n==== xtask test summary ====");
     let mut failed = 0;
     for (name, r, took) in &steps {
@@ -111,6 +118,44 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     } else {
         Err(err(format!("{failed} of {} steps failed", steps.len())))
     }
+}
+
+/// `cargo fmt --check`, then clippy with `-D warnings` on the `no_std` library and on every
+/// workspace target with the CLI; stops at the first that fails.
+fn lints(root: &Path) -> Result<()> {
+    let runs: [&[&str]; 3] = [
+        &["fmt", "--all", "--check"],
+        &[
+            "clippy",
+            "--lib",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[
+            "clippy",
+            "--workspace",
+            "--features",
+            "cli",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ];
+    for args in runs {
+        let mut cmd = host_cargo();
+        cmd.current_dir(root).args(args);
+        let line = describe(&cmd);
+        println!("$ {line}");
+        match cmd.status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => return Err(err(format!("`{line}` failed ({s})"))),
+            Err(e) => return Err(err(format!("cannot start `{line}`: {e}"))),
+        }
+    }
+    Ok(())
 }
 
 /// Runs `cargo test --workspace --features cli [extra…]`, echoing its output and counting tests.
