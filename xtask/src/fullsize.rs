@@ -21,12 +21,18 @@ pub fn cache(root: &Path) -> PathBuf {
     root.join("models/cache")
 }
 
-/// The tested exports whose `.onnx` file is not in the cache yet.
+/// The tested exports whose `.onnx` file is not in the cache yet, or is older than
+/// `models/build.py` (an export made by an earlier script is stale: it is made again).
 pub fn missing(root: &Path) -> Vec<&'static str> {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let script = modified(&root.join("models/build.py"));
     TESTED
         .iter()
         .copied()
-        .filter(|m| !cache(root).join(format!("{m}.onnx")).is_file())
+        .filter(|m| match modified(&cache(root).join(format!("{m}.onnx"))) {
+            None => true,
+            Some(made) => script.is_some_and(|s| s > made),
+        })
         .collect()
 }
 
