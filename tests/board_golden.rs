@@ -7,6 +7,11 @@
 //! `model.plan` with the CLI, then runs this test with `EDGECNN_GOLDEN_WRITE=1`, which decodes
 //! the first [`IMAGES`] test images into `inputs.bin`/`labels.txt` and writes the host
 //! runtime's outputs to `expected.bin`/`expected.txt` instead of checking them.
+//!
+//! It also checks that `README.md` and `boards/README.md` show that `classify_one` verbatim:
+//! each must hold, inside a ```` ```rust ```` block, the exact lines between
+//! `// README-SNIPPET-START` and `// README-SNIPPET-END` of `boards/common/golden.rs`, doc
+//! comments included (only trailing whitespace is ignored).
 //! Needs feature `image` (part of `cli`, which `cargo xtask test` enables).
 #![cfg(feature = "image")]
 
@@ -130,5 +135,89 @@ fn host_runtime_reproduces_every_golden_output() {
         "board_golden: OK ({} models, {images} images {})",
         models.len(),
         if write { "written" } else { "bit-exact" }
+    );
+}
+
+/// `text` with each line's trailing whitespace and the trailing blank lines removed.
+fn trim_trailing(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    lines.join("\n").trim_end().to_string()
+}
+
+/// The lines strictly between the `README-SNIPPET` markers of `boards/common/golden.rs`.
+fn readme_snippet(root: &Path) -> String {
+    let path = root.join("boards/common/golden.rs");
+    let code = fs::read_to_string(&path).expect("boards/common/golden.rs");
+    let lines: Vec<&str> = code.lines().collect();
+    let at = |marker: &str| {
+        let found: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].trim() == marker)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{} must have exactly one `{marker}` line",
+            path.display()
+        );
+        found[0]
+    };
+    let (start, end) = (at("// README-SNIPPET-START"), at("// README-SNIPPET-END"));
+    assert!(
+        start < end,
+        "{}: the snippet markers are out of order",
+        path.display()
+    );
+    let snippet = trim_trailing(&lines[start + 1..end].join("\n"));
+    assert!(
+        snippet.contains("pub fn classify_one("),
+        "{}: the README snippet should be `classify_one`",
+        path.display()
+    );
+    snippet
+}
+
+/// The bodies of the fenced code blocks whose info string is `rust` (with or without
+/// attributes such as `rust,ignore`), trailing whitespace trimmed.
+fn rust_blocks(markdown: &str) -> Vec<String> {
+    let (mut blocks, mut current): (Vec<String>, Option<Vec<&str>>) = (Vec::new(), None);
+    let mut in_other = false;
+    for line in markdown.lines() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (&mut current, fence) {
+            (Some(body), Some(_)) => {
+                blocks.push(trim_trailing(&body.join("\n")));
+                current = None;
+            }
+            (Some(body), None) => body.push(line),
+            (None, Some(_)) if in_other => in_other = false,
+            (None, Some(info)) => {
+                if info.split(',').next().map(str::trim) == Some("rust") {
+                    current = Some(Vec::new());
+                } else {
+                    in_other = true;
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn readmes_show_the_classify_call_verbatim() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let snippet = readme_snippet(root);
+    for readme in ["README.md", "boards/README.md"] {
+        let text =
+            fs::read_to_string(root.join(readme)).unwrap_or_else(|e| panic!("{readme}: {e}"));
+        assert!(
+            rust_blocks(&text).iter().any(|b| b.contains(&snippet)),
+            "{readme} has no ```rust block holding the code between the README-SNIPPET markers \
+             of boards/common/golden.rs, verbatim; paste exactly this:\n{snippet}"
+        );
+    }
+    println!(
+        "board_golden: README.md and boards/README.md show classify_one verbatim ({} lines)",
+        snippet.lines().count()
     );
 }
