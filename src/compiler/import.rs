@@ -79,9 +79,14 @@ pub(crate) fn load(path: &Path, input_shape: Option<&[usize]>) -> Result<Loaded,
         path: path.to_path_buf(),
         source,
     })?;
-    let mut model = tract_onnx::onnx()
-        .model_for_read(&mut &bytes[..])
-        .map_err(|e| load_err(path, format!("{e:#}")))?;
+    let onnx = tract_onnx::onnx();
+    let proto = onnx
+        .proto_model_for_read(&mut &bytes[..])
+        .map_err(|e| load_err(path, format!("Reading proto model: {e:#}")))?;
+    check_proto(path, &proto)?;
+    let mut model = onnx
+        .model_for_proto_model(&proto)
+        .map_err(|e| load_err(path, format!("Translating proto model to model: {e:#}")))?;
     if model.inputs.len() != 1 || model.outputs.len() != 1 {
         return Err(CompileError::Other(format!(
             "{}: the model has {} inputs and {} outputs; exactly one of each is supported",
@@ -137,11 +142,104 @@ pub(crate) fn load(path: &Path, input_shape: Option<&[usize]>) -> Result<Loaded,
     let model = model
         .into_typed()
         .map_err(|e| load_err(path, format!("{e:#}")))?;
+    check_sizes(path, &model)?;
     Ok(Loaded {
         model,
         input_shape: shape,
         path: path.to_path_buf(),
     })
+}
+
+/// The most elements one tensor of a model may have: 2^28 (1 GiB as f32), far above any
+/// edge classifier (VGG's largest activation has 3.2 M) and far below what would exhaust the
+/// host when calibration materialises it. A larger tensor is refused before anything is
+/// allocated for it.
+pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 28;
+
+/// The opsets of the default ONNX domain this importer accepts.
+pub const OPSETS: std::ops::RangeInclusive<i64> = 1..=22;
+
+/// Checks on the protobuf itself, before tract sees it: a known opset, and every name a node
+/// or the graph output reads is produced by some node, a graph input or an initializer
+/// (tract would otherwise fail inside with a bare "no entry found for key").
+fn check_proto(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result<(), CompileError> {
+    let other = |m: String| CompileError::Other(format!("{}: {m}", path.display()));
+    for set in &proto.opset_import {
+        let default_domain = set.domain.is_empty() || set.domain == "ai.onnx";
+        if default_domain && !OPSETS.contains(&set.version) {
+            return Err(other(format!(
+                "opset {} of the ONNX domain is not supported (this importer reads opsets {}..={})",
+                set.version,
+                OPSETS.start(),
+                OPSETS.end()
+            )));
+        }
+    }
+    let Some(graph) = &proto.graph else {
+        return Ok(()); // tract reports the missing graph
+    };
+    if !graph.sparse_initializer.is_empty() {
+        return Ok(()); // names of sparse initializers: left to tract
+    }
+    let known: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|v| v.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(
+            graph
+                .node
+                .iter()
+                .flat_map(|n| n.output.iter().map(String::as_str)),
+        )
+        .collect();
+    for node in &graph.node {
+        if let Some(missing) = node
+            .input
+            .iter()
+            .find(|i| !i.is_empty() && !known.contains(i.as_str()))
+        {
+            return Err(other(format!(
+                "node `{}` ({}) reads `{missing}`, which no node, graph input or initializer produces",
+                node.name, node.op_type
+            )));
+        }
+    }
+    if let Some(out) = graph
+        .output
+        .iter()
+        .find(|o| !known.contains(o.name.as_str()))
+    {
+        return Err(other(format!(
+            "graph output `{}` is produced by no node, graph input or initializer",
+            out.name
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a typed model with a tensor of more than [`MAX_TENSOR_ELEMENTS`] elements.
+fn check_sizes(path: &Path, model: &TypedModel) -> Result<(), CompileError> {
+    for node in model.nodes() {
+        for (slot, out) in node.outputs.iter().enumerate() {
+            let Some(dims) = out.fact.shape.as_concrete() else {
+                continue;
+            };
+            let elements = dims
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+            if elements.is_none_or(|n| n > MAX_TENSOR_ELEMENTS) {
+                return Err(CompileError::Other(format!(
+                    "{}: tensor {slot} of node `{}` has shape {dims:?}, more than {} elements \
+                     (2^28): refused before anything is allocated for it",
+                    path.display(),
+                    node.name,
+                    MAX_TENSOR_ELEMENTS
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Names the node when tract could parse but will not type a model: ops tract does not
