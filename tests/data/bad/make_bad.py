@@ -1,9 +1,15 @@
 """Regenerates the malformed inputs in this folder (python3, standard library only).
 
-Each file is small and wrong in exactly one way; tests/cli_errors.rs expects a clear
-one-line error naming the file, and a non-zero exit, for every one of them.
+    python3 tests/data/bad/make_bad.py          # images, plans, .npy, labels
+    python3 tests/data/bad/make_bad.py --onnx   # also the ONNX cases (needs `onnx`)
+
+Each file is small and wrong in exactly one way; EXPECTED.tsv lists every case with the CLI
+command that reads it and the words its one-line error must contain (tests/trust_corpus.rs,
+and tests/cli_errors.rs for the first few). The bad plans are derived from `tiny.plan`, the
+encoding of tests/cli_support's `tiny_plan()` (tests/trust_corpus.rs checks it is current).
 """
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -40,5 +46,110 @@ files = {
     # A labels file with a malformed line.
     "bad_labels.txt": b"a.png 1\nb.png one\n",
 }
+
+
+def npy(descr: str, shape: tuple, data: bytes) -> bytes:
+    dims = ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}"
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
+
+
+# ---- plans derived from tiny.plan (wire layout: src/format/mod.rs) ----
+TINY = (HERE / "tiny.plan").read_bytes()
+
+
+def with_crc(blob: bytearray) -> bytes:
+    total = struct.unpack_from("<I", blob, 8)[0]
+    struct.pack_into("<I", blob, 12, zlib.crc32(bytes(blob[16:total])) & 0xFFFFFFFF)
+    return bytes(blob)
+
+
+def patched(offset: int, fmt: str, value: int, fix_crc: bool = True) -> bytes:
+    blob = bytearray(TINY)
+    struct.pack_into(fmt, blob, offset, value)
+    return with_crc(blob) if fix_crc else bytes(blob)
+
+
+tensors_at = struct.unpack_from("<I", TINY, 24)[0]
+steps_at = struct.unpack_from("<I", TINY, 32)[0]
+data_at = struct.unpack_from("<I", TINY, 40)[0]
+flipped = bytearray(TINY)
+flipped[data_at + 5] ^= 0x04
+files.update({
+    # The plan cut after 100 bytes.
+    "plan_truncated.plan": TINY[:100],
+    # Magic "ECNX".
+    "plan_bad_magic.plan": b"ECNX" + TINY[4:],
+    # Wire version 2 (this runtime reads 1).
+    "plan_wrong_version.plan": patched(4, "<H", 2, fix_crc=False),
+    # One bit flipped in the weights, checksum left as it was.
+    "plan_flipped_bit.plan": bytes(flipped),
+    # total_len claims 64 KiB.
+    "plan_total_len.plan": patched(8, "<I", 0x10000, fix_crc=False),
+    # The output tensor's arena offset moved to 4096, past the 32-byte arena (valid CRC).
+    "plan_tensor_outside_arena.plan": patched(tensors_at + 24 + 12, "<I", 4096),
+    # The FC weights ref points 4 GiB - 64 KiB into the blob (valid CRC).
+    "plan_weights_outside_blob.plan": patched(steps_at + 48, "<I", 0xFFFF0000),
+    # The step table claims 2^32 - 1 steps (valid CRC).
+    "plan_step_count_overflow.plan": patched(36, "<I", 0xFFFFFFFF),
+    # The tensor table claims 2^32 - 1 tensors (valid CRC).
+    "plan_tensor_count_overflow.plan": patched(28, "<I", 0xFFFFFFFF),
+    # The input id names tensor 7 of 2 (valid CRC).
+    "plan_input_id.plan": patched(20, "<H", 7),
+    # ---- images ----
+    # A file of zero bytes with a PNG name.
+    "zero_bytes.png": b"",
+    # A JPEG start-of-image marker and nothing else.
+    "truncated.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    # ---- .npy inputs for the tiny plan (input 2x2x1 = 4 floats) ----
+    # Items of 5 floats for a 4-element input.
+    "wrong_length.npy": npy("<f4", (1, 5), struct.pack("<5f", *[0.5] * 5)),
+    # The magic, then a header that is not a Python dict literal.
+    "bad_header.npy": b"\x93NUMPY\x01\x00\x10\x00" + b"not a dict     \n",
+    # Complex numbers instead of float32.
+    "wrong_dtype.npy": npy("<c8", (1, 4), bytes(32)),
+    # ---- labels for ok/ (one image) ----
+    # Class 7 for a 3-class plan.
+    "labels_out_of_range.txt": b"ok.png 7\n",
+    # ---- the valid inputs the cases above are run with ----
+    "ok/ok.png": good,
+    "ok_labels.npy": npy("<i8", (1,), struct.pack("<q", 0)),
+})
+(HERE / "ok").mkdir(exist_ok=True)
 for name, data in files.items():
     (HERE / name).write_bytes(data)
+
+
+def onnx_cases():
+    """Graphs wrong in one way, built with onnx.helper (unchecked: they are invalid)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    def save(name, nodes, in_shape, out_name="output", opset=13, inits=()):
+        graph = helper.make_graph(
+            nodes, name,
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(in_shape))],
+            [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, None)],
+            list(inits))
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                                  producer_name="make_bad.py")
+        model.ir_version = 7
+        onnx.save(model, str(HERE / f"{name}.onnx"))
+
+    mk = helper.make_node
+    # a = input + output, output = relu(a): a cycle through two nodes.
+    save("cyclic", [mk("Add", ["input", "output"], ["a"], name="add"),
+                    mk("Relu", ["a"], ["output"], name="relu")], (1, 1, 4, 4))
+    # A 1 x 1 x 2^20 x 2^20 input: 2^40 elements (a terabyte of f32) must be refused early.
+    save("huge_dims", [mk("Relu", ["input"], ["output"], name="relu")], (1, 1, 1 << 20, 1 << 20))
+    # Opset 99 of the default domain: no such opset.
+    save("wrong_opset", [mk("Relu", ["input"], ["output"], name="relu")], (1, 1, 4, 4), opset=99)
+    # The graph's output is a name no node produces.
+    save("dangling_output", [mk("Relu", ["input"], ["r"], name="relu")], (1, 1, 4, 4),
+         out_name="nowhere")
+    (HERE / "zero_bytes.onnx").write_bytes(b"")
+
+
+if "--onnx" in sys.argv:
+    onnx_cases()
