@@ -23,7 +23,10 @@ cd "$root" || exit 2
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target/fuzz}
 sanitizer=${FUZZ_SANITIZER:-address}
 
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+# Through `rustup run`, not `cargo +nightly`: under `cargo xtask` the stable toolchain's own
+# cargo may come first on PATH, and it does not understand `+nightly`.
+nightly=(rustup run "${FUZZ_TOOLCHAIN:-nightly}" cargo)
+if ! "${nightly[@]}" fuzz --version >/dev/null 2>&1; then
     echo "installing cargo-fuzz" >&2
     cargo install cargo-fuzz --locked || exit 2
 fi
@@ -41,7 +44,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     log=$(mktemp)
     echo "== $t: ${secs}s" >&2
-    cargo +nightly fuzz run "$t" --fuzz-dir tests/fuzz -a -s "$sanitizer" "${features[@]}" \
+    "${nightly[@]}" fuzz run "$t" --fuzz-dir tests/fuzz -a -s "$sanitizer" "${features[@]}" \
         "$work" "$seeds" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         "${extra[@]}" >"$log" 2>&1

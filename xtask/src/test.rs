@@ -8,7 +8,10 @@
 //!    board (QEMU) tests, in the dev profile with optimised dependencies (tract is compiled once,
 //!    shared with `cargo xtask demo`).
 //! 5. `cargo xtask check-targets`.
-//! 6. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
+//! 6. Every fuzz target but `onnx` (whose tract build would double the time) for 20 s each
+//!    (`tests/fuzz/run.sh 20 plan plan_mutated image`: nightly, AddressSanitizer; installs
+//!    cargo-fuzz if missing); a crash fails the step.
+//! 7. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
 //!    `format/` and `runtime/` deny unwrap/expect/panic/indexing) and on every target of the
 //!    workspace with the CLI.
 //!
@@ -90,6 +93,10 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     steps.push(("check-targets", r, start.elapsed()));
 
     let start = Instant::now();
+    let r = fuzz(root);
+    steps.push(("fuzz 20 s per target", r, start.elapsed()));
+
+    let start = Instant::now();
     let r = lints(root);
     steps.push(("fmt + clippy -D warnings", r, start.elapsed()));
 
@@ -117,6 +124,24 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
         Ok(())
     } else {
         Err(err(format!("{failed} of {} steps failed", steps.len())))
+    }
+}
+
+/// `tests/fuzz/run.sh 20 plan plan_mutated image`, its target dir beside the host build's.
+fn fuzz(root: &Path) -> Result<()> {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.current_dir(root)
+        .args(["tests/fuzz/run.sh", "20", "plan", "plan_mutated", "image"])
+        .env(
+            "CARGO_TARGET_DIR",
+            crate::util::host_target_dir(root).join("fuzz"),
+        );
+    let line = describe(&cmd);
+    println!("$ {line}");
+    match cmd.status() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(err(format!("`{line}` failed ({s})"))),
+        Err(e) => Err(err(format!("cannot start `{line}`: {e}"))),
     }
 }
 

@@ -130,6 +130,15 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
+/// The host build's target directory: `$CARGO_TARGET_DIR`, else `<repo>/target`.
+pub fn host_target_dir(root: &Path) -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => dir.into(),
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
 /// The directory cross and firmware builds use, apart from the host build so that they never
 /// wait on its lock: `$EDGECNN_CROSS_TARGET_DIR`, else `$CARGO_TARGET_DIR/cross`, else
 /// `<repo>/target/cross`.
