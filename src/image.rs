@@ -243,6 +243,7 @@ pub fn decode(
         r.limits(limits);
         Ok(r)
     };
+    check_png_chunks(bytes)?;
     // Header first (reading it allocates no pixels): reject absurd or empty sizes with the
     // announced numbers before the decoder allocates anything.
     let (w, h) = reader(Limits::no_limits())?
@@ -269,6 +270,48 @@ pub fn decode(
         e => ImageErrorKind::Decode(e.to_string()),
     })?;
     Ok(convert(&img, height, width, channels))
+}
+
+/// PNG chunk rules the `png` decoder (0.18) does not check and panics on instead (found by
+/// the `image` fuzz target): a `PLTE` must hold 1..=256 whole RGB entries, and an indexed
+/// image's `tRNS` no more entries than its palette (and come after it). Walks the chunk
+/// headers only: no CRC check, no decompression. Anything not PNG passes untouched.
+fn check_png_chunks(bytes: &[u8]) -> Result<(), ImageErrorKind> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let Some(mut rest) = bytes.strip_prefix(SIGNATURE) else {
+        return Ok(());
+    };
+    let (mut indexed, mut palette) = (false, None::<usize>);
+    while let [a, b, c, d, kind @ ..] = rest {
+        let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+        match kind.get(..4) {
+            // IHDR data: width, height (4 bytes each), bit depth, colour type (3 = indexed).
+            Some(b"IHDR") => indexed = kind.get(4 + 9) == Some(&3),
+            Some(b"PLTE") => {
+                if len == 0 || len > 768 || !len.is_multiple_of(3) {
+                    return Err(ImageErrorKind::Decode(format!(
+                        "PNG palette (PLTE) of {len} bytes: must be 1 to 256 RGB entries of 3 bytes"
+                    )));
+                }
+                palette = Some(len / 3);
+            }
+            Some(b"tRNS") if indexed => {
+                let entries = palette.unwrap_or(0);
+                if len > entries {
+                    return Err(ImageErrorKind::Decode(format!(
+                        "PNG transparency (tRNS) has {len} entries for a palette of {entries}"
+                    )));
+                }
+            }
+            Some(b"IEND") | None => break,
+            _ => {}
+        }
+        match len.checked_add(12).and_then(|n| rest.get(n..)) {
+            Some(next) => rest = next,
+            None => break, // truncated: the decoder reports it
+        }
+    }
+    Ok(())
 }
 
 fn limits() -> Limits {
@@ -373,6 +416,19 @@ mod tests {
             decode(cut, 2, 2, 1),
             Err(ImageErrorKind::Decode(_))
         ));
+    }
+
+    /// Found by the `image` fuzz target in CI: a 59-byte PLTE made `png` 0.18.1 index past
+    /// the palette (palette.rs:74) instead of returning an error.
+    #[test]
+    fn palette_not_a_multiple_of_three_is_an_error_not_a_panic() {
+        let bytes = include_bytes!("../tests/data/bad/bad_palette.png");
+        for (h, w, c) in [(1, 1, 1), (7, 5, 3), (28, 28, 1)] {
+            match decode(bytes, h, w, c) {
+                Err(ImageErrorKind::Decode(m)) => assert!(m.contains("PLTE"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
