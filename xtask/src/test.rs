@@ -25,7 +25,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::util::{describe, err, fmt_duration, host_cargo, Result};
+use crate::util::{
+    describe, err, fmt_duration, host_cargo, host_target_dir, run as run_command, Result,
+};
 use crate::{fullsize, setup, targets};
 
 /// Test counts summed over every `test result:` line of `cargo test`.
@@ -129,20 +131,12 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
 
 /// `tests/fuzz/run.sh 20 plan plan_mutated image`, its target dir beside the host build's.
 fn fuzz(root: &Path) -> Result<()> {
-    let mut cmd = std::process::Command::new("bash");
-    cmd.current_dir(root)
-        .args(["tests/fuzz/run.sh", "20", "plan", "plan_mutated", "image"])
-        .env(
-            "CARGO_TARGET_DIR",
-            crate::util::host_target_dir(root).join("fuzz"),
-        );
-    let line = describe(&cmd);
-    println!("$ {line}");
-    match cmd.status() {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(err(format!("`{line}` failed ({s})"))),
-        Err(e) => Err(err(format!("cannot start `{line}`: {e}"))),
-    }
+    run_command(
+        std::process::Command::new("bash")
+            .current_dir(root)
+            .args(["tests/fuzz/run.sh", "20", "plan", "plan_mutated", "image"])
+            .env("CARGO_TARGET_DIR", host_target_dir(root).join("fuzz")),
+    )
 }
 
 /// `cargo fmt --check`, then clippy with `-D warnings` on the `no_std` library and on every
@@ -170,15 +164,7 @@ fn lints(root: &Path) -> Result<()> {
         ],
     ];
     for args in runs {
-        let mut cmd = host_cargo();
-        cmd.current_dir(root).args(args);
-        let line = describe(&cmd);
-        println!("$ {line}");
-        match cmd.status() {
-            Ok(s) if s.success() => {}
-            Ok(s) => return Err(err(format!("`{line}` failed ({s})"))),
-            Err(e) => return Err(err(format!("cannot start `{line}`: {e}"))),
-        }
+        run_command(host_cargo().current_dir(root).args(args))?;
     }
     Ok(())
 }

@@ -132,23 +132,16 @@ pub fn fmt_duration(d: Duration) -> String {
 
 /// The host build's target directory: `$CARGO_TARGET_DIR`, else `<repo>/target`.
 pub fn host_target_dir(root: &Path) -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if Path::new(&dir).is_absolute() => dir.into(),
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
+    // `join` with an absolute path yields that path.
+    root.join(env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
 }
 
 /// The directory cross and firmware builds use, apart from the host build so that they never
 /// wait on its lock: `$EDGECNN_CROSS_TARGET_DIR`, else `$CARGO_TARGET_DIR/cross`, else
 /// `<repo>/target/cross`.
 pub fn cross_target_dir(root: &Path) -> PathBuf {
-    let absolute = |p: PathBuf| if p.is_absolute() { p } else { root.join(p) };
-    if let Some(dir) = env::var_os("EDGECNN_CROSS_TARGET_DIR") {
-        return absolute(dir.into());
-    }
-    match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => absolute(PathBuf::from(dir).join("cross")),
-        None => root.join("target").join("cross"),
+    match env::var_os("EDGECNN_CROSS_TARGET_DIR") {
+        Some(dir) => root.join(dir), // an absolute `dir` replaces `root`
+        None => host_target_dir(root).join("cross"),
     }
 }
