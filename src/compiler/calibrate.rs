@@ -69,26 +69,26 @@ impl Stats {
         if self.count == 0 || self.min > self.max {
             return (0.0, 0.0);
         }
-        match method {
-            CalibrationMethod::MinMax => (self.min, self.max),
-            CalibrationMethod::Percentile(p) => {
-                let want = (self.count as f64 * (p as f64 / 100.0).clamp(0.0, 1.0)).ceil() as u64;
-                let mut acc = 0u64;
-                let mut t = f32::INFINITY;
-                for (b, &n) in self.hist.iter().enumerate() {
-                    acc += n;
-                    if acc >= want {
-                        t = bin_upper(b);
-                        break;
-                    }
-                }
-                (self.min.max(-t), self.max.min(t))
-            }
-            CalibrationMethod::Mse => {
-                let t = self.mse_threshold();
-                (self.min.max(-t), self.max.min(t))
+        // The clip threshold on |x|.
+        let t = match method {
+            CalibrationMethod::MinMax => return (self.min, self.max),
+            CalibrationMethod::Percentile(p) => self.percentile_threshold(p),
+            CalibrationMethod::Mse => self.mse_threshold(),
+        };
+        (self.min.max(-t), self.max.min(t))
+    }
+
+    /// The upper edge of the histogram bin where the `p`-th percentile of |x| falls.
+    fn percentile_threshold(&self, p: f32) -> f32 {
+        let want = (self.count as f64 * (p as f64 / 100.0).clamp(0.0, 1.0)).ceil() as u64;
+        let mut acc = 0u64;
+        for (b, &n) in self.hist.iter().enumerate() {
+            acc += n;
+            if acc >= want {
+                return bin_upper(b);
             }
         }
+        f32::INFINITY
     }
 
     /// The clipping threshold `t` that minimises the estimated squared error of quantising
@@ -100,9 +100,21 @@ impl Stats {
         if top <= 0.0 || !top.is_finite() {
             return top;
         }
-        let centre = |b: usize| ((b as f32 + 0.5) / OCTAVE_BINS + MIN_LOG2).exp2();
         let last = bin_of(top);
         let first = last.saturating_sub(8 * OCTAVE_BINS as usize);
+        // (bin centre, count) of every non-empty bin up to `top`, once for all candidates.
+        let occupied: Vec<(f64, f64)> = self
+            .hist
+            .iter()
+            .enumerate()
+            .take(last + 1)
+            .skip(1)
+            .filter(|&(_, &n)| n != 0)
+            .map(|(b, &n)| {
+                let centre = ((b as f32 + 0.5) / OCTAVE_BINS + MIN_LOG2).exp2();
+                (centre.min(top) as f64, n as f64)
+            })
+            .collect();
         let mut best = (f64::INFINITY, top);
         for cand in (first..=last).rev() {
             let t = if cand == last { top } else { bin_upper(cand) };
@@ -110,17 +122,13 @@ impl Stats {
             let step = ((hi - lo) / 255.0) as f64;
             let noise = step * step / 12.0;
             let mut err = 0.0f64;
-            for (b, &n) in self.hist.iter().enumerate().take(last + 1).skip(1) {
-                if n == 0 {
-                    continue;
-                }
-                let x = centre(b).min(top) as f64;
+            for &(x, n) in &occupied {
                 let e = if x > t as f64 {
                     (x - t as f64).powi(2)
                 } else {
                     (x * x).min(noise)
                 };
-                err += e * n as f64;
+                err += e * n;
             }
             if err < best.0 {
                 best = (err, t);
