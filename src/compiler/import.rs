@@ -231,10 +231,11 @@ fn check_sizes(path: &Path, model: &TypedModel) -> Result<(), CompileError> {
             if elements.is_none_or(|n| n > MAX_TENSOR_ELEMENTS) {
                 return Err(CompileError::Other(format!(
                     "{}: tensor {slot} of node `{}` has shape {dims:?}, more than {} elements \
-                     (2^28): refused before anything is allocated for it",
+                     (2^{}): refused before anything is allocated for it",
                     path.display(),
                     node.name,
-                    MAX_TENSOR_ELEMENTS
+                    MAX_TENSOR_ELEMENTS,
+                    MAX_TENSOR_ELEMENTS.trailing_zeros()
                 )));
             }
         }
