@@ -103,132 +103,209 @@ pub(super) fn conv2d<M: Micro, const P: usize, const O: usize>(
     if p.groups != 1 || p.window.dilation[1] != 1 {
         return reference::conv2d(x, y, p);
     }
-    x.check()?;
-    y.check()?;
-    check_window(&p.window)?;
-    let (ic, oc) = (x.shape.c, y.shape.c);
-    let [kh, kw] = p.window.kernel;
-    let wsz = kh
-        .checked_mul(kw)
-        .and_then(|v| v.checked_mul(ic))
-        .ok_or(KernelError)?;
-    if oc.checked_mul(wsz) != Some(p.weights.len()) || p.bias.len() != oc || !p.rescale.fits(oc) {
-        return Err(KernelError);
-    }
-    if y.data.is_empty() {
+    let Some(job) = ConvJob::new(&x, &y, p)? else {
         return Ok(());
-    }
-    if wsz == 0 {
-        return Err(KernelError);
-    }
-    let [sh, sw] = p.window.stride;
-    let [dh, _] = p.window.dilation;
-    let [pt, pl] = p.window.pad;
-    let (ow, iw, ih) = (y.shape.w, x.shape.w, x.shape.h);
-    let zp = x.zero_point;
-    let fc = FcParams {
-        weights: p.weights,
-        bias: p.bias,
-        rescale: p.rescale,
-        clamp: p.clamp,
     };
-    // Output columns `lo..hi` have their whole window inside the input horizontally.
-    let lo = pl.div_ceil(sw);
-    let hi = if iw + pl >= kw {
-        (iw + pl - kw) / sw + 1
-    } else {
-        0
+    job.rows::<M, P, O>(m, y.data, 0);
+    Ok(())
+}
+
+/// [`conv2d`] on `threads` threads when the `threads` feature is on, on one otherwise.
+pub(super) fn conv2d_split<M: Micro + Send, const P: usize, const O: usize>(
+    m: M,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &ConvParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    #[cfg(feature = "threads")]
+    if threads > 1 {
+        return conv2d_threads::<M, P, O>(m, x, y, p, threads);
     }
-    .min(ow);
-    for (oy, out_row) in y.data.chunks_exact_mut(ow * oc).enumerate() {
-        let (ky0, ky1, iy0) = taps(oy, sh, pt, kh, dh, ih);
-        // Input offset (of the first valid tap) and weight offset of every valid kernel row.
-        let rows = (ky0..ky1).map(|ky| {
-            let iy = (iy0 + (ky * dh) as i64) as usize;
-            (iy * iw * ic, ky * kw * ic)
-        });
-        let mut o0 = 0;
-        while o0 < oc {
-            let no = if o0 + O <= oc { O } else { 1 };
-            let mut ox = 0;
-            while ox < ow {
-                // Interior pixels (windows unclipped horizontally) go `P` at a time, with
-                // no per-pixel clipping; the others one by one.
-                let (np, kx0, kx1) = if ox >= lo && ox + P <= hi {
-                    (P, 0, kw)
-                } else {
-                    let (a, b, _) = taps(ox, sw, pl, kw, 1, iw);
-                    (1, a, b)
-                };
-                let run = (kx1 - kx0) * ic;
-                // Input column of pixel `j`'s first valid tap; a window wholly in the
-                // padding has no taps and a negative start.
-                let ix =
-                    |j: usize| ((((ox + j) * sw + kx0) as i64 - pl as i64).max(0)) as usize * ic;
-                let blk = Block {
-                    x: x.data,
-                    w: p.weights,
-                    wsz,
-                    run,
-                    zp,
-                };
-                let wcol = kx0 * ic;
-                match (np == P, no == O) {
-                    (true, true) => blk.run::<M, P, O>(
-                        m,
-                        rows.clone(),
-                        ix,
-                        wcol,
-                        o0,
-                        ox,
-                        out_row,
-                        oc,
-                        &fc,
-                        y.zero_point,
-                    ),
-                    (true, false) => blk.run::<M, P, 1>(
-                        m,
-                        rows.clone(),
-                        ix,
-                        wcol,
-                        o0,
-                        ox,
-                        out_row,
-                        oc,
-                        &fc,
-                        y.zero_point,
-                    ),
-                    (false, true) => blk.run::<M, 1, O>(
-                        m,
-                        rows.clone(),
-                        ix,
-                        wcol,
-                        o0,
-                        ox,
-                        out_row,
-                        oc,
-                        &fc,
-                        y.zero_point,
-                    ),
-                    (false, false) => blk.run::<M, 1, 1>(
-                        m,
-                        rows.clone(),
-                        ix,
-                        wcol,
-                        o0,
-                        ox,
-                        out_row,
-                        oc,
-                        &fc,
-                        y.zero_point,
-                    ),
+    let _ = threads;
+    conv2d::<M, P, O>(m, x, y, p)
+}
+
+/// [`conv2d`] with the output rows split into `threads` contiguous bands, one scoped thread
+/// each (the calling thread runs the first). Same bytes: every output row is computed by the
+/// same code whatever band it falls in.
+#[cfg(feature = "threads")]
+pub(super) fn conv2d_threads<M: Micro + Send, const P: usize, const O: usize>(
+    m: M,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &ConvParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    if p.groups != 1 || p.window.dilation[1] != 1 || threads <= 1 {
+        return conv2d::<M, P, O>(m, x, y, p);
+    }
+    let Some(job) = ConvJob::new(&x, &y, p)? else {
+        return Ok(());
+    };
+    let row = job.ow * job.oc;
+    let band = y.shape.h.div_ceil(threads).max(1);
+    let job = &job;
+    std::thread::scope(|s| {
+        let mut bands = y.data.chunks_mut(band * row).enumerate();
+        let first = bands.next();
+        for (k, out) in bands {
+            s.spawn(move || job.rows::<M, P, O>(m, out, k * band));
+        }
+        if let Some((_, out)) = first {
+            job.rows::<M, P, O>(m, out, 0);
+        }
+    });
+    Ok(())
+}
+
+/// A validated dense convolution: everything [`ConvJob::rows`] needs.
+struct ConvJob<'a> {
+    x: &'a [i8],
+    w: &'a [i8],
+    fc: FcParams<'a>,
+    /// Weights per output channel (`kh * kw * ic`).
+    wsz: usize,
+    ic: usize,
+    oc: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    pt: usize,
+    pl: usize,
+    ow: usize,
+    iw: usize,
+    ih: usize,
+    zp: i8,
+    out_zp: i8,
+    /// Output columns `lo..hi` have their whole window inside the input horizontally.
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a> ConvJob<'a> {
+    /// Checks the arguments like [`reference::conv2d`]; `Ok(None)` for an empty output.
+    fn new(x: &In<'a>, y: &Out<'_>, p: &ConvParams<'a>) -> Result<Option<Self>, KernelError> {
+        x.check()?;
+        y.check()?;
+        check_window(&p.window)?;
+        let (ic, oc) = (x.shape.c, y.shape.c);
+        let [kh, kw] = p.window.kernel;
+        let wsz = kh
+            .checked_mul(kw)
+            .and_then(|v| v.checked_mul(ic))
+            .ok_or(KernelError)?;
+        if oc.checked_mul(wsz) != Some(p.weights.len()) || p.bias.len() != oc || !p.rescale.fits(oc)
+        {
+            return Err(KernelError);
+        }
+        if y.data.is_empty() {
+            return Ok(None);
+        }
+        if wsz == 0 {
+            return Err(KernelError);
+        }
+        let [sh, sw] = p.window.stride;
+        let [pt, pl] = p.window.pad;
+        let (ow, iw, ih) = (y.shape.w, x.shape.w, x.shape.h);
+        let lo = pl.div_ceil(sw);
+        let hi = if iw + pl >= kw {
+            (iw + pl - kw) / sw + 1
+        } else {
+            0
+        }
+        .min(ow);
+        Ok(Some(Self {
+            x: x.data,
+            w: p.weights,
+            fc: FcParams {
+                weights: p.weights,
+                bias: p.bias,
+                rescale: p.rescale,
+                clamp: p.clamp,
+            },
+            wsz,
+            ic,
+            oc,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh: p.window.dilation[0],
+            pt,
+            pl,
+            ow,
+            iw,
+            ih,
+            zp: x.zero_point,
+            out_zp: y.zero_point,
+            lo,
+            hi,
+        }))
+    }
+
+    /// Computes the output rows `oy0 ..` that `out` holds (whole rows of `ow × oc`).
+    fn rows<M: Micro, const P: usize, const O: usize>(&self, m: M, out: &mut [i8], oy0: usize) {
+        let (ic, oc, kw, sw, pl) = (self.ic, self.oc, self.kw, self.sw, self.pl);
+        for (k, out_row) in out.chunks_exact_mut(self.ow * oc).enumerate() {
+            let (ky0, ky1, iy0) = taps(oy0 + k, self.sh, self.pt, self.kh, self.dh, self.ih);
+            // Input offset (of the first valid tap) and weight offset of every valid kernel row.
+            let rows = (ky0..ky1).map(|ky| {
+                let iy = (iy0 + (ky * self.dh) as i64) as usize;
+                (iy * self.iw * ic, ky * kw * ic)
+            });
+            let mut o0 = 0;
+            while o0 < oc {
+                let no = if o0 + O <= oc { O } else { 1 };
+                let mut ox = 0;
+                while ox < self.ow {
+                    // Interior pixels (windows unclipped horizontally) go `P` at a time, with
+                    // no per-pixel clipping; the others one by one.
+                    let (np, kx0, kx1) = if ox >= self.lo && ox + P <= self.hi {
+                        (P, 0, kw)
+                    } else {
+                        let (a, b, _) = taps(ox, sw, pl, kw, 1, self.iw);
+                        (1, a, b)
+                    };
+                    let run = (kx1 - kx0) * ic;
+                    // Input column of pixel `j`'s first valid tap; a window wholly in the
+                    // padding has no taps and a negative start.
+                    let ix = |j: usize| {
+                        ((((ox + j) * sw + kx0) as i64 - pl as i64).max(0)) as usize * ic
+                    };
+                    let blk = Block {
+                        x: self.x,
+                        w: self.w,
+                        wsz: self.wsz,
+                        run,
+                        zp: self.zp,
+                        out_base: 0,
+                    };
+                    let wcol = kx0 * ic;
+                    let (fc, zp) = (&self.fc, self.out_zp);
+                    let r = rows.clone();
+                    match (np == P, no == O) {
+                        (true, true) => {
+                            blk.run::<M, P, O>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
+                        }
+                        (true, false) => {
+                            blk.run::<M, P, 1>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
+                        }
+                        (false, true) => {
+                            blk.run::<M, 1, O>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
+                        }
+                        (false, false) => {
+                            blk.run::<M, 1, 1>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
+                        }
+                    }
+                    ox += np;
                 }
-                ox += np;
+                o0 += no;
             }
-            o0 += no;
         }
     }
-    Ok(())
 }
 
 /// What one block of pixels × output channels reads.
@@ -240,6 +317,8 @@ struct Block<'a> {
     /// Length of one kernel row's valid run.
     run: usize,
     zp: i8,
+    /// Index in the whole output of the first element of the slice `run` writes to.
+    out_base: usize,
 }
 
 impl Block<'_> {
@@ -270,15 +349,17 @@ impl Block<'_> {
             self.w.get(at..).unwrap_or(&[])
         });
         m.dot(&xs, &ws, rows, self.run, self.zp, &mut acc);
-        write(out_row, ox, oc, o0, &acc, p, out_zp);
+        write(out_row, self.out_base, ox, oc, o0, &acc, p, out_zp);
     }
 }
 
 /// Writes `acc[o][j]` requantised to pixel `ox + j`, channel `o0 + o` of a row of `oc`-channel
-/// pixels (positions outside the row are skipped).
+/// pixels, `out_row` starting at element `base` of that row (positions outside it are skipped).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn write<const P: usize, const O: usize>(
     out_row: &mut [i8],
+    base: usize,
     ox: usize,
     oc: usize,
     o0: usize,
@@ -292,7 +373,8 @@ fn write<const P: usize, const O: usize>(
         let (m, s) = (m as i64, s.clamp(1, 62) as u32);
         let half = 1i64 << (s - 1);
         for (j, &v) in a.iter().enumerate() {
-            if let Some(d) = out_row.get_mut((ox + j) * oc + o0 + o) {
+            let at = ((ox + j) * oc + o0 + o).checked_sub(base);
+            if let Some(d) = at.and_then(|at| out_row.get_mut(at)) {
                 // `out_value` in one i64 (|v * m| < 2^62: no overflow): clamping once to
                 // [lo, hi] ⊂ i8 equals clamping to i32, adding the zero point (saturating)
                 // and clamping again, as the reference does.
@@ -311,35 +393,100 @@ pub(super) fn fully_connected<M: Micro, const O: usize>(
     y: Out<'_>,
     p: &FcParams<'_>,
 ) -> Result<(), KernelError> {
+    check_fc(&x, &y, p)?;
+    fc_outputs::<M, O>(m, &x, y.data, 0, p, y.zero_point);
+    Ok(())
+}
+
+/// [`fully_connected`] on `threads` threads when the `threads` feature is on, on one otherwise.
+pub(super) fn fully_connected_split<M: Micro + Send, const O: usize>(
+    m: M,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &FcParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    #[cfg(feature = "threads")]
+    if threads > 1 {
+        return fully_connected_threads::<M, O>(m, x, y, p, threads);
+    }
+    let _ = threads;
+    fully_connected::<M, O>(m, x, y, p)
+}
+
+/// [`fully_connected`] with the outputs split into `threads` contiguous bands (multiples of
+/// `O`), one scoped thread each; same bytes.
+#[cfg(feature = "threads")]
+pub(super) fn fully_connected_threads<M: Micro + Send, const O: usize>(
+    m: M,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &FcParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    if threads <= 1 {
+        return fully_connected::<M, O>(m, x, y, p);
+    }
+    check_fc(&x, &y, p)?;
+    let band = y.data.len().div_ceil(threads).div_ceil(O).max(1) * O;
+    let (x, zp) = (&x, y.zero_point);
+    std::thread::scope(|s| {
+        let mut bands = y.data.chunks_mut(band).enumerate();
+        let first = bands.next();
+        for (k, out) in bands {
+            s.spawn(move || fc_outputs::<M, O>(m, x, out, k * band, p, zp));
+        }
+        if let Some((_, out)) = first {
+            fc_outputs::<M, O>(m, x, out, 0, p, zp);
+        }
+    });
+    Ok(())
+}
+
+/// [`reference::fully_connected`]'s argument checks.
+fn check_fc(x: &In<'_>, y: &Out<'_>, p: &FcParams<'_>) -> Result<(), KernelError> {
     x.check()?;
     y.check()?;
     let (n_in, n_out) = (x.data.len(), y.data.len());
     if n_out.checked_mul(n_in) != Some(p.weights.len())
         || p.bias.len() != n_out
         || !p.rescale.fits(n_out)
+        || n_in == 0
     {
         return Err(KernelError);
     }
-    if n_in == 0 {
-        return Err(KernelError);
-    }
+    Ok(())
+}
+
+/// Outputs `base .. base + out.len()` of a checked fully connected layer into `out`.
+fn fc_outputs<M: Micro, const O: usize>(
+    m: M,
+    x: &In<'_>,
+    out: &mut [i8],
+    base: usize,
+    p: &FcParams<'_>,
+    out_zp: i8,
+) {
+    let n_in = x.data.len();
+    let n_out = p.bias.len();
     let blk = Block {
         x: x.data,
         w: p.weights,
         wsz: n_in,
         run: n_in,
         zp: x.zero_point,
+        out_base: base,
     };
     let rows = || core::iter::once((0, 0));
-    let mut o0 = 0;
-    while o0 < n_out {
-        if o0 + O <= n_out {
-            blk.run::<M, 1, O>(m, rows(), |_| 0, 0, o0, 0, y.data, n_out, p, y.zero_point);
+    let end = (base + out.len()).min(n_out);
+    let mut o0 = base;
+    while o0 < end {
+        if o0 + O <= end {
+            blk.run::<M, 1, O>(m, rows(), |_| 0, 0, o0, 0, out, n_out, p, out_zp);
             o0 += O;
         } else {
-            blk.run::<M, 1, 1>(m, rows(), |_| 0, 0, o0, 0, y.data, n_out, p, y.zero_point);
+            blk.run::<M, 1, 1>(m, rows(), |_| 0, 0, o0, 0, out, n_out, p, out_zp);
             o0 += 1;
         }
     }
-    Ok(())
 }

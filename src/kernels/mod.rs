@@ -30,7 +30,10 @@ mod neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use dispatch::{conv2d, conv2d_on, fully_connected, fully_connected_on, Isa};
+pub use dispatch::{
+    conv2d, conv2d_on, conv2d_on_threads, conv2d_threads, fully_connected, fully_connected_on,
+    fully_connected_on_threads, fully_connected_threads, Isa,
+};
 pub use reference::*;
 
 /// A kernel's arguments do not fit together (lengths vs shapes vs parameters).

@@ -3,7 +3,7 @@
 use super::error::{BindError, RunError};
 use super::plan::{Plan, TensorInfo};
 use super::step::{OpView, StepView};
-use crate::kernels::{self, In, Operand, Out, Shape};
+use crate::kernels::{self, In, Isa, Operand, Out, Shape};
 
 /// A [`Plan`] bound to an arena. Allocation-free; `run` never panics.
 ///
@@ -14,6 +14,10 @@ use crate::kernels::{self, In, Operand, Out, Shape};
 pub struct Session<'p, 'b, 'a> {
     plan: &'p Plan<'b>,
     arena: &'a mut [u8],
+    /// Threads for convolutions and fully connected layers (1 unless `set_threads`).
+    threads: usize,
+    /// The instruction set of the dense kernels (`Isa::best()` unless `set_isa`).
+    isa: Isa,
 }
 
 fn view<'x>(t: &TensorInfo, bytes: &'x [u8]) -> In<'x> {
@@ -35,7 +39,38 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
                 available: arena.len(),
             });
         }
-        Ok(Self { plan, arena })
+        Ok(Self {
+            plan,
+            arena,
+            threads: 1,
+            isa: Isa::best(),
+        })
+    }
+
+    /// Splits every convolution and fully connected layer across `threads` threads (feature
+    /// `threads`, std only; `0` counts as 1). The output bytes do not depend on the count.
+    /// With more than one thread, [`Session::run`] spawns scoped threads, which allocate:
+    /// the allocation-free guarantee is for one thread, the default.
+    #[cfg(feature = "threads")]
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Runs the dense kernels (convolutions, fully connected) on `isa` instead of the fastest
+    /// this CPU has, falling back to [`Isa::Reference`] when `isa` is not
+    /// [available](Isa::available) here. Every ISA gives the same bytes: this is for checking
+    /// exactly that, and for measuring one path against another.
+    pub fn set_isa(&mut self, isa: Isa) {
+        self.isa = isa;
+    }
+
+    /// The instruction set the dense kernels run on (see [`Session::set_isa`]).
+    pub fn isa(&self) -> Isa {
+        if self.isa.available() {
+            self.isa
+        } else {
+            Isa::Reference
+        }
     }
 
     /// The plan.
@@ -111,6 +146,7 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
 
     fn run_step(&mut self, v: &StepView<'b>) -> Option<()> {
         let plan = self.plan;
+        let isa = self.isa;
         let yt = plan.tensor(v.output)?;
         let yr = yt.range();
         // Split the arena around the output: inputs (validated disjoint) lie wholly below or
@@ -138,8 +174,10 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             zero_point: yt.zero_point,
         };
         let res = match &v.op {
-            OpView::Conv2d(p) => kernels::conv2d(input(0)?, y, p),
-            OpView::FullyConnected(p) => kernels::fully_connected(input(0)?, y, p),
+            OpView::Conv2d(p) => kernels::conv2d_on_threads(isa, input(0)?, y, p, self.threads),
+            OpView::FullyConnected(p) => {
+                kernels::fully_connected_on_threads(isa, input(0)?, y, p, self.threads)
+            }
             OpView::MaxPool(w, c) => kernels::max_pool(input(0)?, y, w, *c),
             OpView::AvgPool(p) => kernels::avg_pool(input(0)?, y, p),
             OpView::Add(p) => {

@@ -26,7 +26,7 @@ pub enum Command {
     Eval(EvalArgs),
     /// Show a plan step by step: ops, shapes, MACs, weights, arena use.
     Inspect(InspectArgs),
-    /// Time `Session::run` on a plan (warm-up, then N runs; one thread).
+    /// Time `Session::run` on a plan (warm-up, then N runs; `--threads`, default 1).
     Bench(BenchArgs),
 }
 
@@ -41,7 +41,13 @@ pub struct BenchArgs {
     /// Untimed warm-up runs.
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
-    /// PLAN is an ONNX model: time tract f32 on it instead (for comparison).
+    /// Threads for convolutions and fully connected layers (the output does not depend on it).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
+    pub threads: u16,
+    /// Also print where the time goes: each step's median time, share and GMAC/s.
+    #[arg(long)]
+    pub per_step: bool,
+    /// PLAN is an ONNX model: time tract f32 on it instead (for comparison; one thread).
     #[arg(long)]
     pub float: bool,
     /// Print one JSON object.
@@ -106,6 +112,9 @@ pub struct ClassifyArgs {
     /// Class names, one per line (overrides the names stored in the plan).
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
+    /// Threads for convolutions and fully connected layers (the output does not depend on it).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
+    pub threads: u16,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -125,6 +134,9 @@ pub struct EvalArgs {
     /// The source ONNX model: also measure float top-1 and int8/float agreement.
     #[arg(long, value_name = "MODEL.onnx")]
     pub reference: Option<PathBuf>,
+    /// Threads for convolutions and fully connected layers (the output does not depend on it).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
+    pub threads: u16,
     /// Use at most N inputs.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,

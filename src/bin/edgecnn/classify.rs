@@ -28,6 +28,7 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
     let out_quant = plan.output_quant();
     let mut arena = plan::arena(&plan);
     let mut session = Session::new(&plan, &mut arena).at(&args.plan)?;
+    session.set_threads(args.threads.into());
 
     let mut results = Vec::new();
     for path in &args.images {

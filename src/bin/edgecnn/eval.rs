@@ -72,6 +72,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
 
     let mut arena = plan::arena(&plan);
     let mut session = Session::new(&plan, &mut arena).at(&args.plan)?;
+    session.set_threads(args.threads.into());
     let (mut int8_ok, mut float_ok, mut agree) = (0usize, 0usize, 0usize);
     let pb = progress::bar(inputs.len(), "evaluating");
     for (i, &label) in labels.iter().enumerate() {
