@@ -498,32 +498,67 @@ pub fn add_into(
         }
     }
     let yzp = y.zero_point;
+    let zp = |o: &Operand<'_>| match o {
+        Operand::Tensor(t) => t.zero_point as i32,
+        Operand::Output { zero_point } => *zero_point as i32,
+    };
+    let (azp, bzp) = (zp(&a), zp(&b));
+    // `a'` and `b'` depend on one byte each: a large Add looks them up (same values).
+    if y.data.len() >= ADD_TABLE_MIN_LEN {
+        let (ta, tb) = (rescaled_table(azp, p.a), rescaled_table(bzp, p.b));
+        let out = (p.out.0, p.out.1.clamp(1, 62));
+        let look = |t: &[i32; 256], v: i8| t.get(v as u8 as usize).copied().unwrap_or(0);
+        add_each(a, b, y.data, |av, bv| {
+            out_value(
+                look(&ta, av).saturating_add(look(&tb, bv)),
+                out,
+                yzp,
+                p.clamp,
+            )
+        });
+    } else {
+        add_each(a, b, y.data, |av, bv| add_one(av, azp, bv, bzp, p, yzp));
+    }
+    Ok(())
+}
+
+/// Output length from which [`add_into`] tabulates the input rescales (512 requantisations)
+/// instead of computing two per element.
+const ADD_TABLE_MIN_LEN: usize = 1024;
+
+/// `requantize((v - zp) << 20, m, s)` (as in [`add_one`]) for every int8 `v`, indexed by
+/// `v as u8`.
+fn rescaled_table(zp: i32, (m, s): (i32, u8)) -> [i32; 256] {
+    let s = s.clamp(1, 62);
+    core::array::from_fn(|u| requantize(((u as u8 as i8) as i32 - zp) << 20, m, s))
+}
+
+/// `y[i] = f(a[i], b[i])`, an [`Operand::Output`] input reading `y[i]` before it is written.
+/// The lengths were checked by the caller.
+#[inline(always)]
+fn add_each(a: Operand<'_>, b: Operand<'_>, y: &mut [i8], f: impl Fn(i8, i8) -> i8) {
     match (a, b) {
         (Operand::Tensor(a), Operand::Tensor(b)) => {
-            let (azp, bzp) = (a.zero_point as i32, b.zero_point as i32);
-            for ((o, &av), &bv) in y.data.iter_mut().zip(a.data).zip(b.data) {
-                *o = add_one(av, azp, bv, bzp, p, yzp);
+            for ((o, &av), &bv) in y.iter_mut().zip(a.data).zip(b.data) {
+                *o = f(av, bv);
             }
         }
-        (Operand::Output { zero_point: azp }, Operand::Tensor(b)) => {
-            let bzp = b.zero_point as i32;
-            for (o, &bv) in y.data.iter_mut().zip(b.data) {
-                *o = add_one(*o, azp as i32, bv, bzp, p, yzp);
+        (Operand::Output { .. }, Operand::Tensor(b)) => {
+            for (o, &bv) in y.iter_mut().zip(b.data) {
+                *o = f(*o, bv);
             }
         }
-        (Operand::Tensor(a), Operand::Output { zero_point: bzp }) => {
-            let azp = a.zero_point as i32;
-            for (o, &av) in y.data.iter_mut().zip(a.data) {
-                *o = add_one(av, azp, *o, bzp as i32, p, yzp);
+        (Operand::Tensor(a), Operand::Output { .. }) => {
+            for (o, &av) in y.iter_mut().zip(a.data) {
+                *o = f(av, *o);
             }
         }
-        (Operand::Output { zero_point: azp }, Operand::Output { zero_point: bzp }) => {
-            for o in y.data.iter_mut() {
-                *o = add_one(*o, azp as i32, *o, bzp as i32, p, yzp);
+        (Operand::Output { .. }, Operand::Output { .. }) => {
+            for o in y.iter_mut() {
+                *o = f(*o, *o);
             }
         }
     }
-    Ok(())
 }
 
 /// One input of [`Op::Concat`](crate::format::model::Op::Concat): copies `x` into channels

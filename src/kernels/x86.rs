@@ -86,10 +86,11 @@ fn dot_avx2<const P: usize, const O: usize>(
         let (Some(xs), Some(ws)) = (runs(x, xo, run), runs(w, wo, run)) else {
             continue;
         };
+        let (xp, wp) = (xs.map(<[i8]>::as_ptr), ws.map(<[i8]>::as_ptr));
         let mut i = 0;
-        let all = _mm_set1_epi8(-1);
         while i + 16 <= run {
-            step_avx2(&xs, &ws, i, zpv, all, &mut v);
+            // SAFETY: every run is exactly `run` long (`runs`) and i + 16 <= run.
+            unsafe { step_full(&xp, &wp, i, zpv, &mut v) };
             i += 16;
         }
         if i < run {
@@ -101,6 +102,7 @@ fn dot_avx2<const P: usize, const O: usize>(
                 step_avx2(&xs, &ws, at, zpv, mask, &mut v);
             } else {
                 let (xt, wt) = (pad16(&xs, i), pad16(&ws, i));
+                let all = _mm_set1_epi8(-1);
                 step_avx2(&slices(&xt), &slices(&wt), 0, zpv, all, &mut v);
             }
         }
@@ -108,7 +110,36 @@ fn dot_avx2<const P: usize, const O: usize>(
     reduce_into(&v, acc);
 }
 
-/// One step of [`dot_avx2`]: elements `i .. i + 16` of every run, weights ANDed with
+/// The bulk step of [`dot_avx2`]: elements `i .. i + 16` of every run, unmasked.
+///
+/// # Safety
+/// Every pointer of `xp` and `wp` must be valid for reads of `i + 16` bytes, and AVX2
+/// available.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn step_full<const P: usize, const O: usize>(
+    xp: &[*const i8; P],
+    wp: &[*const i8; O],
+    i: usize,
+    zpv: __m256i,
+    v: &mut [[__m256i; P]; O],
+) {
+    let mut xv = [_mm256_setzero_si256(); P];
+    for (d, &s) in xv.iter_mut().zip(xp) {
+        // SAFETY: `s` is valid for `i + 16` bytes (the caller's contract); unaligned load.
+        let l = unsafe { _mm_loadu_si128(s.add(i).cast()) };
+        *d = _mm256_sub_epi16(_mm256_cvtepi8_epi16(l), zpv);
+    }
+    for (vo, &s) in v.iter_mut().zip(wp) {
+        // SAFETY: as above.
+        let wv = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(s.add(i).cast()) });
+        for (a, &xj) in vo.iter_mut().zip(&xv) {
+            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xj));
+        }
+    }
+}
+
+/// The tail step of [`dot_avx2`]: elements `i .. i + 16` of every run, weights ANDed with
 /// `wmask`. Runs shorter than `i + 16` are skipped (the caller never passes one).
 #[target_feature(enable = "avx2")]
 #[inline]
