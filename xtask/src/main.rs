@@ -2,6 +2,7 @@
 //! Plain std, no dependencies, so it builds in seconds on a fresh clone.
 
 mod assets;
+mod bench;
 mod board;
 mod board_golden;
 mod board_table;
@@ -35,6 +36,10 @@ commands:
   setup [--models]           install what is missing: Debian packages (cross toolchain, lld,
                              QEMU, aarch64 gcc), the rustup link to Debian's rustc;
                              --models adds PyTorch, Fashion-MNIST and models/requirements.txt
+  bench [--runs N] [--rounds N] [--models a,b] [--no-ort] [--no-boards]
+                             release build, then edgecnn int8 vs tract f32 vs ONNX Runtime
+                             f32/int8, one thread, interleaved rounds, on the micro and
+                             full-size models; then `boards` (QEMU instruction counts)
   boards                     build every board, run the QEMU ones under -icount shift=0 and
                              print model, plan/arena bytes, flash and RAM bytes (from the
                              ELF + measured stack), instructions per inference
@@ -92,6 +97,7 @@ fn dispatch(args: &[&str]) -> Result<u8> {
         ["test", "--no-setup"] => test::run(&root, false)?,
         ["check-targets"] => targets::run(&root)?,
         ["boards"] => board_table::run(&root)?,
+        ["bench", rest @ ..] => bench::run_bench(&root, &bench::Options::parse(rest)?)?,
         ["golden", models @ ..] => board_golden::run_golden(&root, models)?,
         ["demo"] => demo::run_demo(&root)?,
         ["models"] => models(&root, &["all"])?,
