@@ -93,6 +93,12 @@ fn check_model(dir: &Path, write: bool) -> usize {
         session.run().expect("runs");
         let out: Vec<u8> = session.output().iter().map(|&v| v as u8).collect();
         assert_eq!(answer.digest, golden::digest(session.output()));
+        // Every kernel path this CPU has (reference, AVX2, VNNI…) gives the same bytes.
+        for isa in golden::available_isas() {
+            let d = golden::digest_on(isa, &blob, &mut arena, pixels)
+                .unwrap_or_else(|e| panic!("{name} {line} on {isa:?}: {e}"));
+            assert_eq!(d, answer.digest, "{name} {line}: {isa:?} differs");
+        }
         outputs.extend_from_slice(&out);
         writeln!(
             text,

@@ -8,7 +8,8 @@
 use core::fmt;
 
 use edgecnn::classify::{Class, Classifier};
-use edgecnn::runtime::{BindError, ParseError, Plan, RunError};
+use edgecnn::kernels::Isa;
+use edgecnn::runtime::{BindError, ParseError, Plan, RunError, Session};
 
 /// What [`classify_one`] found for one image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,29 @@ pub fn classify_one(
     })
 }
 // README-SNIPPET-END
+
+/// The [`digest`] of `plan_bytes`'s output for `pixels` with the dense kernels forced onto
+/// `isa` (the reference where this CPU lacks it): every [`Isa`] must give the golden digest.
+pub fn digest_on(
+    isa: Isa,
+    plan_bytes: &[u8],
+    arena: &mut [u8],
+    pixels: &[u8],
+) -> Result<u32, ClassifyError> {
+    let plan = Plan::parse(plan_bytes).map_err(ClassifyError::Parse)?;
+    let mut session = Session::new(&plan, arena).map_err(ClassifyError::Bind)?;
+    session.set_isa(isa);
+    session
+        .set_input_pixels(pixels)
+        .map_err(ClassifyError::Run)?;
+    session.run().map_err(ClassifyError::Run)?;
+    Ok(digest(session.output()))
+}
+
+/// Every instruction set this CPU runs, slowest (the reference) first.
+pub fn available_isas() -> impl Iterator<Item = Isa> {
+    Isa::ALL.into_iter().filter(|i| i.available())
+}
 
 /// FNV-1a (32-bit) of an output tensor's bytes.
 pub fn digest(output: &[i8]) -> u32 {

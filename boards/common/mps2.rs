@@ -21,7 +21,7 @@ use cortex_m_rt::exception;
 use cortex_m_semihosting::hprintln;
 
 use crate::data::{ARENA_BYTES, MODELS};
-use crate::golden::{classify_one, matches};
+use crate::golden::{available_isas, classify_one, digest_on, matches};
 
 /// Every plan's arena, in `.bss`, sized at build time for the largest embedded plan.
 static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
@@ -137,6 +137,33 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
             sum / n,
             parse
         );
+    }
+    // Every kernel path this core has (the reference, and the DSP one where the target has
+    // it) gives the host's bytes: each model's first image on each (the others ran on the
+    // fastest path above).
+    for isa in available_isas() {
+        for model in MODELS {
+            let Some(image) = model.images.first() else {
+                continue;
+            };
+            match digest_on(isa, model.plan, &mut arena[..model.arena_bytes], image.pixels) {
+                Ok(d) if d == image.digest => hprintln!(
+                    "edgecnn {}: {} {} on {:?}: digest {:#010x} ok",
+                    board, model.name, image.name, isa, d
+                ),
+                Ok(d) => {
+                    failures += 1;
+                    hprintln!(
+                        "edgecnn {}: {} {} on {:?}: digest {:#010x} MISMATCH: host {:#010x}",
+                        board, model.name, image.name, isa, d, image.digest
+                    );
+                }
+                Err(e) => {
+                    failures += 1;
+                    hprintln!("edgecnn {}: {} {} on {:?}: {}", board, model.name, image.name, isa, e);
+                }
+            }
+        }
     }
     hprintln!(
         "edgecnn-stat board={} stack={} arena_static={}",
