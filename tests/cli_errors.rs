@@ -153,3 +153,31 @@ fn malformed_npy_inputs() {
     ])
     .fails_with(f, "not a .npy");
 }
+
+/// A reader that stops early (`edgecnn classify … | head -1`) ends the tool quietly: no
+/// "internal error" line, the shell's SIGPIPE status. The output (1000 images) is larger than
+/// a pipe's buffer, so the tool is still writing when the reader goes.
+#[test]
+fn closed_stdout_is_not_an_internal_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let image = "models/data/fashion-test/0000.png";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgecnn"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["classify", "tests/data/golden/micro_resnet8/model.plan"])
+        .args(std::iter::repeat_n(image, 1000))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start edgecnn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut first)
+        .expect("one line");
+    assert!(first.contains("0000.png"), "first line: {first}");
+    // The reader (and the pipe's read end) is gone here.
+    let out = child.wait_with_output().expect("wait for edgecnn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("internal error"), "stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+}

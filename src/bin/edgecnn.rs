@@ -48,6 +48,11 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        // `println!` panics when stdout is closed early (`edgecnn classify … | head`): that is
+        // the reader's choice, not a bug. Exit quietly, as Unix tools do on SIGPIPE.
+        if what.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         let at = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
