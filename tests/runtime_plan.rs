@@ -341,7 +341,7 @@ fn multi_step_plan_matches_oracle() {
     let mut session = Session::new(&plan, &mut arena).unwrap();
     let mut rng = Rng(99);
     let mut distinct = std::collections::BTreeSet::new();
-    for _ in 0..20 {
+    for _ in 0..oracle::cases(20) {
         let px = pixels(&mut rng);
         session.set_input_pixels(&px).unwrap();
         let lut = &m.preprocess.as_ref().unwrap().lut;
@@ -368,7 +368,9 @@ fn multi_step_plan_matches_oracle() {
         assert_eq!(seen, m.steps.len());
         distinct.extend(expected[7].iter().copied());
     }
-    assert!(distinct.len() > 20, "fc outputs vary: {distinct:?}");
+    // 20 inputs natively; 2 under Miri (`oracle::cases`), where fewer values can show.
+    let want = if cfg!(miri) { 4 } else { 20 };
+    assert!(distinct.len() > want, "fc outputs vary: {distinct:?}");
 }
 
 #[test]
@@ -649,7 +651,10 @@ fn every_corrupted_byte_is_caught_or_harmless() {
     let arena_len = m.arena_bytes as usize;
     let mut arena = vec![0u8; arena_len * 2 + 4096];
     let (mut accepted, mut rejected) = (0, 0);
-    for i in 0..blob.len() {
+    // Under Miri 12 bytes spread over the blob (header, tables and weights): see
+    // `oracle::cases`.
+    let stride = if cfg!(miri) { blob.len() / 12 } else { 1 }.max(1);
+    for i in (0..blob.len()).step_by(stride) {
         for flip in [0x01u8, 0x80, 0xFF] {
             let mut bad = blob.clone();
             bad[i] ^= flip;
@@ -801,7 +806,7 @@ fn random_damage_with_valid_checksum_never_panics() {
     let mut arena = vec![0u8; 1 << 16];
     let extremes: [u32; 6] = [0, 1, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF];
     let (mut accepted, mut rejected) = (0, 0);
-    for _ in 0..4000 {
+    for _ in 0..oracle::cases(4000) {
         let mut bad = blob.clone();
         for _ in 0..rng.usize(1, 4) {
             let at = rng.usize(16, bad.len() - 4) & !1;

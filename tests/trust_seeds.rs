@@ -30,6 +30,7 @@ fn seed_plans_parse_and_run() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads files: Miri isolates the file system")]
 fn fuzz_seed_corpus_is_current() {
     let dir = corpus_dir();
     let write = std::env::var_os("EDGECNN_WRITE_SEEDS").is_some();

@@ -5,6 +5,21 @@
 
 use edgecnn::format::model::requantize;
 
+/// How many random cases a test runs: `n` natively, `n / 100` (at least 2) under Miri, which
+/// interprets every instruction and runs thousands of times slower. Miri looks for undefined
+/// behaviour, not for coverage: the native run keeps the full count.
+pub const fn cases(n: usize) -> usize {
+    if cfg!(miri) {
+        if n / 100 < 2 {
+            2
+        } else {
+            n / 100
+        }
+    } else {
+        n
+    }
+}
+
 /// xorshift32.
 pub struct Rng(pub u32);
 

@@ -11,7 +11,11 @@
 //! 6. Every fuzz target but `onnx` (whose tract build would double the time) for 20 s each
 //!    (`tests/fuzz/run.sh 20 plan plan_mutated image`: nightly, AddressSanitizer; installs
 //!    cargo-fuzz if missing); a crash fails the step.
-//! 7. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
+//! 7. Miri (nightly; `rustup component add miri rust-src` first): the plan parser, the arena
+//!    binding, every runtime step and the reference kernels on small shapes, i.e.
+//!    `tests/runtime_plan.rs`, `tests/runtime_kernels.rs` and `tests/trust_seeds.rs` with
+//!    their random case counts cut down under `cfg(miri)` (`runtime_oracle::cases`).
+//! 8. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
 //!    `format/` and `runtime/` deny unwrap/expect/panic/indexing) and on every target of the
 //!    workspace with the CLI.
 //!
@@ -90,6 +94,15 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     let (r, counts) = cargo_test(root, &["--no-fail-fast"]);
     steps.push(("cargo test --workspace --features cli", r, start.elapsed()));
 
+    // Miri interprets on one core: it runs beside the remaining (compile-bound) steps, its
+    // output in a log printed when it ends.
+    let miri_start = Instant::now();
+    let miri_log = host_target_dir(root).join("miri.log");
+    let miri_run = {
+        let (root, log) = (root.to_path_buf(), miri_log.clone());
+        std::thread::spawn(move || miri(&root, &log))
+    };
+
     let start = Instant::now();
     let r = targets::run(root);
     steps.push(("check-targets", r, start.elapsed()));
@@ -97,6 +110,20 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     let start = Instant::now();
     let r = fuzz(root);
     steps.push(("fuzz 20 s per target", r, start.elapsed()));
+
+    let r = miri_run
+        .join()
+        .unwrap_or_else(|_| Err(err("the Miri thread panicked")));
+    println!("==== miri ({}) ====", miri_log.display());
+    println!(
+        "{}",
+        std::fs::read_to_string(&miri_log).unwrap_or_else(|e| format!("(no log: {e})"))
+    );
+    steps.push((
+        "miri (parser, arena binding, kernels; beside the steps above)",
+        r,
+        miri_start.elapsed(),
+    ));
 
     let start = Instant::now();
     let r = lints(root);
@@ -137,6 +164,57 @@ fn fuzz(root: &Path) -> Result<()> {
             .args(["tests/fuzz/run.sh", "20", "plan", "plan_mutated", "image"])
             .env("CARGO_TARGET_DIR", host_target_dir(root).join("fuzz")),
     )
+}
+
+/// The test binaries Miri runs (see the module docs).
+pub const MIRI_TESTS: [&str; 3] = ["runtime_plan", "runtime_kernels", "trust_seeds"];
+
+/// Installs Miri and the library source it builds its sysroot from (rustup downloads them
+/// in seconds; already installed is a no-op), then runs [`MIRI_TESTS`] under it, in a target
+/// dir of its own beside the host build's. Everything it prints goes to `log`.
+fn miri(root: &Path, log: &Path) -> Result<()> {
+    let out = std::fs::File::create(log)
+        .map_err(|e| err(format!("cannot create {}: {e}", log.display())))?;
+    let quiet = |c: &mut std::process::Command| -> Result<()> {
+        let line = describe(c);
+        let (o, e) = (out.try_clone(), out.try_clone());
+        let (Ok(o), Ok(e)) = (o, e) else {
+            return Err(err(format!("cannot write {}", log.display())));
+        };
+        let status = c
+            .stdout(o)
+            .stderr(e)
+            .status()
+            .map_err(|e| err(format!("cannot start `{line}`: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(err(format!(
+                "`{line}` failed ({status}); see {}",
+                log.display()
+            )))
+        }
+    };
+    let rustup = || {
+        let mut c = std::process::Command::new("rustup");
+        c.current_dir(root);
+        c
+    };
+    quiet(rustup().args([
+        "component",
+        "add",
+        "--toolchain",
+        "nightly",
+        "miri",
+        "rust-src",
+    ]))?;
+    let mut test = rustup();
+    test.args(["run", "nightly", "cargo", "miri", "test"])
+        .env("CARGO_TARGET_DIR", host_target_dir(root).join("miri"));
+    for t in MIRI_TESTS {
+        test.args(["--test", t]);
+    }
+    quiet(&mut test)
 }
 
 /// `cargo fmt --check`, then clippy with `-D warnings` on the `no_std` library and on every
