@@ -248,7 +248,8 @@ impl<'a> ConvJob<'a> {
 
     /// Computes the output rows `oy0 ..` that `out` holds (whole rows of `ow × oc`).
     fn rows<M: Micro, const P: usize, const O: usize>(&self, m: M, out: &mut [i8], oy0: usize) {
-        let (ic, oc, kw, sw, pl) = (self.ic, self.oc, self.kw, self.sw, self.pl);
+        let (ic, oc, kw) = (self.ic, self.oc, self.kw);
+        let gather = kw * ic < SHORT_ROW && self.wsz <= PATCH_MAX;
         for (k, out_row) in out.chunks_exact_mut(self.ow * oc).enumerate() {
             let (ky0, ky1, iy0) = taps(oy0 + k, self.sh, self.pt, self.kh, self.dh, self.ih);
             // Input offset (of the first valid tap) and weight offset of every valid kernel row.
@@ -256,57 +257,138 @@ impl<'a> ConvJob<'a> {
                 let iy = (iy0 + (ky * self.dh) as i64) as usize;
                 (iy * self.iw * ic, ky * kw * ic)
             });
+            if gather && ky0 == 0 && ky1 == self.kh {
+                self.gathered_row::<M, P, O>(m, rows, out_row);
+                continue;
+            }
             let mut o0 = 0;
             while o0 < oc {
-                let no = if o0 + O <= oc { O } else { 1 };
+                let full = o0 + O <= oc;
                 let mut ox = 0;
                 while ox < self.ow {
                     // Interior pixels (windows unclipped horizontally) go `P` at a time, with
                     // no per-pixel clipping; the others one by one.
-                    let (np, kx0, kx1) = if ox >= self.lo && ox + P <= self.hi {
-                        (P, 0, kw)
-                    } else {
-                        let (a, b, _) = taps(ox, sw, pl, kw, 1, self.iw);
-                        (1, a, b)
-                    };
-                    let run = (kx1 - kx0) * ic;
-                    // Input column of pixel `j`'s first valid tap; a window wholly in the
-                    // padding has no taps and a negative start.
-                    let ix = |j: usize| {
-                        ((((ox + j) * sw + kx0) as i64 - pl as i64).max(0)) as usize * ic
-                    };
-                    let blk = Block {
-                        x: self.x,
-                        w: self.w,
-                        wsz: self.wsz,
-                        run,
-                        zp: self.zp,
-                        out_base: 0,
-                    };
-                    let wcol = kx0 * ic;
-                    let (fc, zp) = (&self.fc, self.out_zp);
+                    let inner = ox >= self.lo && ox + P <= self.hi;
                     let r = rows.clone();
-                    match (np == P, no == O) {
-                        (true, true) => {
-                            blk.run::<M, P, O>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
-                        }
-                        (true, false) => {
-                            blk.run::<M, P, 1>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
-                        }
-                        (false, true) => {
-                            blk.run::<M, 1, O>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
-                        }
-                        (false, false) => {
-                            blk.run::<M, 1, 1>(m, r, ix, wcol, o0, ox, out_row, oc, fc, zp)
-                        }
+                    match (inner, full) {
+                        (true, true) => self.block::<M, P, O>(m, r, true, ox, o0, out_row),
+                        (true, false) => self.block::<M, P, 1>(m, r, true, ox, o0, out_row),
+                        (false, true) => self.block::<M, 1, O>(m, r, false, ox, o0, out_row),
+                        (false, false) => self.block::<M, 1, 1>(m, r, false, ox, o0, out_row),
                     }
-                    ox += np;
+                    ox += if inner { P } else { 1 };
                 }
-                o0 += no;
+                o0 += if full { O } else { 1 };
             }
         }
     }
+
+    /// Pixels `ox .. ox + NP` × channels `o0 .. o0 + NO` of one output row over the kernel
+    /// rows `rows`; `inner`: their windows are whole horizontally (else `NP` is 1 and the
+    /// window is clipped).
+    #[inline(always)]
+    fn block<M: Micro, const NP: usize, const NO: usize>(
+        &self,
+        m: M,
+        rows: impl Iterator<Item = (usize, usize)>,
+        inner: bool,
+        ox: usize,
+        o0: usize,
+        out_row: &mut [i8],
+    ) {
+        let (ic, kw, sw, pl) = (self.ic, self.kw, self.sw, self.pl);
+        let (kx0, kx1) = if inner {
+            (0, kw)
+        } else {
+            let (a, b, _) = taps(ox, sw, pl, kw, 1, self.iw);
+            (a, b)
+        };
+        // Input column of pixel `j`'s first valid tap; a window wholly in the padding has no
+        // taps and a negative start.
+        let ix = |j: usize| ((((ox + j) * sw + kx0) as i64 - pl as i64).max(0)) as usize * ic;
+        let blk = Block {
+            x: self.x,
+            w: self.w,
+            wsz: self.wsz,
+            run: (kx1 - kx0) * ic,
+            zp: self.zp,
+            out_base: 0,
+        };
+        let (fc, zp) = (&self.fc, self.out_zp);
+        blk.run::<M, NP, NO>(m, rows, ix, kx0 * ic, o0, ox, out_row, self.oc, fc, zp);
+    }
+
+    /// One output row whose windows are whole vertically, for short kernel rows: the whole
+    /// window of each interior pixel is copied into a contiguous patch once, and every
+    /// output channel reads it as one run of `wsz` (the weights of a channel are one run of
+    /// `wsz` too), instead of `kh` runs of `kw × ic` that are mostly tail. Pixels clipped
+    /// horizontally take [`ConvJob::block`]. Same sums, so the same bytes.
+    fn gathered_row<M: Micro, const P: usize, const O: usize>(
+        &self,
+        m: M,
+        rows: impl Iterator<Item = (usize, usize)> + Clone,
+        out_row: &mut [i8],
+    ) {
+        let (ic, oc, sw, pl) = (self.ic, self.oc, self.sw, self.pl);
+        let line = self.kw * ic;
+        let mut patches = [[0i8; PATCH_MAX]; P];
+        let mut ox = 0;
+        while ox < self.ow {
+            if !(ox >= self.lo && ox + P <= self.hi) {
+                let mut o0 = 0;
+                while o0 < oc {
+                    if o0 + O <= oc {
+                        self.block::<M, 1, O>(m, rows.clone(), false, ox, o0, out_row);
+                        o0 += O;
+                    } else {
+                        self.block::<M, 1, 1>(m, rows.clone(), false, ox, o0, out_row);
+                        o0 += 1;
+                    }
+                }
+                ox += 1;
+                continue;
+            }
+            for (j, patch) in patches.iter_mut().enumerate() {
+                // Interior: the window starts at or after column 0.
+                let ix = ((ox + j) * sw).saturating_sub(pl) * ic;
+                for ((at, _), dst) in rows.clone().zip(patch.chunks_exact_mut(line)) {
+                    if let Some(src) = self.x.get(at + ix..at + ix + line) {
+                        dst.copy_from_slice(src);
+                    }
+                }
+            }
+            let blk = Block {
+                x: patches.as_flattened(),
+                w: self.w,
+                wsz: self.wsz,
+                run: self.wsz,
+                zp: self.zp,
+                out_base: 0,
+            };
+            let (fc, zp) = (&self.fc, self.out_zp);
+            let one = || core::iter::once((0, 0));
+            let at = |j: usize| j * PATCH_MAX;
+            let mut o0 = 0;
+            while o0 < oc {
+                if o0 + O <= oc {
+                    blk.run::<M, P, O>(m, one(), at, 0, o0, ox, out_row, oc, fc, zp);
+                    o0 += O;
+                } else {
+                    blk.run::<M, P, 1>(m, one(), at, 0, o0, ox, out_row, oc, fc, zp);
+                    o0 += 1;
+                }
+            }
+            ox += P;
+        }
+    }
 }
+
+/// Kernel rows (`kw × ic` bytes) shorter than this are gathered (see
+/// [`ConvJob::gathered_row`]) when the whole window fits [`PATCH_MAX`].
+const SHORT_ROW: usize = 32;
+
+/// Largest window (`kh × kw × ic` bytes) gathered into a patch on the stack (`P` of them).
+const PATCH_MAX: usize = 256;
 
 /// What one block of pixels × output channels reads.
 struct Block<'a> {
