@@ -42,6 +42,11 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     // A bug (here or in a dependency) still gets one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
+        // A panic inside tract that the compiler catches becomes an error naming the file:
+        // it prints that error, not this line.
+        if edgecnn::compiler::in_guarded_call() {
+            return;
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()

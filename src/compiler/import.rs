@@ -75,6 +75,13 @@ fn load_err(path: &Path, e: impl std::fmt::Display) -> CompileError {
 /// Reads and types `path`, fixing the input shape (`input_shape`, else the file's; a symbolic
 /// batch dimension alone becomes 1, any other symbolic dimension is `DynamicInput`).
 pub(crate) fn load(path: &Path, input_shape: Option<&[usize]>) -> Result<Loaded, CompileError> {
+    super::tract_guard::guarded(path, "loading and typing the model", || {
+        load_unguarded(path, input_shape)
+    })
+}
+
+/// [`load`] without the guard against tract panics.
+fn load_unguarded(path: &Path, input_shape: Option<&[usize]>) -> Result<Loaded, CompileError> {
     let bytes = std::fs::read(path).map_err(|source| CompileError::Io {
         path: path.to_path_buf(),
         source,
@@ -1311,6 +1318,13 @@ fn run_err(path: &Path, e: impl std::fmt::Display) -> CompileError {
 impl Reference {
     /// An optimised plan of `loaded` computing `outlets` (all of the model's outputs if empty).
     fn new(loaded: &Loaded, outlets: &[OutletId]) -> Result<Self, CompileError> {
+        super::tract_guard::guarded(&loaded.path, "optimising the float model", || {
+            Self::new_unguarded(loaded, outlets)
+        })
+    }
+
+    /// [`Reference::new`] without the guard against tract panics.
+    fn new_unguarded(loaded: &Loaded, outlets: &[OutletId]) -> Result<Self, CompileError> {
         let mut model = loaded.model.clone();
         if !outlets.is_empty() {
             model
@@ -1350,10 +1364,11 @@ impl Reference {
             )));
         }
         let t = Tensor::from_shape(&self.input_shape, input).map_err(|e| run_err(&self.path, e))?;
-        let outs = self
-            .plan
-            .run(tvec![t.into_tvalue()])
-            .map_err(|e| run_err(&self.path, format!("{e:#}")))?;
+        let outs = super::tract_guard::guarded(&self.path, "running the float model", || {
+            self.plan
+                .run(tvec![t.into_tvalue()])
+                .map_err(|e| run_err(&self.path, format!("{e:#}")))
+        })?;
         outs.iter()
             .map(|o| f32s(o).map_err(|e| run_err(&self.path, e)))
             .collect()

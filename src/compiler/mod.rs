@@ -22,6 +22,9 @@ pub mod memory;
 mod memplan;
 mod passes;
 mod quantize;
+mod tract_guard;
+
+pub use tract_guard::in_guarded_call;
 
 pub use memory::MemoryReport;
 pub use memplan::MemoryOptions;
