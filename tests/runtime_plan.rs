@@ -806,7 +806,8 @@ fn random_damage_with_valid_checksum_never_panics() {
     let mut arena = vec![0u8; 1 << 16];
     let extremes: [u32; 6] = [0, 1, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF];
     let (mut accepted, mut rejected) = (0, 0);
-    for _ in 0..oracle::cases(4000) {
+    // Ten under Miri, where each parse + run is slow; thousands natively.
+    for _ in 0..if cfg!(miri) { 10 } else { 4000 } {
         let mut bad = blob.clone();
         for _ in 0..rng.usize(1, 4) {
             let at = rng.usize(16, bad.len() - 4) & !1;
@@ -840,8 +841,10 @@ fn random_damage_with_valid_checksum_never_panics() {
             plan.preprocess().map(|p| p.lut(0)),
         );
     }
+    // Ten damaged blobs under Miri need not show both outcomes; what Miri checks is that
+    // neither path has undefined behaviour.
     assert!(
-        rejected > 0 && accepted > 0,
+        cfg!(miri) || (rejected > 0 && accepted > 0),
         "{accepted} accepted, {rejected} rejected"
     );
 }

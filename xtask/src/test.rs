@@ -8,9 +8,9 @@
 //!    board (QEMU) tests, in the dev profile with optimised dependencies (tract is compiled once,
 //!    shared with `cargo xtask demo`).
 //! 5. `cargo xtask check-targets`.
-//! 6. Every fuzz target but `onnx` (whose tract build would double the time) for 20 s each
-//!    (`tests/fuzz/run.sh 20 plan plan_mutated image`: nightly, AddressSanitizer; installs
-//!    cargo-fuzz if missing); a crash fails the step.
+//! 6. Every fuzz target for 20 s each (`tests/fuzz/run.sh`: nightly; installs cargo-fuzz if
+//!    missing): `plan`, `plan_mutated` and `image` under AddressSanitizer, `onnx` (the tract
+//!    import path, safe Rust) without a sanitizer; a crash fails the step.
 //! 7. Miri (nightly; `rustup component add miri rust-src` first): the plan parser, the arena
 //!    binding, every runtime step and the reference kernels on small shapes, i.e.
 //!    `tests/runtime_plan.rs`, `tests/runtime_kernels.rs` and `tests/trust_seeds.rs` with
@@ -109,7 +109,7 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
 
     let start = Instant::now();
     let r = fuzz(root);
-    steps.push(("fuzz 20 s per target", r, start.elapsed()));
+    steps.push(("fuzz 20 s per target (4 targets)", r, start.elapsed()));
 
     let r = miri_run
         .join()
@@ -156,14 +156,25 @@ pub fn run(root: &Path, with_setup: bool) -> Result<()> {
     }
 }
 
-/// `tests/fuzz/run.sh 20 plan plan_mutated image`, its target dir beside the host build's.
+/// `tests/fuzz/run.sh 20 plan plan_mutated image` (AddressSanitizer: these reach the
+/// `unsafe` SIMD kernels), then `FUZZ_SANITIZER=none tests/fuzz/run.sh 20 onnx` (the import
+/// path is safe Rust, tract included, and its instrumented build is the longest: without ASan
+/// it is several minutes shorter). Target dirs beside the host build's; both run even when
+/// the first fails.
 fn fuzz(root: &Path) -> Result<()> {
-    run_command(
-        std::process::Command::new("bash")
-            .current_dir(root)
-            .args(["tests/fuzz/run.sh", "20", "plan", "plan_mutated", "image"])
-            .env("CARGO_TARGET_DIR", host_target_dir(root).join("fuzz")),
-    )
+    let script = |targets: &[&str], sanitizer: &str, dir: &str| {
+        run_command(
+            std::process::Command::new("bash")
+                .current_dir(root)
+                .args(["tests/fuzz/run.sh", "20"])
+                .args(targets)
+                .env("FUZZ_SANITIZER", sanitizer)
+                .env("CARGO_TARGET_DIR", host_target_dir(root).join(dir)),
+        )
+    };
+    let asan = script(&["plan", "plan_mutated", "image"], "address", "fuzz");
+    let onnx = script(&["onnx"], "none", "fuzz-onnx");
+    asan.and(onnx)
 }
 
 /// The test binaries Miri runs (see the module docs).
