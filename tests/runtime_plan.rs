@@ -651,11 +651,15 @@ fn every_corrupted_byte_is_caught_or_harmless() {
     let arena_len = m.arena_bytes as usize;
     let mut arena = vec![0u8; arena_len * 2 + 4096];
     let (mut accepted, mut rejected) = (0, 0);
-    // Under Miri 12 bytes spread over the blob (header, tables and weights): see
-    // `oracle::cases`.
-    let stride = if cfg!(miri) { blob.len() / 12 } else { 1 }.max(1);
-    for i in (0..blob.len()).step_by(stride) {
-        for flip in [0x01u8, 0x80, 0xFF] {
+    // Under Miri 8 bytes spread over the blob (header, tables and weights), one flip each:
+    // each case parses twice and runs, seconds apiece there. See `oracle::cases`.
+    let (stride, flips): (usize, &[u8]) = if cfg!(miri) {
+        (blob.len() / 8, &[0xFF])
+    } else {
+        (1, &[0x01, 0x80, 0xFF])
+    };
+    for i in (0..blob.len()).step_by(stride.max(1)) {
+        for &flip in flips {
             let mut bad = blob.clone();
             bad[i] ^= flip;
             assert!(
@@ -680,8 +684,9 @@ fn every_corrupted_byte_is_caught_or_harmless() {
             }
         }
     }
+    // Natively both outcomes must show; Miri's eight cases are about undefined behaviour.
     assert!(
-        rejected > 0 && accepted > 0,
+        cfg!(miri) || (rejected > 0 && accepted > 0),
         "both outcomes exercised: {accepted} accepted, {rejected} rejected"
     );
 }
@@ -853,11 +858,18 @@ fn random_damage_with_valid_checksum_never_panics() {
 #[test]
 fn unaligned_blob_gives_the_same_output() {
     let blob = model(12).encode();
-    let mut shifted = vec![0u8; blob.len() + 1];
-    shifted[1..].copy_from_slice(&blob);
+    // Place a copy at an address ≡ 1 (mod 4), whatever the allocator's alignment (under Miri
+    // a byte vector can start anywhere).
+    let mut buf = vec![0u8; blob.len() + 4];
+    let k = (0..4)
+        .find(|k| (buf.as_ptr() as usize + k) % 4 == 1)
+        .unwrap();
+    buf[k..k + blob.len()].copy_from_slice(&blob);
+    let shifted = &buf[k..k + blob.len()];
+    assert_eq!(shifted.as_ptr() as usize % 4, 1);
     let x: Vec<i8> = Rng(3).i8s(90);
     let mut outputs = Vec::new();
-    for b in [&blob[..], &shifted[1..]] {
+    for b in [&blob[..], shifted] {
         let plan = Plan::parse(b).unwrap();
         let mut arena = vec![0u8; plan.arena_bytes()];
         let mut s = Session::new(&plan, &mut arena).unwrap();
@@ -866,9 +878,4 @@ fn unaligned_blob_gives_the_same_output() {
         outputs.push(s.output().to_vec());
     }
     assert_eq!(outputs[0], outputs[1]);
-    assert_eq!(
-        shifted.as_ptr() as usize % 4,
-        0,
-        "the system allocator aligns"
-    );
 }
