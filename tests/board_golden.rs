@@ -99,6 +99,16 @@ fn check_model(dir: &Path, write: bool) -> usize {
                 .unwrap_or_else(|e| panic!("{name} {line} on {isa:?}: {e}"));
             assert_eq!(d, answer.digest, "{name} {line}: {isa:?} differs");
         }
+        // Split across threads (feature `threads`): the same bytes for every count.
+        #[cfg(feature = "threads")]
+        for threads in [2, 3] {
+            let mut session = Session::new(&plan, &mut arena).expect("arena fits");
+            session.set_threads(threads);
+            session.set_input_pixels(pixels).expect("pixels fit");
+            session.run().expect("runs");
+            let d = golden::digest(session.output());
+            assert_eq!(d, answer.digest, "{name} {line}: {threads} threads differ");
+        }
         outputs.extend_from_slice(&out);
         writeln!(
             text,

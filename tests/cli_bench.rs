@@ -28,3 +28,23 @@ fn bench_text_names_the_isa() {
     let out = edgecnn(&["bench", plan.to_str().unwrap(), "--runs", "2"]);
     assert!(out.ok().contains("isa "), "{}", out.stdout);
 }
+
+/// `--threads N` is reported, and `classify --threads N` prints what one thread prints.
+#[test]
+fn threads_are_reported_and_change_no_answer() {
+    let plan = "tests/data/golden/micro_resnet8/model.plan";
+    let run = edgecnn(&["bench", plan, "--runs", "2", "--threads", "2", "--json"]);
+    let v: Value = serde_json::from_str(run.ok().trim()).expect("one JSON object");
+    assert_eq!(v["threads"], 2);
+    let images = [
+        "models/data/fashion-test/0000.png",
+        "models/data/fashion-test/0001.png",
+    ];
+    let classify = |extra: &[&str]| {
+        let mut args = vec!["classify", plan];
+        args.extend(images);
+        args.extend(extra);
+        edgecnn(&args).ok().to_string()
+    };
+    assert_eq!(classify(&["--threads", "3"]), classify(&[]));
+}
