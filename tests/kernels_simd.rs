@@ -186,7 +186,7 @@ fn conv2d_every_isa_matches_reference() {
         // More threads than rows, uneven bands, one band per row (feature `threads`).
         for threads in [2, 3, 7] {
             assert_eq!(
-                run(&|a, b| kernels::conv2d_threads(a, b, &p, threads)),
+                run(&|a, b| kernels::conv2d_on_threads(Isa::best(), a, b, &p, threads)),
                 expected,
                 "{threads} threads {what}"
             );
@@ -249,7 +249,8 @@ fn fully_connected_every_isa_matches_reference() {
         let got = run(&|a, b| kernels::fully_connected(a, b, &p));
         assert_eq!(got, expected, "best case {case}: {n_in} -> {n_out}");
         for threads in [2, 3, 7] {
-            let got = run(&|a, b| kernels::fully_connected_threads(a, b, &p, threads));
+            let got =
+                run(&|a, b| kernels::fully_connected_on_threads(Isa::best(), a, b, &p, threads));
             assert_eq!(
                 got, expected,
                 "{threads} threads case {case}: {n_in} -> {n_out}"

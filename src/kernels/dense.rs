@@ -93,12 +93,16 @@ pub(super) fn slices<const N: usize>(c: &[[i8; 16]; N]) -> [&[i8]; N] {
 }
 
 /// [`Op::Conv2d`](crate::format::model::Op::Conv2d) through `m` with blocks of `P` pixels
-/// × `O` output channels; same contract and errors as [`reference::conv2d`].
-pub(super) fn conv2d<M: Micro, const P: usize, const O: usize>(
+/// × `O` output channels; same contract and errors as [`reference::conv2d`]. With the
+/// `threads` feature and `threads > 1`, the output rows are split into `threads` contiguous
+/// bands (see [`in_bands`]); the bytes are the same, every row being computed by the same
+/// code whatever band it falls in. Without the feature `threads` is ignored.
+pub(super) fn conv2d<M: Micro + Sync, const P: usize, const O: usize>(
     m: M,
     x: In<'_>,
     y: Out<'_>,
     p: &ConvParams<'_>,
+    threads: usize,
 ) -> Result<(), KernelError> {
     if p.groups != 1 || p.window.dilation[1] != 1 {
         return reference::conv2d(x, y, p);
@@ -106,57 +110,37 @@ pub(super) fn conv2d<M: Micro, const P: usize, const O: usize>(
     let Some(job) = ConvJob::new(&x, &y, p)? else {
         return Ok(());
     };
-    job.rows::<M, P, O>(m, y.data, 0);
-    Ok(())
-}
-
-/// [`conv2d`] on `threads` threads when the `threads` feature is on, on one otherwise.
-pub(super) fn conv2d_split<M: Micro + Send, const P: usize, const O: usize>(
-    m: M,
-    x: In<'_>,
-    y: Out<'_>,
-    p: &ConvParams<'_>,
-    threads: usize,
-) -> Result<(), KernelError> {
-    #[cfg(feature = "threads")]
-    if threads > 1 {
-        return conv2d_threads::<M, P, O>(m, x, y, p, threads);
-    }
-    let _ = threads;
-    conv2d::<M, P, O>(m, x, y, p)
-}
-
-/// [`conv2d`] with the output rows split into `threads` contiguous bands, one scoped thread
-/// each (the calling thread runs the first). Same bytes: every output row is computed by the
-/// same code whatever band it falls in.
-#[cfg(feature = "threads")]
-pub(super) fn conv2d_threads<M: Micro + Send, const P: usize, const O: usize>(
-    m: M,
-    x: In<'_>,
-    y: Out<'_>,
-    p: &ConvParams<'_>,
-    threads: usize,
-) -> Result<(), KernelError> {
-    if p.groups != 1 || p.window.dilation[1] != 1 || threads <= 1 {
-        return conv2d::<M, P, O>(m, x, y, p);
-    }
-    let Some(job) = ConvJob::new(&x, &y, p)? else {
-        return Ok(());
-    };
     let row = job.ow * job.oc;
-    let band = y.shape.h.div_ceil(threads).max(1);
+    let band_rows = y.shape.h.div_ceil(threads.max(1)).max(1);
     let job = &job;
-    std::thread::scope(|s| {
-        let mut bands = y.data.chunks_mut(band * row).enumerate();
-        let first = bands.next();
-        for (k, out) in bands {
-            s.spawn(move || job.rows::<M, P, O>(m, out, k * band));
-        }
-        if let Some((_, out)) = first {
-            job.rows::<M, P, O>(m, out, 0);
-        }
+    in_bands(y.data, band_rows * row, threads, |out, at| {
+        job.rows::<M, P, O>(m, out, at / row)
     });
     Ok(())
+}
+
+/// Calls `work(chunk, start)` on consecutive chunks of `band` elements of `out` (`start`:
+/// the chunk's first index in `out`). With the `threads` feature and `threads > 1`, one
+/// scoped thread per chunk after the first, which the calling thread runs; otherwise the
+/// whole of `out` in one call, on this thread (no spawning, no allocation).
+fn in_bands(out: &mut [i8], band: usize, threads: usize, work: impl Fn(&mut [i8], usize) + Sync) {
+    #[cfg(feature = "threads")]
+    if threads > 1 && band > 0 {
+        let work = &work;
+        std::thread::scope(|s| {
+            let mut chunks = out.chunks_mut(band).enumerate();
+            let first = chunks.next();
+            for (k, chunk) in chunks {
+                s.spawn(move || work(chunk, k * band));
+            }
+            if let Some((_, chunk)) = first {
+                work(chunk, 0);
+            }
+        });
+        return;
+    }
+    let _ = (band, threads);
+    work(out, 0);
 }
 
 /// A validated dense convolution: everything [`ConvJob::rows`] needs.
@@ -468,59 +452,21 @@ fn write<const P: usize, const O: usize>(
 }
 
 /// [`Op::FullyConnected`](crate::format::model::Op::FullyConnected) through `m`, `O` outputs
-/// at a time; same contract and errors as [`reference::fully_connected`].
-pub(super) fn fully_connected<M: Micro, const O: usize>(
-    m: M,
-    x: In<'_>,
-    y: Out<'_>,
-    p: &FcParams<'_>,
-) -> Result<(), KernelError> {
-    check_fc(&x, &y, p)?;
-    fc_outputs::<M, O>(m, &x, y.data, 0, p, y.zero_point);
-    Ok(())
-}
-
-/// [`fully_connected`] on `threads` threads when the `threads` feature is on, on one otherwise.
-pub(super) fn fully_connected_split<M: Micro + Send, const O: usize>(
+/// at a time; same contract and errors as [`reference::fully_connected`]. With the `threads`
+/// feature and `threads > 1`, the outputs are split into `threads` contiguous bands
+/// (multiples of `O`, see [`in_bands`]); same bytes.
+pub(super) fn fully_connected<M: Micro + Sync, const O: usize>(
     m: M,
     x: In<'_>,
     y: Out<'_>,
     p: &FcParams<'_>,
     threads: usize,
 ) -> Result<(), KernelError> {
-    #[cfg(feature = "threads")]
-    if threads > 1 {
-        return fully_connected_threads::<M, O>(m, x, y, p, threads);
-    }
-    let _ = threads;
-    fully_connected::<M, O>(m, x, y, p)
-}
-
-/// [`fully_connected`] with the outputs split into `threads` contiguous bands (multiples of
-/// `O`), one scoped thread each; same bytes.
-#[cfg(feature = "threads")]
-pub(super) fn fully_connected_threads<M: Micro + Send, const O: usize>(
-    m: M,
-    x: In<'_>,
-    y: Out<'_>,
-    p: &FcParams<'_>,
-    threads: usize,
-) -> Result<(), KernelError> {
-    if threads <= 1 {
-        return fully_connected::<M, O>(m, x, y, p);
-    }
     check_fc(&x, &y, p)?;
-    let band = y.data.len().div_ceil(threads).div_ceil(O).max(1) * O;
+    let band = y.data.len().div_ceil(threads.max(1)).div_ceil(O).max(1) * O;
     let (x, zp) = (&x, y.zero_point);
-    std::thread::scope(|s| {
-        let mut bands = y.data.chunks_mut(band).enumerate();
-        let first = bands.next();
-        for (k, out) in bands {
-            s.spawn(move || fc_outputs::<M, O>(m, x, out, k * band, p, zp));
-        }
-        if let Some((_, out)) = first {
-            fc_outputs::<M, O>(m, x, out, 0, p, zp);
-        }
+    in_bands(y.data, band, threads, |out, at| {
+        fc_outputs::<M, O>(m, x, out, at, p, zp)
     });
     Ok(())
 }

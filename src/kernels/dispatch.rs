@@ -75,26 +75,20 @@ const VNNI_MIN_TAPS: usize = 512;
 
 /// [`reference::conv2d`] on the best available [`Isa`]: same contract, same bytes.
 pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
-    conv2d_threads(x, y, p, 1)
+    conv2d_on_threads(Isa::best(), x, y, p, 1)
 }
 
-/// [`conv2d`] with its output rows split across `threads` scoped threads (feature
+/// [`reference::conv2d`] on `isa`, or on the reference when `isa` is not available here.
+pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
+    conv2d_with(isa, x, y, p, 1)
+}
+
+/// [`conv2d_on`] with its output rows split across `threads` scoped threads (feature
 /// `threads`; without it, or with `threads <= 1`, one thread). Same bytes for every count;
 /// convolutions the SIMD path does not cover (grouped, dilated along the width) run on one.
 /// Spawning threads allocates: only `threads <= 1` keeps [`conv2d`]'s allocation-free
-/// guarantee.
-pub fn conv2d_threads(
-    x: In<'_>,
-    y: Out<'_>,
-    p: &ConvParams<'_>,
-    threads: usize,
-) -> Result<(), KernelError> {
-    conv2d_on_threads(Isa::best(), x, y, p, threads)
-}
-
-/// [`conv2d_threads`] on `isa` (the reference when `isa` is not available here; an
-/// [`Isa::Avx512Vnni`] request runs convs under 512 taps per output on AVX2, as [`conv2d`]
-/// does).
+/// guarantee. Like [`conv2d`], an [`Isa::Avx512Vnni`] request runs convs under 512 taps per
+/// output on AVX2.
 pub fn conv2d_on_threads(
     isa: Isa,
     x: In<'_>,
@@ -113,34 +107,17 @@ pub fn conv2d_on_threads(
 
 /// [`reference::fully_connected`] on the best available [`Isa`]: same contract, same bytes.
 pub fn fully_connected(x: In<'_>, y: Out<'_>, p: &FcParams<'_>) -> Result<(), KernelError> {
-    fully_connected_with(Isa::best(), x, y, p, 1)
+    fully_connected_on_threads(Isa::best(), x, y, p, 1)
 }
 
-/// [`fully_connected`] with its outputs split across `threads` scoped threads (see
-/// [`conv2d_threads`]); same bytes for every count.
-pub fn fully_connected_threads(
-    x: In<'_>,
-    y: Out<'_>,
-    p: &FcParams<'_>,
-    threads: usize,
-) -> Result<(), KernelError> {
-    fully_connected_with(Isa::best(), x, y, p, threads)
-}
-
-/// [`fully_connected_threads`] on `isa` (the reference when `isa` is not available here).
-pub fn fully_connected_on_threads(
+/// [`reference::fully_connected`] on `isa`, or on the reference when `isa` is not available.
+pub fn fully_connected_on(
     isa: Isa,
     x: In<'_>,
     y: Out<'_>,
     p: &FcParams<'_>,
-    threads: usize,
 ) -> Result<(), KernelError> {
-    fully_connected_with(isa, x, y, p, threads)
-}
-
-/// [`reference::conv2d`] on `isa`, or on the reference when `isa` is not available here.
-pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
-    conv2d_with(isa, x, y, p, 1)
+    fully_connected_on_threads(isa, x, y, p, 1)
 }
 
 fn conv2d_with(
@@ -157,12 +134,12 @@ fn conv2d_with(
         match isa {
             Isa::Avx512Vnni => {
                 if let Some(m) = x86::Avx512Vnni::new() {
-                    return dense::conv2d_split::<_, 4, 4>(m, x, y, p, threads);
+                    return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
                 }
             }
             Isa::Avx2 => {
                 if let Some(m) = x86::Avx2::new() {
-                    return dense::conv2d_split::<_, 2, 4>(m, x, y, p, threads);
+                    return dense::conv2d::<_, 2, 4>(m, x, y, p, threads);
                 }
             }
             _ => {}
@@ -174,12 +151,12 @@ fn conv2d_with(
         match isa {
             Isa::NeonDot => {
                 if let Some(m) = neon::NeonDot::new() {
-                    return dense::conv2d_split::<_, 4, 4>(m, x, y, p, threads);
+                    return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
                 }
             }
             Isa::Neon => {
                 if let Some(m) = neon::Neon::new() {
-                    return dense::conv2d_split::<_, 4, 4>(m, x, y, p, threads);
+                    return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
                 }
             }
             _ => {}
@@ -188,23 +165,15 @@ fn conv2d_with(
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     if isa == Isa::Dsp {
         if let Some(m) = super::dsp::Dsp::new() {
-            return dense::conv2d_split::<_, 4, 4>(m, x, y, p, threads);
+            return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
         }
     }
     reference::conv2d(x, y, p)
 }
 
-/// [`reference::fully_connected`] on `isa`, or on the reference when `isa` is not available.
-pub fn fully_connected_on(
-    isa: Isa,
-    x: In<'_>,
-    y: Out<'_>,
-    p: &FcParams<'_>,
-) -> Result<(), KernelError> {
-    fully_connected_with(isa, x, y, p, 1)
-}
-
-fn fully_connected_with(
+/// [`fully_connected_on`] with its outputs split across `threads` scoped threads (see
+/// [`conv2d_on_threads`]); same bytes for every count.
+pub fn fully_connected_on_threads(
     isa: Isa,
     x: In<'_>,
     y: Out<'_>,
@@ -218,12 +187,12 @@ fn fully_connected_with(
         match isa {
             Isa::Avx512Vnni => {
                 if let Some(m) = x86::Avx512Vnni::new() {
-                    return dense::fully_connected_split::<_, 8>(m, x, y, p, threads);
+                    return dense::fully_connected::<_, 8>(m, x, y, p, threads);
                 }
             }
             Isa::Avx2 => {
                 if let Some(m) = x86::Avx2::new() {
-                    return dense::fully_connected_split::<_, 4>(m, x, y, p, threads);
+                    return dense::fully_connected::<_, 4>(m, x, y, p, threads);
                 }
             }
             _ => {}
@@ -235,12 +204,12 @@ fn fully_connected_with(
         match isa {
             Isa::NeonDot => {
                 if let Some(m) = neon::NeonDot::new() {
-                    return dense::fully_connected_split::<_, 4>(m, x, y, p, threads);
+                    return dense::fully_connected::<_, 4>(m, x, y, p, threads);
                 }
             }
             Isa::Neon => {
                 if let Some(m) = neon::Neon::new() {
-                    return dense::fully_connected_split::<_, 4>(m, x, y, p, threads);
+                    return dense::fully_connected::<_, 4>(m, x, y, p, threads);
                 }
             }
             _ => {}
@@ -249,7 +218,7 @@ fn fully_connected_with(
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     if isa == Isa::Dsp {
         if let Some(m) = super::dsp::Dsp::new() {
-            return dense::fully_connected_split::<_, 2>(m, x, y, p, threads);
+            return dense::fully_connected::<_, 2>(m, x, y, p, threads);
         }
     }
     reference::fully_connected(x, y, p)

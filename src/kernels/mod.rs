@@ -31,8 +31,8 @@ mod neon;
 mod x86;
 
 pub use dispatch::{
-    conv2d, conv2d_on, conv2d_on_threads, conv2d_threads, fully_connected, fully_connected_on,
-    fully_connected_on_threads, fully_connected_threads, Isa,
+    conv2d, conv2d_on, conv2d_on_threads, fully_connected, fully_connected_on,
+    fully_connected_on_threads, Isa,
 };
 pub use reference::*;
 
