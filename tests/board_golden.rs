@@ -21,6 +21,7 @@ mod golden;
 
 use std::{fmt::Write as _, fs, path::Path};
 
+use edgecnn::kernels::Isa;
 use edgecnn::runtime::{Plan, Session};
 
 /// Test images per model.
@@ -94,7 +95,7 @@ fn check_model(dir: &Path, write: bool) -> usize {
         let out: Vec<u8> = session.output().iter().map(|&v| v as u8).collect();
         assert_eq!(answer.digest, golden::digest(session.output()));
         // Every kernel path this CPU has (reference, AVX2, VNNI…) gives the same bytes.
-        for isa in golden::available_isas() {
+        for isa in Isa::all_available() {
             let d = golden::digest_on(isa, &blob, &mut arena, pixels)
                 .unwrap_or_else(|e| panic!("{name} {line} on {isa:?}: {e}"));
             assert_eq!(d, answer.digest, "{name} {line}: {isa:?} differs");

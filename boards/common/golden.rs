@@ -84,11 +84,6 @@ pub fn digest_on(
     Ok(digest(session.output()))
 }
 
-/// Every instruction set this CPU runs, slowest (the reference) first.
-pub fn available_isas() -> impl Iterator<Item = Isa> {
-    Isa::ALL.into_iter().filter(|i| i.available())
-}
-
 /// FNV-1a (32-bit) of an output tensor's bytes.
 pub fn digest(output: &[i8]) -> u32 {
     output.iter().fold(0x811C_9DC5u32, |h, &v| {

@@ -21,7 +21,8 @@ use cortex_m_rt::exception;
 use cortex_m_semihosting::hprintln;
 
 use crate::data::{ARENA_BYTES, MODELS};
-use crate::golden::{available_isas, classify_one, digest_on, matches};
+use crate::golden::{classify_one, digest_on, matches};
+use edgecnn::kernels::Isa;
 
 /// Every plan's arena, in `.bss`, sized at build time for the largest embedded plan.
 static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
@@ -141,7 +142,7 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
     // Every kernel path this core has (the reference, and the DSP one where the target has
     // it) gives the host's bytes: each model's first image on each (the others ran on the
     // fastest path above).
-    for isa in available_isas() {
+    for isa in Isa::all_available() {
         for model in MODELS {
             let Some(image) = model.images.first() else {
                 continue;

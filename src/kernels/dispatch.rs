@@ -57,14 +57,14 @@ impl Isa {
         }
     }
 
+    /// Every variant this CPU (and build) can run, slowest ([`Isa::Reference`]) first.
+    pub fn all_available() -> impl DoubleEndedIterator<Item = Isa> {
+        Isa::ALL.into_iter().filter(|i| i.available())
+    }
+
     /// The fastest available variant (detected once with `std`, fixed at compile time without).
     pub fn best() -> Isa {
-        Isa::ALL
-            .iter()
-            .rev()
-            .copied()
-            .find(|i| i.available())
-            .unwrap_or(Isa::Reference)
+        Isa::all_available().next_back().unwrap_or(Isa::Reference)
     }
 }
 

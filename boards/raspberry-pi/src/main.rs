@@ -17,7 +17,8 @@ mod data {
 
 use std::process::ExitCode;
 
-use golden::{available_isas, classify_one, digest_on, matches};
+use edgecnn::kernels::Isa;
+use golden::{classify_one, digest_on, matches};
 
 /// The board's name, as printed in every line.
 const BOARD: &str = "raspberry-pi";
@@ -67,7 +68,7 @@ fn golden_check() -> ExitCode {
     }
     // Every kernel path this CPU has (reference, NEON, NEON dot product) gives the host's
     // bytes, not only the fastest one.
-    for isa in available_isas() {
+    for isa in Isa::all_available() {
         for model in data::MODELS {
             for image in model.images {
                 match digest_on(isa, model.plan, &mut arena, image.pixels) {

@@ -7,19 +7,12 @@
 use std::time::Instant;
 
 use edgecnn::compiler::FloatModel;
-use edgecnn::kernels::Isa;
 use edgecnn::runtime::Session;
 use serde_json::json;
 
 use crate::args::BenchArgs;
 use crate::fail::{Context, Fail, Result};
 use crate::plan::{self, LoadedPlan};
-
-/// The kernel ISA the dispatcher picks on this CPU (the most capable available).
-fn isa() -> String {
-    let best = Isa::ALL.iter().rev().find(|i| i.available());
-    format!("{:?}", best.copied().unwrap_or(Isa::Reference))
-}
 
 /// Runs the benchmark and prints min/median/max milliseconds.
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -59,7 +52,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.per_step {
         print_steps(&plan, &mut steps);
     }
-    report(args, ms, &isa(), args.threads.into())
+    let isa = format!("{:?}", session.isa());
+    report(args, ms, &isa, args.threads.into())
 }
 
 /// One line per step: op, MACs, median ms, share of the summed medians, GMAC/s.
