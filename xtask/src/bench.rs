@@ -22,7 +22,7 @@ use crate::util::{err, host_cargo, host_target_dir, output, run, Result};
 
 /// One benchmarked model and how to feed it.
 struct Model {
-    name: &'static str,
+    name: String,
     onnx: PathBuf,
     /// `edgecnn compile` options beyond the model, calibration set and output.
     compile: &'static [&'static str],
@@ -108,25 +108,20 @@ impl Options {
 
 fn models(root: &Path) -> Vec<Model> {
     let micro = MICRO.iter().map(|m| Model {
-        name: leak(format!("micro_{m}")),
+        name: format!("micro_{m}"),
         onnx: root.join(format!("models/micro_{m}.onnx")),
         compile: MICRO_COMPILE,
         calibration: "models/data/fashion-calib",
         ort: MICRO_ORT,
     });
     let full = FULL.iter().map(|m| Model {
-        name: m,
+        name: m.to_string(),
         onnx: fullsize::cache(root).join(format!("{m}.onnx")),
         compile: FULL_COMPILE,
         calibration: "models/data/photos-calib",
         ort: FULL_ORT,
     });
     micro.chain(full).collect()
-}
-
-/// A `'static` name for a model built from a format string (a handful, once per run).
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
 }
 
 /// Medians (ms) of one model, one entry per round.
@@ -141,7 +136,7 @@ struct Times {
 pub fn run_bench(root: &Path, o: &Options) -> Result<()> {
     let models: Vec<Model> = models(root)
         .into_iter()
-        .filter(|m| o.only.is_empty() || o.only.iter().any(|n| n == m.name))
+        .filter(|m| o.only.is_empty() || o.only.contains(&m.name))
         .collect();
     if models.is_empty() {
         return Err(err("--models matched none of the benchmarked models"));
@@ -323,19 +318,7 @@ fn ort_python(root: &Path, target: &Path) -> Result<PathBuf> {
         "bench: installing models/requirements.txt (pinned onnxruntime) into {}",
         dir.display()
     );
-    run(Command::new(PYTHON)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--root-user-action=ignore",
-            "--target",
-        ])
-        .arg(&dir)
-        .arg("-r")
-        .arg(root.join("models/requirements.txt")))
-    .map_err(|e| {
+    crate::setup::pip_install(root, Some(&dir)).map_err(|e| {
         err(format!(
             "{e}\n(pip is needed for the ONNX Runtime columns: `cargo xtask setup --models`, \
              or run `cargo xtask bench --no-ort`)"

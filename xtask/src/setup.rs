@@ -53,7 +53,7 @@ pub fn run_setup(root: &Path, models: bool) -> Result<()> {
 
     if models {
         println!("setup 3/3: Python packages for models/build.py");
-        pip_install(root)?;
+        pip_install(root, None)?;
     } else {
         println!("setup 3/3: Python packages: skipped (add --models to build models)");
     }
@@ -164,8 +164,9 @@ fn link_debian_toolchain() -> Result<()> {
     Ok(())
 }
 
-/// `pip install -r models/requirements.txt` into Debian's Python.
-fn pip_install(root: &Path) -> Result<()> {
+/// `pip install -r models/requirements.txt` with Debian's Python: into the system's
+/// packages, or with `into` into that folder (for `PYTHONPATH`, leaving the system alone).
+pub fn pip_install(root: &Path, into: Option<&Path>) -> Result<()> {
     let requirements = root.join("models/requirements.txt");
     if !requirements.is_file() {
         println!(
@@ -174,15 +175,17 @@ fn pip_install(root: &Path) -> Result<()> {
         );
         return Ok(());
     }
-    run(Command::new(PYTHON)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--break-system-packages",
-            "--root-user-action=ignore",
-            "-r",
-        ])
-        .arg(&requirements))
+    let mut pip = Command::new(PYTHON);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--root-user-action=ignore",
+    ]);
+    match into {
+        Some(dir) => pip.arg("--target").arg(dir),
+        None => pip.arg("--break-system-packages"),
+    };
+    run(pip.arg("-r").arg(&requirements))
 }
