@@ -47,12 +47,7 @@ fn main() -> ExitCode {
         if edgecnn::compiler::in_guarded_call() {
             return;
         }
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let what = edgecnn::compiler::panic_message(info.payload()).unwrap_or_default();
         // `println!` panics when stdout is closed early (`edgecnn classify … | head`): that is
         // the reader's choice, not a bug. Exit quietly, as Unix tools do on SIGPIPE.
         if what.contains("Broken pipe") {

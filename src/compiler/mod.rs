@@ -24,7 +24,7 @@ mod passes;
 mod quantize;
 mod tract_guard;
 
-pub use tract_guard::in_guarded_call;
+pub use tract_guard::{in_guarded_call, panic_message};
 
 pub use memory::MemoryReport;
 pub use memplan::MemoryOptions;

@@ -4,6 +4,7 @@
 //! an error naming the file, never a panic, so every call into tract that reads or evaluates
 //! the user's model runs inside [`guarded`].
 
+use std::any::Any;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -21,6 +22,14 @@ pub fn in_guarded_call() -> bool {
     GUARDED.with(Cell::get)
 }
 
+/// The message of a panic payload (`panic!("…")` gives a `&str` or a `String`), if it has one.
+pub fn panic_message(payload: &(dyn Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+}
+
 /// Runs `f` (tract work on `path`, described by `stage`) and turns a panic into
 /// [`CompileError::Load`] with the panic's message. Needs `panic = "unwind"` (the default):
 /// with `panic = "abort"` nothing can be caught.
@@ -33,11 +42,7 @@ pub(crate) fn guarded<T>(
     let result = catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(outer));
     result.unwrap_or_else(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".into());
+        let what = panic_message(&*payload).unwrap_or_else(|| "(no message)".into());
         Err(CompileError::Load {
             path: path.to_path_buf(),
             message: format!(
