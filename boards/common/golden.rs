@@ -84,6 +84,13 @@ pub fn digest_on(
     Ok(digest(session.output()))
 }
 
+/// Every kernel path this CPU runs besides the fastest, which [`classify_one`] already uses:
+/// the ones [`digest_on`] still has to check.
+pub fn other_isas() -> impl Iterator<Item = Isa> {
+    let best = Isa::best();
+    Isa::all_available().filter(move |&i| i != best)
+}
+
 /// FNV-1a (32-bit) of an output tensor's bytes.
 pub fn digest(output: &[i8]) -> u32 {
     output.iter().fold(0x811C_9DC5u32, |h, &v| {

@@ -21,8 +21,7 @@ use cortex_m_rt::exception;
 use cortex_m_semihosting::hprintln;
 
 use crate::data::{ARENA_BYTES, MODELS};
-use crate::golden::{classify_one, digest_on, matches};
-use edgecnn::kernels::Isa;
+use crate::golden::{classify_one, digest_on, matches, other_isas};
 
 /// Every plan's arena, in `.bss`, sized at build time for the largest embedded plan.
 static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
@@ -139,10 +138,9 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
             parse
         );
     }
-    // Every kernel path this core has (the reference, and the DSP one where the target has
-    // it) gives the host's bytes: each model's first image on each (the others ran on the
-    // fastest path above).
-    for isa in Isa::all_available() {
+    // The other kernel paths this core has (the reference, when the DSP one ran above) give
+    // the host's bytes too: each model's first image on each.
+    for isa in other_isas() {
         for model in MODELS {
             let Some(image) = model.images.first() else {
                 continue;
