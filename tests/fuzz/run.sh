@@ -6,7 +6,8 @@
 # SECONDS per target (default 60). TARGETs default to `plan plan_mutated image`; `onnx`
 # (tract, slow to build) runs only when named. Installs cargo-fuzz if missing; needs a
 # nightly toolchain (`cargo +nightly`). Builds with debug assertions (overflow checks) and
-# AddressSanitizer (FUZZ_SANITIZER=none for speed). New corpus entries go to
+# AddressSanitizer (FUZZ_SANITIZER=none for speed). FUZZ_ARGS adds libFuzzer flags (e.g.
+# "-seed=1 -runs=30000" for a reproducible run). New corpus entries go to
 # tests/fuzz/work/<target> (git-ignored); the committed seeds in tests/fuzz/corpus are only
 # read. Crashes land in tests/fuzz/artifacts/<target>/: store the input (for plan_mutated,
 # after tests/fuzz/fixup.py) under tests/data/fuzz-regressions/ and add a test to
@@ -47,7 +48,7 @@ for t in "${targets[@]}"; do
     "${nightly[@]}" fuzz run "$t" --fuzz-dir tests/fuzz -a -s "$sanitizer" "${features[@]}" \
         "$work" "$seeds" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        "${extra[@]}" >"$log" 2>&1
+        "${extra[@]}" ${FUZZ_ARGS:-} >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
