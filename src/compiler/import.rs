@@ -166,7 +166,8 @@ pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 28;
 /// The opsets of the default ONNX domain this importer accepts.
 pub const OPSETS: std::ops::RangeInclusive<i64> = 1..=22;
 
-/// Checks on the protobuf itself, before tract sees it: a known opset, and every name a node
+/// Checks on the protobuf itself, before tract sees it: a known opset, no constant tract would
+/// build larger than [`MAX_TENSOR_ELEMENTS`] ([`super::proto_sizes`]), and every name a node
 /// or the graph output reads is produced by some node, a graph input or an initializer
 /// (tract would otherwise fail inside with a bare "no entry found for key").
 fn check_proto(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result<(), CompileError> {
@@ -185,6 +186,12 @@ fn check_proto(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result<(), Co
     let Some(graph) = &proto.graph else {
         return Ok(()); // tract reports the missing graph
     };
+    super::proto_sizes::check(graph).map_err(|(node, op, why)| CompileError::Unsupported {
+        path: path.to_path_buf(),
+        node,
+        op,
+        why,
+    })?;
     if !graph.sparse_initializer.is_empty() {
         return Ok(()); // names of sparse initializers: left to tract
     }

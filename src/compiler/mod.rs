@@ -21,6 +21,7 @@ pub mod ir;
 pub mod memory;
 mod memplan;
 mod passes;
+mod proto_sizes;
 mod quantize;
 mod tract_guard;
 

@@ -148,6 +148,15 @@ def onnx_cases():
     # The graph's output is a name no node produces.
     save("dangling_output", [mk("Relu", ["input"], ["r"], name="relu")], (1, 1, 4, 4),
          out_name="nowhere")
+    # ConstantOfShape of a literal 4.2e8-element shape (0x19010004, as the onnx fuzz target
+    # found it on 2026-12-02): tract would build the constant while typing the model.
+    shape = helper.make_tensor("shape", TensorProto.INT64, [1], [0x19010004])
+    save("constant_of_shape_huge",
+         [mk("Constant", [], ["shape"], name="shape", value=shape),
+          mk("ConstantOfShape", ["shape"], ["zeros"], name="zeros",
+             value=helper.make_tensor("v", TensorProto.INT64, [1], [0])),
+          mk("Cast", ["zeros"], ["zeros_f"], name="cast", to=TensorProto.FLOAT),
+          mk("Add", ["input", "zeros_f"], ["output"], name="add")], (1, 1, 4, 4))
     (HERE / "zero_bytes.onnx").write_bytes(b"")
 
 
