@@ -13,7 +13,7 @@ use edgecnn::compiler::{
     PreprocessSpec,
 };
 use edgecnn::format::model::PlanModel;
-use edgecnn::runtime::{Plan, Session};
+use edgecnn::runtime::Plan;
 
 fn compile(
     model: &Path,
@@ -27,26 +27,11 @@ fn compile(
         preprocess,
         labels: vec![],
     };
-    let memory = MemoryOptions { in_place };
+    let memory = MemoryOptions {
+        in_place,
+        window_overlap: false,
+    };
     compile_with_memory(model, calib, &options, memory, &mut |_, _| {}).unwrap()
-}
-
-/// Runs `plan` on each int8 input; returns each run's output bytes and, per step, the bytes
-/// that step wrote (tensors reused later can only be seen as they are written).
-fn run(plan: &PlanModel, inputs: &[Vec<i8>]) -> Vec<(Vec<i8>, Vec<Vec<i8>>)> {
-    let blob = plan.encode();
-    let p = Plan::parse(&blob).expect("the runtime accepts the plan");
-    let mut arena = vec![0u8; p.arena_bytes()];
-    let mut s = Session::new(&p, &mut arena).unwrap();
-    inputs
-        .iter()
-        .map(|x| {
-            s.set_input(x).unwrap();
-            let mut steps = vec![];
-            s.run_with(|_, _, y| steps.push(y.to_vec())).unwrap();
-            (s.output().to_vec(), steps)
-        })
-        .collect()
 }
 
 /// Compiles both ways and checks everything that must hold.
@@ -94,7 +79,10 @@ fn same_bytes(name: &str, model: &Path, calib: &[Vec<f32>], pre: Option<Preproce
                 .collect()
         })
         .collect();
-    let (a, b) = (run(&on, &inputs), run(&off, &inputs));
+    let (a, b) = (
+        compiler_support::run_steps(&on, &inputs),
+        compiler_support::run_steps(&off, &inputs),
+    );
     let ops = |p: &PlanModel| -> Vec<(String, Vec<u16>)> {
         p.steps
             .iter()

@@ -109,7 +109,7 @@ fn inspect_shows_the_figures() {
     let run = cli_support::edgecnn(&["inspect", path.to_str().unwrap()]);
     let text = run.ok();
     assert!(
-        text.contains("arena 212 B = 0.654 x greedy-by-size 324 B; tensor lower bound 300 B, with in place 200 B (1 steps in place); naive 448 B"),
+        text.contains("arena 212 B = 0.654 x greedy-by-size 324 B; tensor lower bound 300 B, with in place 200 B (1 steps in place, 0 overlapped by rows); naive 448 B"),
         "{text}"
     );
     let run = cli_support::edgecnn(&["inspect", path.to_str().unwrap(), "--json"]);
@@ -120,6 +120,7 @@ fn inspect_shows_the_figures() {
     assert_eq!(v["naive_bytes"], 448);
     assert_eq!(v["buffer_lower_bound_bytes"], 200);
     assert_eq!(v["in_place_steps"], 1);
+    assert_eq!(v["overlapped_steps"], 0);
 }
 
 /// On compiled plans the figures read back from the file are the compiler's own.
@@ -146,7 +147,10 @@ fn plan_file_figures_equal_the_compilers() {
         assert!(r.lower_bound_bytes <= r.greedy_bytes, "{name}");
         assert!(r.greedy_bytes <= r.naive_bytes, "{name}");
         assert!(r.arena_bytes <= r.greedy_bytes, "{name}");
-        assert!(r.arena_bytes >= r.buffer_lower_bound_bytes, "{name}");
+        if r.overlapped_steps == 0 {
+            // overlapped steps share bytes the buffer-level bound counts twice
+            assert!(r.arena_bytes >= r.buffer_lower_bound_bytes, "{name}");
+        }
         compiler_support::assert_memory_sound(&model);
     }
 }

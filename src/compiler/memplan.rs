@@ -14,11 +14,18 @@
 //! orders that finish one branch before starting the next, smallest or largest branch first,
 //! and a list schedule growing live bytes least), and in place is taken or not, by the
 //! resulting arena size (in place on a tie: it lowers the peak at its own step).
+//!
+//! **Window overlap**: a conv or pool whose input dies at its step may write its output
+//! starting a computed gap below the input ([`crate::format::overlap`]), over input rows it
+//! has already read; the runtime runs such a step in bands of rows. The placement allows it
+//! as one more choice ([`memory::Overlap`]), taken when it lowers the arena and then kept
+//! only for the steps the arena needs (the others stay disjoint and run whole).
 
 use super::ir::TensorId;
-use super::memory::{self, Buffer};
-use super::quantize::QModel;
+use super::memory::{self, Buffer, Overlap};
+use super::quantize::{QModel, QStep};
 use crate::format::model::Op;
+use crate::format::overlap::RowOverlap;
 
 pub use super::memory::MemoryReport;
 
@@ -28,12 +35,97 @@ pub struct MemoryOptions {
     /// Let an `Add` or `Requantize` write its output over an input that dies at that step,
     /// when that lowers the arena.
     pub in_place: bool,
+    /// Let a conv or pool write its output over the rows of its dying input it has already
+    /// read ([`crate::format::overlap`]), when that lowers the arena.
+    pub window_overlap: bool,
 }
 
 impl Default for MemoryOptions {
     fn default() -> Self {
-        MemoryOptions { in_place: true }
+        MemoryOptions {
+            in_place: true,
+            window_overlap: true,
+        }
     }
+}
+
+/// Output rows per band an overlapped step is planned for: a 32nd of its rows (at least
+/// one). Bands are kernel calls; the gap this costs is about one band of output rows.
+fn band_rows(out_rows: u64) -> u64 {
+    (out_rows / 32).max(1)
+}
+
+/// The row geometry of step `s` if it is a conv or pool (offsets 0).
+fn row_geometry(q: &QModel, s: &QStep) -> Option<RowOverlap> {
+    let (kernel, stride, dilation, pad) = match &s.op {
+        Op::Conv2d(c) => (c.kernel[0], c.stride[0], c.dilation[0], c.pad[0]),
+        Op::MaxPool(p) => (p.kernel[0], p.stride[0], 1, p.pad[0]),
+        Op::AvgPool(a) => (a.pool.kernel[0], a.pool.stride[0], 1, a.pool.pad[0]),
+        _ => return None,
+    };
+    let &[x] = s.inputs.as_slice() else {
+        return None;
+    };
+    let (xs, ys) = (q.shapes[x], q.shapes[s.output]);
+    Some(RowOverlap {
+        in_offset: 0,
+        in_row: (xs[1] * xs[2]) as u64,
+        in_rows: xs[0] as u64,
+        out_offset: 0,
+        out_row: (ys[1] * ys[2]) as u64,
+        out_rows: ys[0] as u64,
+        stride: u64::from(stride),
+        pad_top: u64::from(pad),
+        extent: (u64::from(kernel).max(1) - 1) * u64::from(dilation) + 1,
+    })
+}
+
+/// Overlap candidates of `order` over the buffer `groups` (`of`: each buffer's group): a
+/// conv or pool whose input group dies at its step and whose output group starts there,
+/// never over the model input (the caller's data survives a run).
+fn overlap_candidates(
+    q: &QModel,
+    order: &[usize],
+    tensors: &[TensorId],
+    of: &[usize],
+    groups: &[Buffer],
+) -> Vec<Overlap> {
+    let index = |t: TensorId| tensors.iter().position(|&x| x == t);
+    let mut out = vec![];
+    for (pos, &s) in order.iter().enumerate() {
+        let step = &q.steps[s];
+        let Some(g) = row_geometry(q, step) else {
+            continue;
+        };
+        let (Some(x), Some(y)) = (index(step.inputs[0]), index(step.output)) else {
+            continue;
+        };
+        let (gx, gy) = (of[x], of[y]);
+        if gx == gy || step.inputs[0] == q.input || groups[gx].last != pos {
+            continue;
+        }
+        if groups[gy].first != pos {
+            continue;
+        }
+        let band = band_rows(g.out_rows);
+        let align = u64::from(memory::ALIGN);
+        let (Some(below), Some(above)) = (g.gap_below(band, align), g.gap_above(band, align))
+        else {
+            continue;
+        };
+        // Only where the output may really reach into the input's bytes.
+        let (sx, sy) = (u64::from(groups[gx].size), u64::from(groups[gy].size));
+        let cap = |gap: u64, limit: u64| u32::try_from(gap.min(limit)).unwrap_or(u32::MAX);
+        if below < sy || above < sx {
+            out.push(Overlap {
+                out: gy,
+                inp: gx,
+                gap_below: cap(below, sy),
+                gap_above: cap(above, sx),
+            });
+        }
+    }
+    out
 }
 
 /// The planned memory: step order, offsets, scratch.
@@ -266,6 +358,37 @@ fn candidate_orders(q: &QModel) -> Vec<Vec<usize>> {
     orders
 }
 
+/// Greedy-by-size with `overlaps`, then without each overlap that the arena does not need
+/// (an overlapped step runs in bands: fewer is faster). Returns the overlaps kept, the
+/// offsets and the arena.
+fn place_pruned(groups: &[Buffer], mut overlaps: Vec<Overlap>) -> (Vec<Overlap>, Vec<u32>, u32) {
+    let (mut offs, arena) = memory::greedy_by_size_with(groups, &overlaps);
+    let mut k = 0;
+    while k < overlaps.len() {
+        let mut fewer = overlaps.clone();
+        fewer.remove(k);
+        let (o, a) = memory::greedy_by_size_with(groups, &fewer);
+        if a <= arena {
+            overlaps = fewer;
+            offs = o;
+        } else {
+            k += 1;
+        }
+    }
+    (overlaps, offs, arena)
+}
+
+/// How many of `overlaps` really overlap at the chosen offsets.
+fn count_overlapped(groups: &[Buffer], offs: &[u32], overlaps: &[Overlap]) -> u32 {
+    overlaps
+        .iter()
+        .filter(|o| {
+            let (a, b) = (offs[o.out], offs[o.inp]);
+            a < b + groups[o.inp].size && b < a + groups[o.out].size
+        })
+        .count() as u32
+}
+
 /// Plans memory for `q`; `scratch[s]` is the scratch of step `s`.
 ///
 /// For each candidate order: the tensor-level figures on separate lifetimes, then
@@ -288,30 +411,41 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
         variants.push(vec![]);
         for pairs in variants {
             let (of, groups) = group(&bufs, &pairs);
-            let (offs, arena) = memory::greedy_by_size(&groups);
-            if best.as_ref().is_some_and(|b| b.report.arena_bytes <= arena) {
-                continue;
+            let mut overlap_variants = vec![vec![]];
+            if options.window_overlap {
+                let all = overlap_candidates(q, &order, &tensors, &of, &groups);
+                if !all.is_empty() {
+                    overlap_variants.push(all);
+                }
             }
-            let report = MemoryReport {
-                arena_bytes: arena,
-                lower_bound_bytes: memory::lower_bound(&bufs, order.len()),
-                greedy_bytes: greedy,
-                naive_bytes: memory::naive(&bufs),
-                buffer_lower_bound_bytes: memory::lower_bound(&groups, order.len()),
-                in_place_steps: pairs.len() as u32,
-            };
-            best = Some(MemPlan {
-                offsets: tensors
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &t)| (t, offs[of[k]]))
-                    .collect(),
-                scratch: (0..order.len())
-                    .map(|p| (offs[of[nt + p]], bufs[nt + p].size))
-                    .collect(),
-                order: order.clone(),
-                report,
-            });
+            for overlaps in overlap_variants {
+                let (overlaps, offs, arena) = place_pruned(&groups, overlaps);
+                if best.as_ref().is_some_and(|b| b.report.arena_bytes <= arena) {
+                    continue;
+                }
+                let overlapped = count_overlapped(&groups, &offs, &overlaps);
+                let report = MemoryReport {
+                    arena_bytes: arena,
+                    lower_bound_bytes: memory::lower_bound(&bufs, order.len()),
+                    greedy_bytes: greedy,
+                    naive_bytes: memory::naive(&bufs),
+                    buffer_lower_bound_bytes: memory::lower_bound(&groups, order.len()),
+                    in_place_steps: pairs.len() as u32,
+                    overlapped_steps: overlapped,
+                };
+                best = Some(MemPlan {
+                    offsets: tensors
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &t)| (t, offs[of[k]]))
+                        .collect(),
+                    scratch: (0..order.len())
+                        .map(|p| (offs[of[nt + p]], bufs[nt + p].size))
+                        .collect(),
+                    order: order.clone(),
+                    report,
+                });
+            }
         }
     }
     best.unwrap_or(MemPlan {
@@ -380,7 +514,14 @@ mod tests {
     #[test]
     fn in_place_add_lowers_the_peak() {
         let q = block();
-        let off = plan(&q, &[0; 4], MemoryOptions { in_place: false });
+        let off = plan(
+            &q,
+            &[0; 4],
+            MemoryOptions {
+                in_place: false,
+                window_overlap: true,
+            },
+        );
         let on = plan(&q, &[0; 4], MemoryOptions::default());
         assert_eq!(off.report.arena_bytes, 3 * 1024);
         assert_eq!(off.report.in_place_steps, 0);

@@ -50,7 +50,9 @@
 //!
 //! Arena rules the parser enforces: every tensor (all dimensions ≥ 1) lies inside
 //! `0..arena_bytes`; a step's output does not overlap its inputs, except that `Add` and
-//! `Requantize` may run **in place** (output occupying exactly an input's bytes); a step's
+//! `Requantize` may run **in place** (output occupying exactly an input's bytes), and a
+//! `Conv2d`, `MaxPool` or `AvgPool` output may overlap its input **by rows** where
+//! [`overlap::RowOverlap::is_safe`] holds (the runtime then computes it in bands); a step's
 //! scratch `(offset, len)` lies inside the arena and overlaps neither its inputs nor output.
 //! `FullyConnected` outputs are `1 × 1 × out`; pool and concat inputs share the output's
 //! zero point. Requantisation arrays hold one entry or one per output channel (`Add`:
@@ -78,6 +80,7 @@ pub mod crc32;
 pub mod math;
 #[cfg(feature = "alloc")]
 pub mod model;
+pub mod overlap;
 pub mod wire;
 
 /// Memory layout of a float tensor as the source model (or a `.npy` file) has it.

@@ -86,6 +86,9 @@ pub struct StepInfo<'b> {
     pub weight_bytes: usize,
     /// Scratch `(offset, len)` in the arena.
     pub scratch: (u32, u32),
+    /// The output overlaps the input by rows (a conv or pool run in bands, see
+    /// [`crate::format::overlap`]).
+    pub overlapped: bool,
 }
 
 impl StepInfo<'_> {
@@ -509,6 +512,7 @@ impl<'b> Plan<'b> {
             macs: v.macs,
             weight_bytes: v.weight_bytes,
             scratch: v.scratch,
+            overlapped: v.overlapped,
         })
     }
     /// Number of tensors.

@@ -145,6 +145,9 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
     }
 
     fn run_step(&mut self, v: &StepView<'b>) -> Option<()> {
+        if v.overlapped {
+            return self.run_in_bands(v);
+        }
         let plan = self.plan;
         let isa = self.isa;
         let yt = plan.tensor(v.output)?;
@@ -215,6 +218,90 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             }
         };
         res.ok()
+    }
+
+    /// A conv or pool whose output overlaps its input by rows (validated by
+    /// [`Plan::parse`], see [`crate::format::overlap`]): computed band by band, top-down when
+    /// the output lies below the input and bottom-up when above, each band's output bytes
+    /// lying wholly on the far side of the input rows it and every later band read, so both
+    /// are disjoint slices of the arena. Same bytes as the disjoint placement.
+    fn run_in_bands(&mut self, v: &StepView<'b>) -> Option<()> {
+        let plan = self.plan;
+        let xt = plan.tensor(v.inputs.get(0)?)?;
+        let yt = plan.tensor(v.output)?;
+        let window = match &v.op {
+            OpView::Conv2d(p) => p.window,
+            OpView::MaxPool(w, _) => *w,
+            OpView::AvgPool(p) => p.window,
+            _ => return None,
+        };
+        let g = super::step::row_overlap(&xt, &yt, &window)?;
+        let to = |v: u64| usize::try_from(v).ok();
+        let rows = |n: u64| u32::try_from(n).ok();
+        let below = g.is_below();
+        // Top-down bands when the output lies below the input, bottom-up when above.
+        let mut next = if below { 0 } else { g.out_rows };
+        while (below && next < g.out_rows) || (!below && next > 0) {
+            let (y0, y1) = if below {
+                (next, g.band_end(next)?)
+            } else {
+                (g.band_start(next)?, next)
+            };
+            next = if below { y1 } else { y0 };
+            let (a, b) = (g.first_row(y0)?, g.end_row(y1));
+            let in_start = to(g.in_offset.checked_add(a.checked_mul(g.in_row)?)?)?;
+            let in_len = to(b.checked_sub(a)?.checked_mul(g.in_row)?)?;
+            let out_start = to(g.out_offset.checked_add(y0.checked_mul(g.out_row)?)?)?;
+            let out_len = to((y1 - y0).checked_mul(g.out_row)?)?;
+            // Split between the band's output and the input rows: validated disjoint.
+            let (inp, out): (&[u8], &mut [u8]) = if below {
+                let (lo, hi) = self.arena.split_at_mut_checked(in_start)?;
+                (
+                    hi.get(..in_len)?,
+                    lo.get_mut(out_start..out_start.checked_add(out_len)?)?,
+                )
+            } else {
+                let (lo, hi) = self.arena.split_at_mut_checked(out_start)?;
+                (
+                    lo.get(in_start..in_start.checked_add(in_len)?)?,
+                    hi.get_mut(..out_len)?,
+                )
+            };
+            let x = In {
+                data: bytemuck::cast_slice(inp),
+                shape: Shape::new([rows(b - a)?, xt.shape[1], xt.shape[2]]),
+                zero_point: xt.zero_point,
+            };
+            let y = Out {
+                data: bytemuck::cast_slice_mut(out),
+                shape: Shape::new([rows(y1 - y0)?, yt.shape[1], yt.shape[2]]),
+                zero_point: yt.zero_point,
+            };
+            let pad_top = to(g.band_pad_top(y0))?;
+            let res = match &v.op {
+                OpView::Conv2d(p) => {
+                    let mut p = *p;
+                    p.window.pad[0] = pad_top;
+                    kernels::conv2d_on_threads(self.isa, x, y, &p, self.threads)
+                }
+                OpView::MaxPool(w, c) => {
+                    let mut w = *w;
+                    w.pad[0] = pad_top;
+                    kernels::max_pool(x, y, &w, *c)
+                }
+                OpView::AvgPool(p) => {
+                    let mut p = *p;
+                    p.window.pad[0] = pad_top;
+                    // The divisor's bottom bound stays where it was: the unread input rows
+                    // below the band count as the padding they stand in for.
+                    p.pad_end[0] = p.pad_end[0].checked_add(to(g.in_rows.checked_sub(b)?)?)?;
+                    kernels::avg_pool(x, y, &p)
+                }
+                _ => return None,
+            };
+            res.ok()?;
+        }
+        Some(())
     }
 
     /// The output tensor (valid after [`Session::run`]).

@@ -7,6 +7,7 @@
 
 use super::error::StepFault;
 use super::plan::{Ids, Plan, TensorInfo};
+use crate::format::overlap::RowOverlap;
 use crate::format::wire::{self, step as s, u16_at, u32_at, u8_at, OpCode};
 use crate::kernels::{
     AddParams, AvgParams, Clamp, ConvParams, FcParams, I32s, LrnParams, Rescale, U32s, Window,
@@ -36,6 +37,8 @@ pub(crate) struct StepView<'b> {
     pub scratch: (u32, u32),
     pub weight_bytes: usize,
     pub macs: u64,
+    /// The output overlaps input 0 by rows ([`crate::format::overlap`]): run in bands.
+    pub overlapped: bool,
 }
 
 type R<T> = Result<T, StepFault>;
@@ -127,10 +130,17 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
     ensure(arity_ok, F::Arity)?;
     let y = plan.tensor(output).ok_or(F::UnknownTensor(output))?;
     let mut x = y;
+    // A windowed op's output may overlap its (only) input by rows; checked below, once the
+    // window is known.
+    let windowed = matches!(code, OpCode::Conv2d | OpCode::MaxPool | OpCode::AvgPool);
+    let mut overlapped = false;
     for (k, id) in inputs.iter().enumerate() {
         let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
         let in_place = span(&t) == span(&y) && matches!(code, OpCode::Add | OpCode::Requantize);
-        ensure(in_place || disjoint(span(&t), span(&y)), F::Overlap)?;
+        if !(in_place || disjoint(span(&t), span(&y))) {
+            ensure(windowed, F::Overlap)?;
+            overlapped = true;
+        }
         if k == 0 {
             x = t;
         }
@@ -182,10 +192,16 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
         Ok(w)
     };
     let same_shape = || ensure(x.shape == y.shape, F::Shape);
+    // Rows of an overlapping output never overwrite input rows still to be read.
+    let rows_safe = |w: &Window| {
+        let g = row_overlap(&x, &y, w);
+        ensure(!overlapped || g.is_some_and(|g| g.is_safe()), F::Overlap)
+    };
 
     let (op, weight_bytes, macs) = match code {
         OpCode::Conv2d => {
             let w = window()?;
+            rows_safe(&w)?;
             let g = p(s::P_GROUPS) as u32;
             ensure(
                 g >= 1 && xc.is_multiple_of(g) && yc.is_multiple_of(g),
@@ -237,6 +253,7 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
         }
         OpCode::MaxPool | OpCode::AvgPool => {
             let w = window()?;
+            rows_safe(&w)?;
             ensure(xc == yc, F::Shape)?;
             ensure(x.zero_point == y.zero_point, F::ZeroPoint)?;
             let macs = out_len.saturating_mul((w.kernel[0] * w.kernel[1]) as u64);
@@ -328,5 +345,27 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
         scratch,
         weight_bytes,
         macs,
+        overlapped,
+    })
+}
+
+/// The row geometry of a windowed step from input `x` to output `y` (see
+/// [`crate::format::overlap`]); `None` if a number overflows.
+pub(crate) fn row_overlap(x: &TensorInfo, y: &TensorInfo, w: &Window) -> Option<RowOverlap> {
+    let row = |t: &TensorInfo| (t.shape[1] as u64).checked_mul(t.shape[2] as u64);
+    let extent = (w.kernel[0] as u64)
+        .checked_sub(1)?
+        .checked_mul(w.dilation[0] as u64)?
+        .checked_add(1)?;
+    Some(RowOverlap {
+        in_offset: x.offset as u64,
+        in_row: row(x)?,
+        in_rows: x.shape[0] as u64,
+        out_offset: y.offset as u64,
+        out_row: row(y)?,
+        out_rows: y.shape[0] as u64,
+        stride: w.stride[0] as u64,
+        pad_top: w.pad[0] as u64,
+        extent,
     })
 }

@@ -63,6 +63,24 @@ pub fn run_plan(plan: &PlanModel, input: &[f32], chw: Option<[usize; 3]>) -> Vec
     out
 }
 
+/// Runs `plan` on each int8 input; returns each run's output bytes and, per step, the bytes
+/// that step wrote (tensors reused later can only be seen as they are written).
+pub fn run_steps(plan: &PlanModel, inputs: &[Vec<i8>]) -> Vec<(Vec<i8>, Vec<Vec<i8>>)> {
+    let blob = plan.encode();
+    let p = Plan::parse(&blob).expect("the runtime accepts the plan");
+    let mut arena = vec![0u8; p.arena_bytes()];
+    let mut s = Session::new(&p, &mut arena).unwrap();
+    inputs
+        .iter()
+        .map(|x| {
+            s.set_input(x).unwrap();
+            let mut steps = vec![];
+            s.run_with(|_, _, y| steps.push(y.to_vec())).unwrap();
+            (s.output().to_vec(), steps)
+        })
+        .collect()
+}
+
 /// Cosine similarity.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
@@ -82,8 +100,10 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// Checks a plan's memory independently of the planner: every tensor and scratch buffer
 /// lies inside the arena, and no two buffers alive at the same step overlap (a tensor lives
 /// from the step writing it, or step 0 for the input, to its last reader, or the end for
-/// the output; scratch lives during its step). The one exception is the runtime's in place:
-/// an `Add` or `Requantize` output at exactly the bytes of an input dying at that step.
+/// the output; scratch lives during its step). The exceptions are the runtime's in place
+/// (an `Add` or `Requantize` output at exactly the bytes of an input dying at that step) and
+/// window overlap (a conv or pool output below its dying input, each output row ending
+/// before the input rows it reads).
 pub fn assert_memory_sound(plan: &PlanModel) {
     let n = plan.steps.len();
     let mut first = vec![usize::MAX; plan.tensors.len()];
@@ -113,6 +133,46 @@ pub fn assert_memory_sound(plan: &PlanModel) {
                 })
         })
     };
+    // Window overlap: a conv or pool output below its dying input such that the bytes of
+    // output rows 0..=y end before the first input row that row y reads, or above it such
+    // that rows y.. start after the last input row row y reads, for every y (recomputed
+    // here from the op, independently of `edgecnn::format::overlap`).
+    let overlapped = |a: usize, b: usize| {
+        plan.steps.iter().enumerate().any(|(i, s)| {
+            use edgecnn::format::model::Op;
+            let (stride, pad, extent) = match &s.op {
+                Op::Conv2d(c) => (c.stride[0], c.pad[0], (c.kernel[0] - 1) * c.dilation[0] + 1),
+                Op::MaxPool(p) => (p.stride[0], p.pad[0], p.kernel[0]),
+                Op::AvgPool(p) => (p.pool.stride[0], p.pool.pad[0], p.pool.kernel[0]),
+                _ => return false,
+            };
+            let (stride, pad, extent) = (stride as usize, pad as usize, extent as usize);
+            [(a, b), (b, a)].iter().any(|&(o, x)| {
+                if s.output as usize != o || s.inputs != [x as u16] || last[x] != i || first[o] != i
+                {
+                    return false;
+                }
+                let (xt, yt) = (&plan.tensors[x], &plan.tensors[o]);
+                let row =
+                    |t: &edgecnn::format::model::TensorDesc| (t.shape[1] * t.shape[2]) as usize;
+                let (xo, yo) = (xt.offset as usize, yt.offset as usize);
+                let in_rows = xt.shape[0] as usize;
+                let first_row = |y: usize| (y * stride).saturating_sub(pad);
+                let end_row = |y: usize| (y * stride + extent).saturating_sub(pad).min(in_rows);
+                let rows = 0..yt.shape[0] as usize;
+                rows.clone().all(|y| first_row(y) < in_rows)
+                    && if yo < xo {
+                        // below, top-down
+                        rows.clone()
+                            .all(|y| yo + (y + 1) * row(yt) <= xo + first_row(y) * row(xt))
+                    } else {
+                        // above, bottom-up
+                        rows.clone()
+                            .all(|y| yo + y * row(yt) >= xo + end_row(y) * row(xt))
+                    }
+            })
+        })
+    };
     // (start, end, first, last, tensor id or usize::MAX for scratch)
     let mut bufs: Vec<(u32, u32, usize, usize, usize)> = vec![];
     for (t, d) in plan.tensors.iter().enumerate() {
@@ -134,7 +194,9 @@ pub fn assert_memory_sound(plan: &PlanModel) {
         for b in &bufs[..k] {
             let live_together = a.2 <= b.3 && b.2 <= a.3;
             let overlap = a.0 < b.1 && b.0 < a.1;
-            let shared = a.4 != usize::MAX && b.4 != usize::MAX && in_place(a.4, b.4);
+            let shared = a.4 != usize::MAX
+                && b.4 != usize::MAX
+                && (in_place(a.4, b.4) || overlapped(a.4, b.4));
             assert!(
                 !(live_together && overlap) || shared,
                 "buffers {a:?} and {b:?} overlap while alive"

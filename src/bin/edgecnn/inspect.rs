@@ -37,6 +37,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "naive_bytes": mem.naive_bytes,
                 "buffer_lower_bound_bytes": mem.buffer_lower_bound_bytes,
                 "in_place_steps": mem.in_place_steps,
+                "overlapped_steps": mem.overlapped_steps,
                 "weights_bytes": plan.weights_bytes(),
                 "macs": plan.macs(),
                 "input_shape": plan.input_shape(),
@@ -114,12 +115,13 @@ fn memory_line(m: &MemoryReport) -> String {
     };
     format!(
         "memory: arena {} B = {ratio:.3} x greedy-by-size {} B; tensor lower bound {} B, \
-         with in place {} B ({} steps in place); naive {} B",
+         with in place {} B ({} steps in place, {} overlapped by rows); naive {} B",
         m.arena_bytes,
         m.greedy_bytes,
         m.lower_bound_bytes,
         m.buffer_lower_bound_bytes,
         m.in_place_steps,
+        m.overlapped_steps,
         m.naive_bytes
     )
 }
@@ -153,6 +155,7 @@ fn step_json(plan: &Plan<'_>, i: usize) -> Option<Value> {
         "pad": s.pad,
         "dilation": s.dilation,
         "groups": s.groups,
+        "overlapped": s.overlapped,
         "macs": s.macs,
         "weight_bytes": s.weight_bytes,
         "scratch_offset": s.scratch.0,
