@@ -109,7 +109,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
         preprocess: None,
         labels: vec![],
     };
-    let compile = |in_place, window_overlap| {
+    let compile = |in_place, window_overlap, streaming| {
         compile_with_memory(
             path,
             &calib,
@@ -117,15 +117,17 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
             MemoryOptions {
                 in_place,
                 window_overlap,
+                streaming,
             },
             &mut |_, _| {},
         )
         .unwrap()
     };
-    let (plan, r) = compile(true, true);
-    let (_, r_no_in_place) = compile(false, true);
-    let (_, r_no_overlap) = compile(true, false);
-    let (_, r_off) = compile(false, false);
+    let (plan, r) = compile(true, true, true);
+    let (_, r_no_in_place) = compile(false, true, true);
+    let (_, r_no_overlap) = compile(true, false, true);
+    let (_, r_no_stream) = compile(true, true, false);
+    let (_, r_off) = compile(false, false, false);
     let m = r.memory;
     let blob = plan.encode();
     assert_eq!(
@@ -139,7 +141,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
     assert!(m.arena_bytes <= m.greedy_bytes, "{name}");
     assert!(m.lower_bound_bytes <= m.greedy_bytes, "{name}");
     assert!(m.greedy_bytes <= m.naive_bytes, "{name}");
-    for other in [&r_no_in_place, &r_no_overlap, &r_off] {
+    for other in [&r_no_in_place, &r_no_overlap, &r_no_stream, &r_off] {
         assert!(m.arena_bytes <= other.memory.arena_bytes, "{name}");
     }
     assert_eq!(
@@ -150,11 +152,12 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
     let (_, concat_est, taken, concats) = zero_copy_concat_estimate(&Plan::parse(&blob).unwrap());
     let kib = |b: u32| format!("{:.1}", f64::from(b) / 1024.0);
     format!(
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} | {:.2} | {} |",
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {:.2} | {} |",
         plan.steps.len(),
         kib(m.arena_bytes),
         kib(r_no_in_place.memory.arena_bytes),
         kib(r_no_overlap.memory.arena_bytes),
+        kib(r_no_stream.memory.arena_bytes),
         kib(m.lower_bound_bytes),
         kib(m.buffer_lower_bound_bytes),
         kib(m.greedy_bytes),
@@ -163,6 +166,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
         f64::from(m.arena_bytes) / f64::from(r_off.memory.arena_bytes),
         m.in_place_steps,
         m.overlapped_steps,
+        m.streamed_tensors,
         r.memory_planning.as_secs_f64() * 1e3,
         if concats == 0 {
             "-".to_string()
@@ -172,7 +176,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
     )
 }
 
-const HEADER: &str = "| model | steps | arena KiB | arena w/o in place | arena w/o overlap | tensor lower bound | with in place | greedy (TFLM) | naive | arena ÷ greedy | arena ÷ best greedy | steps in place | steps overlapped | planning ms | zero-copy concat (estimate) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+const HEADER: &str = "| model | steps | arena KiB | arena w/o in place | arena w/o overlap | arena w/o streaming | tensor lower bound | with in place | greedy (TFLM) | naive | arena ÷ greedy | arena ÷ best greedy | steps in place | steps overlapped | tensors streamed | planning ms | zero-copy concat (estimate) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 #[test]
 fn micro_models() {

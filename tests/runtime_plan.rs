@@ -19,6 +19,7 @@ fn tensor(shape: [u32; 3], zp: i8, scale: f32) -> TensorDesc {
         offset: 0,
         scale,
         zero_point: zp,
+        resident_rows: 0,
     }
 }
 
@@ -701,6 +702,7 @@ fn elementwise_steps_run_in_place() {
         offset: off,
         scale: 0.1,
         zero_point: zp,
+        resident_rows: 0,
     };
     // t0 input at 0; t1 at 36; t2, t3, t4 all over t1's bytes.
     let tensors = vec![t(0, 3), t(36, -4), t(36, 6), t(36, -2), t(36, 1)];

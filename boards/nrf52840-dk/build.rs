@@ -17,9 +17,9 @@ fn main() {
             ram_origin: 0x2000_0000,
             ram_bytes: 256 << 10,
             code_reserve: 128 << 10,
-            // The measured stack high-water mark of a whole golden run is 3 296 B on the M4/M7
+            // The measured stack high-water mark of a whole golden run is 3 728 B on the M4/M7
             // (stack painting, 2026-12-02); the board tests fail if it ever reaches this reserve,
-            // which leaves ~10x headroom for an application's own frames and interrupts.
+            // which leaves ~8x headroom for an application's own frames and interrupts.
             stack_reserve: 32 << 10,
             extra: "",
         }),

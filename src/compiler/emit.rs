@@ -29,6 +29,11 @@ pub fn emit(
             offset,
             scale: p.scale,
             zero_point: p.zero_point,
+            resident_rows: mem
+                .resident_rows
+                .iter()
+                .find(|r| r.0 == t)
+                .map_or(0, |r| r.1),
         });
         ids.insert(t, id);
     }

@@ -20,39 +20,21 @@
 //! that keeps every tensor whole and separate (TensorFlow Lite Micro) can reach, and the
 //! arena may go below them.
 //!
-//! # Window overlap
+//! # Window overlap and streaming
 //!
 //! A conv or pool may write its output over the input rows it has already read
 //! ([`crate::format::overlap`]; the planner allows it through [`Overlap`]). Such tensors
 //! stay separate buffers whose bytes overlap, so the arena may go below the buffer-level
-//! bound too.
+//! bound too. A streamed tensor ([`crate::format::stream`]) occupies only its resident rows,
+//! and its producer's input lives until the consumer's step ([`plan_buffers`]); the
+//! tensor-level figures count it whole.
 //!
 //! # Figures
 //!
-//! KiB, int8 activations, scratch counted (0 for every kernel today), measured with
-//! `cargo test --features cli --test memplan_report -- --ignored --nocapture` on 2026-12-02
-//! (micro models 28×28×1, full-size torchvision exports 224×224×3). Greedy is TensorFlow
-//! Lite Micro's greedy-by-size on the same order and lifetimes (on these models also the
-//! best greedy over the planner's candidate orders, except micro_googlenet: 38.3 on its
-//! order, 33.7 at best); planning time is the order search, in place, overlap and placement,
-//! one run.
-//!
-//! | model | arena | w/o overlap | w/o in place | greedy | arena ÷ best greedy | planning |
-//! |---|---|---|---|---|---|---|
-//! | micro_resnet8 | 25.4 | 36.8 | 36.8 | 36.8 | 0.690 | 0.08 ms |
-//! | micro_alexnet | 25.3 | 29.8 | 25.3 | 29.8 | 0.848 | 0.02 ms |
-//! | micro_vgg | 13.3 | 24.5 | 13.3 | 24.5 | 0.545 | 0.03 ms |
-//! | micro_googlenet | 33.7 | 33.7 | 33.7 | 33.7 | 1.000 | 0.34 ms |
-//! | alexnet | 336.1 | 336.1 | 336.1 | 336.1 | 1.000 | 0.05 ms |
-//! | vgg11 | 3283.0 | 3920.0 | 3283.0 | 3920.0 | 0.838 | 0.08 ms |
-//! | vgg16 | 3283.0 | 6272.0 | 3283.0 | 6272.0 | 0.523 | 0.10 ms |
-//! | googlenet | 931.0 | 980.0 | 931.0 | 980.0 | 0.950 | 3.55 ms |
-//! | resnet18 | 931.0 | 980.0 | 931.0 | 980.0 | 0.950 | 0.34 ms |
-//! | resnet50 | 1764.0 | 1764.0 | 2352.0 | 2352.0 | 0.750 | 2.52 ms |
-//!
-//! GoogLeNet's, ResNet-18's and AlexNet's peak is now their first convolution, which reads
-//! the model input (never overwritten: the caller's data survives a run); only tiling the
-//! stem could lower it. ResNet-50's peak is in its bottleneck Adds, which in place halves.
+//! The table (arena, each optimisation off in turn, greedy, ratios, planning time) is in
+//! the README's Status section, made by `cargo test --features cli --test memplan_report --
+//! --ignored --nocapture`. Greedy there is TensorFlow Lite Micro's greedy-by-size on the
+//! same order and lifetimes, every tensor whole and separate.
 
 use crate::runtime::Plan;
 
@@ -80,6 +62,9 @@ pub struct MemoryReport {
     /// Convs and pools whose output overlaps the already-read rows of their input
     /// ([`crate::format::overlap`]).
     pub overlapped_steps: u32,
+    /// Tensors streamed between two steps through a few resident rows
+    /// ([`crate::format::stream`]).
+    pub streamed_tensors: u32,
 }
 
 /// A block of bytes with a lifetime, for placement.
@@ -339,7 +324,22 @@ pub fn tensor_lives(plan: &Plan<'_>) -> Vec<TensorLife> {
 /// The buffers of a parsed plan: tensors (in-place chains grouped) then scratch, each with
 /// its offset and lifetime.
 pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
-    let lives = tensor_lives(plan);
+    let mut lives = tensor_lives(plan);
+    // A streamed tensor's producer reads its input until the consumer's step.
+    for k in 0..lives.len() {
+        let streamed = plan
+            .tensor(lives[k].id)
+            .is_some_and(|t| t.rows < t.shape[0]);
+        let Some(p) = lives[k].producer.filter(|_| streamed) else {
+            continue;
+        };
+        let Some(source) = plan.step(p).and_then(|s| s.inputs().next()) else {
+            continue;
+        };
+        for l in lives.iter_mut().filter(|l| l.id == source) {
+            l.life.last = l.life.last.max(p + 1);
+        }
+    }
     let mut out: Vec<PlanBuffer> = vec![];
     let mut group_of: Vec<Option<usize>> = vec![None; plan.num_tensors()];
     // Producers run in step order, so a chain's head is met before its members.
@@ -397,7 +397,16 @@ pub fn plan_report(plan: &Plan<'_>) -> MemoryReport {
             last: i,
         })
     });
-    let separate: Vec<Buffer> = lives.iter().map(|l| l.life).chain(scratch).collect();
+    // Tensor-level figures count whole tensors, streamed ones too.
+    let whole = |l: &TensorLife| {
+        plan.tensor(l.id).map_or(l.life, |t| Buffer {
+            size: t.shape[0]
+                .saturating_mul(t.shape[1])
+                .saturating_mul(t.shape[2]),
+            ..l.life
+        })
+    };
+    let separate: Vec<Buffer> = lives.iter().map(whole).chain(scratch).collect();
     let shared: Vec<Buffer> = plan_buffers(plan).iter().map(|b| b.life).collect();
     MemoryReport {
         arena_bytes: u32::try_from(plan.arena_bytes()).unwrap_or(u32::MAX),
@@ -408,6 +417,10 @@ pub fn plan_report(plan: &Plan<'_>) -> MemoryReport {
         in_place_steps: lives.iter().filter(|l| l.in_place_of.is_some()).count() as u32,
         overlapped_steps: (0..steps)
             .filter(|&i| plan.step(i).is_some_and(|s| s.overlapped))
+            .count() as u32,
+        streamed_tensors: lives
+            .iter()
+            .filter(|l| plan.tensor(l.id).is_some_and(|t| t.rows < t.shape[0]))
             .count() as u32,
     }
 }

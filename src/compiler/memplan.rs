@@ -26,6 +26,7 @@ use super::memory::{self, Buffer, Overlap};
 use super::quantize::{QModel, QStep};
 use crate::format::model::Op;
 use crate::format::overlap::RowOverlap;
+use crate::format::stream::StreamGeometry;
 
 pub use super::memory::MemoryReport;
 
@@ -38,6 +39,10 @@ pub struct MemoryOptions {
     /// Let a conv or pool write its output over the rows of its dying input it has already
     /// read ([`crate::format::overlap`]), when that lowers the arena.
     pub window_overlap: bool,
+    /// Let a conv or pool stream its output into the conv or pool right after it, its only
+    /// reader, through a buffer of a few rows ([`crate::format::stream`]), when that lowers
+    /// the arena.
+    pub streaming: bool,
 }
 
 impl Default for MemoryOptions {
@@ -45,6 +50,7 @@ impl Default for MemoryOptions {
         MemoryOptions {
             in_place: true,
             window_overlap: true,
+            streaming: true,
         }
     }
 }
@@ -89,10 +95,14 @@ fn overlap_candidates(
     tensors: &[TensorId],
     of: &[usize],
     groups: &[Buffer],
+    streamed_steps: &[usize],
 ) -> Vec<Overlap> {
     let index = |t: TensorId| tensors.iter().position(|&x| x == t);
     let mut out = vec![];
     for (pos, &s) in order.iter().enumerate() {
+        if streamed_steps.contains(&pos) {
+            continue;
+        }
         let step = &q.steps[s];
         let Some(g) = row_geometry(q, step) else {
             continue;
@@ -137,13 +147,21 @@ pub struct MemPlan {
     pub offsets: Vec<(TensorId, u32)>,
     /// `(offset, len)` of each step's scratch, by position in `order`.
     pub scratch: Vec<(u32, u32)>,
+    /// Streamed tensors and their resident rows ([`crate::format::stream`]).
+    pub resident_rows: Vec<(TensorId, u32)>,
     /// Figures.
     pub report: MemoryReport,
 }
 
 /// The tensors of `order` with their separate lifetimes (the input first), then one buffer
-/// per step's scratch.
-fn buffers(q: &QModel, order: &[usize], scratch: &[u32]) -> (Vec<TensorId>, Vec<Buffer>) {
+/// per step's scratch; a streamed tensor takes only its resident rows, and its producer's
+/// input lives until the consumer's step.
+fn buffers(
+    q: &QModel,
+    order: &[usize],
+    scratch: &[u32],
+    streams: &[Stream],
+) -> (Vec<TensorId>, Vec<Buffer>) {
     let mut tensors: Vec<TensorId> = vec![q.input];
     let mut index: std::collections::HashMap<TensorId, usize> = [(q.input, 0)].into();
     let mut bufs: Vec<Buffer> = vec![];
@@ -173,6 +191,16 @@ fn buffers(q: &QModel, order: &[usize], scratch: &[u32]) -> (Vec<TensorId>, Vec<
     }
     if let Some(&i) = index.get(&q.output) {
         bufs[i].last = last;
+    }
+    for st in streams {
+        let [_, w, c] = q.shapes[st.tensor];
+        if let Some(&i) = index.get(&st.tensor) {
+            bufs[i].size = st.rows * (w * c) as u32;
+        }
+        // The producer's input is read until the consumer's last band.
+        if let Some(&i) = index.get(&st.source) {
+            bufs[i].last = bufs[i].last.max(st.pos + 1);
+        }
     }
     for (pos, &s) in order.iter().enumerate() {
         bufs.push(Buffer {
@@ -358,6 +386,63 @@ fn candidate_orders(q: &QModel) -> Vec<Vec<usize>> {
     orders
 }
 
+/// A streamed tensor ([`crate::format::stream`]): written by the step at `pos` of the order,
+/// read only by the step at `pos + 1`, held in `rows` resident rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stream {
+    pos: usize,
+    tensor: TensorId,
+    /// The producer's input.
+    source: TensorId,
+    rows: u32,
+}
+
+/// Consumer output rows per band of a stream: a 16th of them (at least one).
+fn stream_band_rows(out_rows: u64) -> u64 {
+    (out_rows / 16).max(1)
+}
+
+/// Streams of `order`: a conv or pool whose output only the conv or pool right after it
+/// reads, neither end the model's input or output, no two chained.
+fn stream_candidates(q: &QModel, order: &[usize]) -> Vec<Stream> {
+    let mut out: Vec<Stream> = vec![];
+    for (pos, pair) in order.windows(2).enumerate() {
+        let (p, c) = (&q.steps[pair[0]], &q.steps[pair[1]]);
+        let (Some(pg), Some(cg)) = (row_geometry(q, p), row_geometry(q, c)) else {
+            continue;
+        };
+        let x1 = p.output;
+        let readers = q.steps.iter().filter(|s| s.inputs.contains(&x1)).count();
+        let chained = out.last().is_some_and(|l| l.pos + 1 == pos);
+        if chained
+            || readers != 1
+            || c.inputs != [x1]
+            || x1 == q.input
+            || x1 == q.output
+            || p.inputs[0] == x1
+        {
+            continue;
+        }
+        let Some(rows) = StreamGeometry::resident_for(&cg, stream_band_rows(cg.out_rows)) else {
+            continue;
+        };
+        let g = StreamGeometry {
+            producer: pg,
+            consumer: cg,
+            resident: rows,
+        };
+        if rows < pg.out_rows && g.is_feasible() {
+            out.push(Stream {
+                pos,
+                tensor: x1,
+                source: p.inputs[0],
+                rows: rows as u32,
+            });
+        }
+    }
+    out
+}
+
 /// Greedy-by-size with `overlaps`, then without each overlap that the arena does not need
 /// (an overlapped step runs in bands: fewer is faster). Returns the overlaps kept, the
 /// offsets and the arena.
@@ -391,60 +476,43 @@ fn count_overlapped(groups: &[Buffer], offs: &[u32], overlaps: &[Overlap]) -> u3
 
 /// Plans memory for `q`; `scratch[s]` is the scratch of step `s`.
 ///
-/// For each candidate order: the tensor-level figures on separate lifetimes, then
-/// greedy-by-size placement with (if enabled) every in-place candidate taken, and with no
-/// aliasing; the smallest arena wins (ties: the earlier order, in place).
+/// For each candidate order: the tensor-level figures on separate, whole tensors; then
+/// greedy-by-size placement with and without streams, in place and window overlap (each
+/// where enabled); the smallest arena wins (ties: the earlier choice, in place first), and
+/// streams the arena does not need are dropped again.
 pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
     let mut best: Option<MemPlan> = None;
     for order in candidate_orders(q) {
-        let (tensors, bufs) = buffers(q, &order, scratch);
-        let nt = tensors.len();
-        let (_, greedy) = memory::greedy_by_size(&bufs);
-        // In place first: on a tie it wins (it never costs arena and lowers that step's peak).
-        let mut variants = vec![];
-        if options.in_place {
-            let pairs = in_place_candidates(q, &order, &tensors, &bufs);
-            if !pairs.is_empty() {
-                variants.push(pairs);
+        let mut stream_sets = vec![vec![]];
+        if options.streaming {
+            let all = stream_candidates(q, &order);
+            if !all.is_empty() {
+                stream_sets.push(all);
             }
         }
-        variants.push(vec![]);
-        for pairs in variants {
-            let (of, groups) = group(&bufs, &pairs);
-            let mut overlap_variants = vec![vec![]];
-            if options.window_overlap {
-                let all = overlap_candidates(q, &order, &tensors, &of, &groups);
-                if !all.is_empty() {
-                    overlap_variants.push(all);
+        for streams in stream_sets {
+            let Some(mut found) = plan_order(q, scratch, options, &order, &streams) else {
+                continue;
+            };
+            // Drop each stream the arena does not need.
+            let mut kept = streams.clone();
+            let mut k = 0;
+            while k < kept.len() {
+                let mut fewer = kept.clone();
+                fewer.remove(k);
+                match plan_order(q, scratch, options, &order, &fewer) {
+                    Some(p) if p.report.arena_bytes <= found.report.arena_bytes => {
+                        kept = fewer;
+                        found = p;
+                    }
+                    _ => k += 1,
                 }
             }
-            for overlaps in overlap_variants {
-                let (overlaps, offs, arena) = place_pruned(&groups, overlaps);
-                if best.as_ref().is_some_and(|b| b.report.arena_bytes <= arena) {
-                    continue;
-                }
-                let overlapped = count_overlapped(&groups, &offs, &overlaps);
-                let report = MemoryReport {
-                    arena_bytes: arena,
-                    lower_bound_bytes: memory::lower_bound(&bufs, order.len()),
-                    greedy_bytes: greedy,
-                    naive_bytes: memory::naive(&bufs),
-                    buffer_lower_bound_bytes: memory::lower_bound(&groups, order.len()),
-                    in_place_steps: pairs.len() as u32,
-                    overlapped_steps: overlapped,
-                };
-                best = Some(MemPlan {
-                    offsets: tensors
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &t)| (t, offs[of[k]]))
-                        .collect(),
-                    scratch: (0..order.len())
-                        .map(|p| (offs[of[nt + p]], bufs[nt + p].size))
-                        .collect(),
-                    order: order.clone(),
-                    report,
-                });
+            if best
+                .as_ref()
+                .is_none_or(|b| found.report.arena_bytes < b.report.arena_bytes)
+            {
+                best = Some(found);
             }
         }
     }
@@ -452,8 +520,77 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
         order: vec![],
         offsets: vec![],
         scratch: vec![],
+        resident_rows: vec![],
         report: MemoryReport::default(),
     })
+}
+
+/// The best placement of one order with the given `streams`.
+fn plan_order(
+    q: &QModel,
+    scratch: &[u32],
+    options: MemoryOptions,
+    order: &[usize],
+    streams: &[Stream],
+) -> Option<MemPlan> {
+    // Tensor-level figures: whole tensors, nothing streamed (what TFLM's planner sees).
+    let (_, whole) = buffers(q, order, scratch, &[]);
+    let greedy = memory::greedy_by_size(&whole).1;
+    let lower_bound = memory::lower_bound(&whole, order.len());
+    let naive = memory::naive(&whole);
+    let (tensors, bufs) = buffers(q, order, scratch, streams);
+    let nt = tensors.len();
+    let streamed_steps: Vec<usize> = streams.iter().flat_map(|s| [s.pos, s.pos + 1]).collect();
+    let mut best: Option<MemPlan> = None;
+    // In place first: on a tie it wins (it never costs arena and lowers that step's peak).
+    let mut variants = vec![];
+    if options.in_place {
+        let pairs = in_place_candidates(q, order, &tensors, &bufs);
+        if !pairs.is_empty() {
+            variants.push(pairs);
+        }
+    }
+    variants.push(vec![]);
+    for pairs in variants {
+        let (of, groups) = group(&bufs, &pairs);
+        let mut overlap_variants = vec![vec![]];
+        if options.window_overlap {
+            let all = overlap_candidates(q, order, &tensors, &of, &groups, &streamed_steps);
+            if !all.is_empty() {
+                overlap_variants.push(all);
+            }
+        }
+        for overlaps in overlap_variants {
+            let (overlaps, offs, arena) = place_pruned(&groups, overlaps);
+            if best.as_ref().is_some_and(|b| b.report.arena_bytes <= arena) {
+                continue;
+            }
+            let report = MemoryReport {
+                arena_bytes: arena,
+                lower_bound_bytes: lower_bound,
+                greedy_bytes: greedy,
+                naive_bytes: naive,
+                buffer_lower_bound_bytes: memory::lower_bound(&groups, order.len()),
+                in_place_steps: pairs.len() as u32,
+                overlapped_steps: count_overlapped(&groups, &offs, &overlaps),
+                streamed_tensors: streams.len() as u32,
+            };
+            best = Some(MemPlan {
+                offsets: tensors
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| (t, offs[of[k]]))
+                    .collect(),
+                scratch: (0..order.len())
+                    .map(|p| (offs[of[nt + p]], bufs[nt + p].size))
+                    .collect(),
+                resident_rows: streams.iter().map(|s| (s.tensor, s.rows)).collect(),
+                order: order.to_vec(),
+                report,
+            });
+        }
+    }
+    best
 }
 #[cfg(test)]
 mod tests {
@@ -519,7 +656,8 @@ mod tests {
             &[0; 4],
             MemoryOptions {
                 in_place: false,
-                window_overlap: true,
+                window_overlap: false,
+                streaming: false,
             },
         );
         let on = plan(&q, &[0; 4], MemoryOptions::default());

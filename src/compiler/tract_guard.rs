@@ -15,7 +15,7 @@ thread_local! {
     static GUARDED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether this thread is inside [`guarded`]. A panic hook can stay quiet then: the panic
+/// Whether this thread is inside `guarded`. A panic hook can stay quiet then: the panic
 /// is about to become a [`CompileError`]. The `edgecnn` CLI's hook and the fuzz targets use
 /// this, so a caught tract panic prints nothing of its own.
 pub fn in_guarded_call() -> bool {

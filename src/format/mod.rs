@@ -24,7 +24,7 @@
 //!   72 reserved [u8; 8] = 0
 //! tensor record (24 bytes)
 //!   0 h, w, c: u32 × 3        12 arena offset u32     16 scale f32 (bits)
-//!   20 zero_point i8          21 zero [u8; 3]
+//!   20 zero_point i8          21 zero u8      22 resident rows u16 (0 = whole tensor)
 //! step record (80 bytes)
 //!   0 op u8 (1 Conv2d, 2 FullyConnected, 3 MaxPool, 4 AvgPool, 5 Add, 6 Concat, 7 Lrn,
 //!     8 Softmax, 9 Requantize)    1 act_min i8    2 act_max i8
@@ -52,7 +52,10 @@
 //! `0..arena_bytes`; a step's output does not overlap its inputs, except that `Add` and
 //! `Requantize` may run **in place** (output occupying exactly an input's bytes), and a
 //! `Conv2d`, `MaxPool` or `AvgPool` output may overlap its input **by rows** where
-//! [`overlap::RowOverlap::is_safe`] holds (the runtime then computes it in bands); a step's
+//! [`overlap::RowOverlap::is_safe`] holds (the runtime then computes it in bands); a tensor
+//! with resident rows (fewer than its height) is **streamed** between a conv or pool and the
+//! conv or pool right after it, its only reader ([`stream`]: the buffer must fit that pair's
+//! schedule, the producer's input lies apart from the consumer's output); a step's
 //! scratch `(offset, len)` lies inside the arena and overlaps neither its inputs nor output.
 //! `FullyConnected` outputs are `1 × 1 × out`; pool and concat inputs share the output's
 //! zero point. Requantisation arrays hold one entry or one per output channel (`Add`:
@@ -81,6 +84,7 @@ pub mod math;
 #[cfg(feature = "alloc")]
 pub mod model;
 pub mod overlap;
+pub mod stream;
 pub mod wire;
 
 /// Memory layout of a float tensor as the source model (or a `.npy` file) has it.

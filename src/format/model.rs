@@ -55,18 +55,31 @@ impl PlanModel {
 pub struct TensorDesc {
     /// Height, width, channels (NHWC, batch 1).
     pub shape: [u32; 3],
-    /// Byte offset in the arena. The tensor occupies `offset .. offset + h*w*c`.
+    /// Byte offset in the arena. The tensor occupies `offset .. offset + arena_len()`.
     pub offset: u32,
     /// Real value of one quantisation step (host-side information only).
     pub scale: f32,
     /// The int8 value that represents real 0.
     pub zero_point: i8,
+    /// Rows resident in the arena: 0 for the whole tensor (every tensor but a streamed one);
+    /// else the tensor flows between its producer and its one consumer through a buffer of
+    /// this many rows at `offset` ([`crate::format::stream`]).
+    pub resident_rows: u32,
 }
 
 impl TensorDesc {
     /// Number of int8 elements (= bytes).
     pub fn len(&self) -> usize {
         self.shape.iter().map(|&d| d as usize).product()
+    }
+    /// Bytes the tensor occupies in the arena: all of them, or its resident rows.
+    pub fn arena_len(&self) -> usize {
+        let rows = if self.resident_rows == 0 {
+            self.shape[0]
+        } else {
+            self.resident_rows.min(self.shape[0])
+        };
+        rows as usize * self.shape[1] as usize * self.shape[2] as usize
     }
     /// True when the tensor has no elements.
     pub fn is_empty(&self) -> bool {

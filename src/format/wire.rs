@@ -66,8 +66,11 @@ pub mod tensor {
     pub const OFFSET: usize = 12;
     /// `f32` scale (bits).
     pub const SCALE: usize = 16;
-    /// `i8` zero point; followed by 3 zero bytes.
+    /// `i8` zero point; followed by 1 zero byte.
     pub const ZERO_POINT: usize = 20;
+    /// `u16` resident rows: 0 = the whole tensor is in the arena; else only this many rows
+    /// (a tensor streamed between two windowed steps, see [`crate::format::stream`]).
+    pub const RESIDENT_ROWS: usize = 22;
 }
 
 /// Byte offsets inside a step record.
@@ -498,6 +501,11 @@ mod encode {
             put_u32(&mut b, at + tensor::OFFSET, t.offset);
             put_u32(&mut b, at + tensor::SCALE, t.scale.to_bits());
             put(&mut b, at + tensor::ZERO_POINT, &[t.zero_point as u8]);
+            put(
+                &mut b,
+                at + tensor::RESIDENT_ROWS,
+                &(t.resident_rows.min(u32::from(u16::MAX)) as u16).to_le_bytes(),
+            );
         }
         put(&mut b, steps_off, &steps);
         put(&mut b, data_off, &d.bytes);

@@ -32,6 +32,10 @@ pub enum StepFault {
     Lut,
     /// The output overlaps an input, or the scratch overlaps either or leaves the arena.
     Overlap,
+    /// A streamed tensor (fewer resident rows than rows) that is not written by a conv or
+    /// pool and read only by the conv or pool right after it, whose buffer is too small for
+    /// that pair, or whose producer's input overlaps the consumer's output.
+    Stream,
     /// A size computation overflowed.
     Overflow,
     /// Pool or concat inputs whose zero point differs from the output's (the contract says
@@ -131,6 +135,7 @@ impl fmt::Display for StepFault {
             Self::Rescale => f.write_str("bad multiplier/shift counts or shift outside 1..=62"),
             Self::Lut => f.write_str("bad lookup table"),
             Self::Overlap => f.write_str("output overlaps an input, or scratch misplaced"),
+            Self::Stream => f.write_str("streamed tensor misused or its buffer too small"),
             Self::Overflow => f.write_str("size overflow"),
             Self::ZeroPoint => f.write_str("input and output zero points differ"),
         }

@@ -13,8 +13,11 @@ pub struct TensorInfo {
     pub shape: [u32; 3],
     /// Arena offset.
     pub offset: u32,
-    /// Bytes (= elements).
+    /// Bytes it occupies in the arena: every element, or for a streamed tensor its
+    /// resident rows only ([`crate::format::stream`]).
     pub len: u32,
+    /// Rows resident in the arena (`shape[0]` unless streamed).
+    pub rows: u32,
     /// Real value of one step (host information).
     pub scale: f32,
     /// The int8 value of real 0.
@@ -334,6 +337,7 @@ impl<'b> Plan<'b> {
         }
         plan.weights_bytes = weights;
         plan.macs = macs;
+        plan.check_streams()?;
 
         // Labels: a table of refs, each to UTF-8 bytes.
         let labels = plan.data_ref(header::LABELS).ok_or(ParseError::Labels)?;
@@ -353,6 +357,49 @@ impl<'b> Plan<'b> {
         Ok(plan)
     }
 
+    /// Every streamed tensor sits between a conv or pool and the conv or pool right after
+    /// it, its only reader, with a buffer large enough ([`crate::format::stream`]).
+    fn check_streams(&self) -> Result<(), ParseError> {
+        for id in 0..self.n_tensors {
+            let id = id as u16;
+            let Some(t) = self.tensor(id) else { continue };
+            if t.rows == t.shape[0] {
+                continue;
+            }
+            let mut producer = None;
+            let mut readers = 0usize;
+            let mut reader = None;
+            for i in 0..self.n_steps {
+                let v = self.step_view(i).ok_or(ParseError::Tensor(id))?;
+                if v.output == id {
+                    producer = producer.or(Some(i));
+                }
+                if v.inputs.iter().any(|x| x == id) {
+                    readers += 1;
+                    reader = Some(i);
+                }
+            }
+            let fault = |step: usize| ParseError::Step {
+                step: step as u32,
+                fault: super::error::StepFault::Stream,
+            };
+            let (Some(p), Some(c)) = (producer, reader) else {
+                return Err(fault(0));
+            };
+            if id == self.input || id == self.output || readers != 1 || c != p + 1 {
+                return Err(fault(p));
+            }
+            let (pv, cv) = (
+                self.step_view(p).ok_or(fault(p))?,
+                self.step_view(c).ok_or(fault(c))?,
+            );
+            if super::step::stream_geometry(self, &pv, &cv).is_none_or(|g| !g.is_feasible()) {
+                return Err(fault(p));
+            }
+        }
+        Ok(())
+    }
+
     fn check_tensor(&self, id: u16) -> Result<(), ParseError> {
         let at = self
             .record(self.tensors, id as usize, wire::TENSOR_RECORD_LEN)
@@ -360,11 +407,23 @@ impl<'b> Plan<'b> {
         let shape = [0, 4, 8].map(|k| u32_at(self.blob, at + tensor::SHAPE + k).unwrap_or(0));
         let off = u32_at(self.blob, at + tensor::OFFSET).unwrap_or(u32::MAX) as u64;
         // Checked: three `u32`s can overflow a `u64` (fuzz regression `tensor_len_overflow`).
-        let len = shape
+        let elements = shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
             .unwrap_or(u64::MAX);
-        if shape.contains(&0) || len > u32::MAX as u64 || off + len > self.arena_bytes as u64 {
+        let resident = u16_at(self.blob, at + tensor::RESIDENT_ROWS).unwrap_or(u16::MAX);
+        let rows = match resident {
+            0 => shape[0],
+            r => u32::from(r),
+        };
+        let len = (rows as u64)
+            .saturating_mul(shape[1] as u64)
+            .saturating_mul(shape[2] as u64);
+        let bad = shape.contains(&0)
+            || rows > shape[0]
+            || elements > u32::MAX as u64
+            || off + len > self.arena_bytes as u64;
+        if bad {
             return Err(ParseError::Tensor(id));
         }
         Ok(())
@@ -531,11 +590,16 @@ impl<'b> Plan<'b> {
             u32_at(b, at + tensor::SHAPE + 4)?,
             u32_at(b, at + tensor::SHAPE + 8)?,
         ];
-        let len = shape[0].checked_mul(shape[1])?.checked_mul(shape[2])?;
+        let rows = match u16_at(b, at + tensor::RESIDENT_ROWS)? {
+            0 => shape[0],
+            r => u32::from(r).min(shape[0]),
+        };
+        let len = rows.checked_mul(shape[1])?.checked_mul(shape[2])?;
         Some(TensorInfo {
             shape,
             offset: u32_at(b, at + tensor::OFFSET)?,
             len,
+            rows,
             scale: f32::from_bits(u32_at(b, at + tensor::SCALE)?),
             zero_point: u8_at(b, at + tensor::ZERO_POINT)? as i8,
         })

@@ -136,10 +136,25 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
     /// its output: for per-step parity checks and tracing (tensors whose bytes a later step
     /// reuses can only be observed here).
     pub fn run_with(&mut self, mut after: impl FnMut(usize, u16, &[i8])) -> Result<(), RunError> {
-        for i in 0..self.plan.num_steps() {
+        let mut i = 0;
+        while i < self.plan.num_steps() {
             let v = self.plan.step_view(i).ok_or(RunError::Step(i as u32))?;
+            let streamed = self
+                .plan
+                .tensor(v.output)
+                .is_some_and(|t| t.rows < t.shape[0]);
+            if streamed {
+                // Validated: the next step is its only reader; both run together.
+                let c = self.plan.step_view(i + 1).ok_or(RunError::Step(i as u32))?;
+                self.run_streamed(&v, &c).ok_or(RunError::Step(i as u32))?;
+                after(i, v.output, self.tensor(v.output).unwrap_or(&[]));
+                after(i + 1, c.output, self.tensor(c.output).unwrap_or(&[]));
+                i += 2;
+                continue;
+            }
             self.run_step(&v).ok_or(RunError::Step(i as u32))?;
             after(i, v.output, self.tensor(v.output).unwrap_or(&[]));
+            i += 1;
         }
         Ok(())
     }
@@ -229,15 +244,9 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         let plan = self.plan;
         let xt = plan.tensor(v.inputs.get(0)?)?;
         let yt = plan.tensor(v.output)?;
-        let window = match &v.op {
-            OpView::Conv2d(p) => p.window,
-            OpView::MaxPool(w, _) => *w,
-            OpView::AvgPool(p) => p.window,
-            _ => return None,
-        };
+        let window = super::step::window_of(&v.op)?;
         let g = super::step::row_overlap(&xt, &yt, &window)?;
         let to = |v: u64| usize::try_from(v).ok();
-        let rows = |n: u64| u32::try_from(n).ok();
         let below = g.is_below();
         // Top-down bands when the output lies below the input, bottom-up when above.
         let mut next = if below { 0 } else { g.out_rows };
@@ -267,41 +276,84 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
                     hi.get_mut(..out_len)?,
                 )
             };
-            let x = In {
-                data: bytemuck::cast_slice(inp),
-                shape: Shape::new([rows(b - a)?, xt.shape[1], xt.shape[2]]),
-                zero_point: xt.zero_point,
+            let band = Band {
+                x: &xt,
+                x_rows: (a, b),
+                y: &yt,
+                y_rows: (y0, y1),
+                pad_top: g.band_pad_top(y0),
             };
-            let y = Out {
-                data: bytemuck::cast_slice_mut(out),
-                shape: Shape::new([rows(y1 - y0)?, yt.shape[1], yt.shape[2]]),
-                zero_point: yt.zero_point,
-            };
-            let pad_top = to(g.band_pad_top(y0))?;
-            let res = match &v.op {
-                OpView::Conv2d(p) => {
-                    let mut p = *p;
-                    p.window.pad[0] = pad_top;
-                    kernels::conv2d_on_threads(self.isa, x, y, &p, self.threads)
-                }
-                OpView::MaxPool(w, c) => {
-                    let mut w = *w;
-                    w.pad[0] = pad_top;
-                    kernels::max_pool(x, y, &w, *c)
-                }
-                OpView::AvgPool(p) => {
-                    let mut p = *p;
-                    p.window.pad[0] = pad_top;
-                    // The divisor's bottom bound stays where it was: the unread input rows
-                    // below the band count as the padding they stand in for.
-                    p.pad_end[0] = p.pad_end[0].checked_add(to(g.in_rows.checked_sub(b)?)?)?;
-                    kernels::avg_pool(x, y, &p)
-                }
-                _ => return None,
-            };
-            res.ok()?;
+            band.run(&v.op, inp, out, self.isa, self.threads)?;
         }
         Some(())
+    }
+
+    /// A conv or pool `p` whose output is streamed into the conv or pool `c` (validated by
+    /// [`Plan::parse`], see [`crate::format::stream`]): band by band, the rows still needed
+    /// move to the front of the buffer, `p` computes the next rows behind them, and `c` runs
+    /// on the buffer. Same bytes as running `p` then `c` on a whole tensor.
+    fn run_streamed(&mut self, p: &StepView<'b>, c: &StepView<'b>) -> Option<()> {
+        let plan = self.plan;
+        let x0 = plan.tensor(p.inputs.get(0)?)?;
+        let x1 = plan.tensor(p.output)?;
+        let x2 = plan.tensor(c.output)?;
+        let g = super::step::stream_geometry(plan, p, c)?;
+        let to = |v: u64| usize::try_from(v).ok();
+        let row0 = g.producer.in_row;
+        let row1 = g.consumer.in_row;
+        let row2 = g.consumer.out_row;
+        let buf = x1.range();
+        let (isa, threads) = (self.isa, self.threads);
+        let arena = &mut *self.arena;
+        g.schedule(|band| {
+            // Keep the rows this band still reads at the front of the buffer.
+            if band.keep.1 > band.keep.0 && band.base > band.old_base {
+                let from = to((band.keep.0 - band.old_base).checked_mul(row1)?)?;
+                let until = to((band.keep.1 - band.old_base).checked_mul(row1)?)?;
+                arena.get_mut(buf.clone())?.copy_within(from..until, 0);
+            }
+            // p: X0 rows → the new X1 rows, behind the kept ones.
+            if band.produce.1 > band.produce.0 {
+                let (r0, r1) = band.produce;
+                let (a, b) = (g.producer.first_row(r0)?, g.producer.end_row(r1));
+                let x = x0.range();
+                let x_band = x.start.checked_add(to(a.checked_mul(row0)?)?)?
+                    ..x.start.checked_add(to(b.checked_mul(row0)?)?)?;
+                let y_band = buf
+                    .start
+                    .checked_add(to((r0 - band.base).checked_mul(row1)?)?)?
+                    ..buf
+                        .start
+                        .checked_add(to((r1 - band.base).checked_mul(row1)?)?)?;
+                let (inp, out) = split_two(arena, x_band, y_band)?;
+                Band {
+                    x: &x0,
+                    x_rows: (a, b),
+                    y: &x1,
+                    y_rows: (r0, r1),
+                    pad_top: g.producer.band_pad_top(r0),
+                }
+                .run(&p.op, inp, out, isa, threads)?;
+            }
+            // c: the buffer's rows → X2 rows.
+            let (c0, c1) = band.consume;
+            let x_band = buf.start
+                ..buf
+                    .start
+                    .checked_add(to((band.reads_end - band.base).checked_mul(row1)?)?)?;
+            let y = x2.range();
+            let y_band = y.start.checked_add(to(c0.checked_mul(row2)?)?)?
+                ..y.start.checked_add(to(c1.checked_mul(row2)?)?)?;
+            let (inp, out) = split_two(arena, x_band, y_band)?;
+            Band {
+                x: &x1,
+                x_rows: (band.base, band.reads_end),
+                y: &x2,
+                y_rows: (c0, c1),
+                pad_top: g.consumer.band_pad_top(c0),
+            }
+            .run(&c.op, inp, out, isa, threads)
+        })
     }
 
     /// The output tensor (valid after [`Session::run`]).
@@ -319,5 +371,81 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
     /// The whole arena (read-only).
     pub fn arena(&self) -> &[u8] {
         self.arena
+    }
+}
+
+/// `arena[x]` read-only and `arena[y]` mutable, for two disjoint ranges; `None` if they
+/// overlap or leave the arena.
+fn split_two(
+    arena: &mut [u8],
+    x: core::ops::Range<usize>,
+    y: core::ops::Range<usize>,
+) -> Option<(&[u8], &mut [u8])> {
+    if x.end <= y.start {
+        let (lo, hi) = arena.split_at_mut_checked(y.start)?;
+        Some((lo.get(x)?, hi.get_mut(..y.end.checked_sub(y.start)?)?))
+    } else if y.end <= x.start {
+        let (lo, hi) = arena.split_at_mut_checked(x.start)?;
+        Some((hi.get(..x.end.checked_sub(x.start)?)?, lo.get_mut(y)?))
+    } else {
+        None
+    }
+}
+
+/// A band of a conv or pool: input rows `x_rows` of `x` (given as their bytes) to output rows
+/// `y_rows` of `y`, with the top padding the band starts with.
+struct Band<'t> {
+    x: &'t TensorInfo,
+    x_rows: (u64, u64),
+    y: &'t TensorInfo,
+    y_rows: (u64, u64),
+    pad_top: u64,
+}
+
+impl Band<'_> {
+    /// Runs `op` (a conv or pool) on the band: the ordinary kernel on a band-sized input and
+    /// output, the top padding adjusted, and an average pool's divisor keeping its bottom
+    /// bound (the input rows below the band stand in for the padding).
+    fn run(
+        &self,
+        op: &OpView<'_>,
+        inp: &[u8],
+        out: &mut [u8],
+        isa: Isa,
+        threads: usize,
+    ) -> Option<()> {
+        let rows = |(a, b): (u64, u64)| u32::try_from(b.checked_sub(a)?).ok();
+        let x = In {
+            data: bytemuck::cast_slice(inp),
+            shape: Shape::new([rows(self.x_rows)?, self.x.shape[1], self.x.shape[2]]),
+            zero_point: self.x.zero_point,
+        };
+        let y = Out {
+            data: bytemuck::cast_slice_mut(out),
+            shape: Shape::new([rows(self.y_rows)?, self.y.shape[1], self.y.shape[2]]),
+            zero_point: self.y.zero_point,
+        };
+        let pad_top = usize::try_from(self.pad_top).ok()?;
+        let res = match op {
+            OpView::Conv2d(p) => {
+                let mut p = *p;
+                p.window.pad[0] = pad_top;
+                kernels::conv2d_on_threads(isa, x, y, &p, threads)
+            }
+            OpView::MaxPool(w, c) => {
+                let mut w = *w;
+                w.pad[0] = pad_top;
+                kernels::max_pool(x, y, &w, *c)
+            }
+            OpView::AvgPool(p) => {
+                let mut p = *p;
+                p.window.pad[0] = pad_top;
+                let below = u64::from(self.x.shape[0]).checked_sub(self.x_rows.1)?;
+                p.pad_end[0] = p.pad_end[0].checked_add(usize::try_from(below).ok()?)?;
+                kernels::avg_pool(x, y, &p)
+            }
+            _ => return None,
+        };
+        res.ok()
     }
 }

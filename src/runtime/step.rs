@@ -8,6 +8,7 @@
 use super::error::StepFault;
 use super::plan::{Ids, Plan, TensorInfo};
 use crate::format::overlap::RowOverlap;
+use crate::format::stream::StreamGeometry;
 use crate::format::wire::{self, step as s, u16_at, u32_at, u8_at, OpCode};
 use crate::kernels::{
     AddParams, AvgParams, Clamp, ConvParams, FcParams, I32s, LrnParams, Rescale, U32s, Window,
@@ -157,7 +158,8 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
 
     let [xh, xw, xc] = x.shape;
     let [yh, yw, yc] = y.shape;
-    let out_len = y.len as u64;
+    // Every element, also of a streamed output (whose `len` is its resident rows).
+    let out_len = (yh as u64) * (yw as u64) * (yc as u64);
     let window = || -> R<Window> {
         let w = Window {
             kernel: [p(s::P_KERNEL_H) as usize, p(s::P_KERNEL_W) as usize],
@@ -346,6 +348,42 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
         weight_bytes,
         macs,
         overlapped,
+    })
+}
+
+/// The window of a conv or pool.
+pub(crate) fn window_of(op: &OpView<'_>) -> Option<Window> {
+    match op {
+        OpView::Conv2d(p) => Some(p.window),
+        OpView::MaxPool(w, _) => Some(*w),
+        OpView::AvgPool(p) => Some(p.window),
+        _ => None,
+    }
+}
+
+/// The streaming geometry of producer `p` and consumer `c` of a streamed tensor, or `None`
+/// when they are not two convs or pools chained through it with `p`'s input apart from
+/// `c`'s output, neither of those streamed, and neither step overlapped.
+pub(crate) fn stream_geometry(
+    plan: &Plan<'_>,
+    p: &StepView<'_>,
+    c: &StepView<'_>,
+) -> Option<StreamGeometry> {
+    let x1 = plan.tensor(p.output)?;
+    if c.inputs.len() != 1 || c.inputs.get(0)? != p.output || p.overlapped || c.overlapped {
+        return None;
+    }
+    let x0 = plan.tensor(p.inputs.get(0)?)?;
+    let x2 = plan.tensor(c.output)?;
+    // Apart, and neither streamed itself (no chains of streams).
+    let whole = |t: &TensorInfo| t.rows == t.shape[0];
+    if !disjoint(span(&x0), span(&x2)) || !whole(&x0) || !whole(&x2) {
+        return None;
+    }
+    Some(StreamGeometry {
+        producer: row_overlap(&x0, &x1, &window_of(&p.op)?)?,
+        consumer: row_overlap(&x1, &x2, &window_of(&c.op)?)?,
+        resident: u64::from(x1.rows),
     })
 }
 

@@ -81,6 +81,40 @@ pub fn run_steps(plan: &PlanModel, inputs: &[Vec<i8>]) -> Vec<(Vec<i8>, Vec<Vec<
         .collect()
 }
 
+/// Runs two compilations of one model (`on` and `off` a memory optimisation) on 6 random
+/// int8 inputs (seeded from `seed`) and asserts identical outputs, and identical bytes from
+/// every step when both run the same steps in the same order (except the steps writing a
+/// streamed tensor, which never exists whole). Returns whether the orders were the same.
+pub fn assert_same_bytes(name: &str, on: &PlanModel, off: &PlanModel, seed: u64) -> bool {
+    let n = on.tensors[on.input as usize].len();
+    let inputs: Vec<Vec<i8>> = (0..6u64)
+        .map(|k| {
+            normal(seed + k, n)
+                .iter()
+                .map(|v| (v * 40.0).clamp(-128.0, 127.0) as i8)
+                .collect()
+        })
+        .collect();
+    let (a, b) = (run_steps(on, &inputs), run_steps(off, &inputs));
+    let ops = |p: &PlanModel| -> Vec<(String, Vec<u16>)> {
+        p.steps
+            .iter()
+            .map(|s| (format!("{:?}", s.op), s.inputs.clone()))
+            .collect()
+    };
+    let same_order = ops(on) == ops(off);
+    for (k, ((ya, sa), (yb, sb))) in a.iter().zip(&b).enumerate() {
+        assert_eq!(ya, yb, "{name}: output of input {k} differs");
+        if same_order {
+            for (i, (x, y)) in sa.iter().zip(sb).enumerate() {
+                let streamed = on.tensors[on.steps[i].output as usize].resident_rows != 0;
+                assert!(streamed || x == y, "{name}: step {i} of input {k} differs");
+            }
+        }
+    }
+    same_order
+}
+
 /// Cosine similarity.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
@@ -118,6 +152,13 @@ pub fn assert_memory_sound(plan: &PlanModel) {
         }
     }
     last[plan.output as usize] = n - 1;
+    // A streamed tensor's producer reads its input until the consumer's step.
+    for (i, s) in plan.steps.iter().enumerate() {
+        if plan.tensors[s.output as usize].resident_rows != 0 {
+            let x0 = s.inputs[0] as usize;
+            last[x0] = last[x0].max(i + 1);
+        }
+    }
     // In place: (output, input) tensor pairs sharing exactly the same bytes at their step.
     let in_place = |a: usize, b: usize| {
         plan.steps.iter().enumerate().any(|(i, s)| {
@@ -177,7 +218,13 @@ pub fn assert_memory_sound(plan: &PlanModel) {
     let mut bufs: Vec<(u32, u32, usize, usize, usize)> = vec![];
     for (t, d) in plan.tensors.iter().enumerate() {
         if first[t] != usize::MAX {
-            bufs.push((d.offset, d.offset + d.len() as u32, first[t], last[t], t));
+            bufs.push((
+                d.offset,
+                d.offset + d.arena_len() as u32,
+                first[t],
+                last[t],
+                t,
+            ));
         }
     }
     for (i, s) in plan.steps.iter().enumerate() {

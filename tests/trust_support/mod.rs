@@ -75,6 +75,7 @@ fn t(shape: [u32; 3], zp: i8) -> TensorDesc {
         offset: 0,
         scale: 0.05,
         zero_point: zp,
+        resident_rows: 0,
     }
 }
 

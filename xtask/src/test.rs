@@ -13,7 +13,8 @@
 //!    import path, safe Rust) without a sanitizer; a crash fails the step.
 //! 7. Miri (nightly; `rustup component add miri rust-src` first): the plan parser, the arena
 //!    binding, every runtime step and the reference kernels on small shapes, i.e.
-//!    `tests/runtime_plan.rs`, `tests/runtime_kernels.rs`, `tests/runtime_overlap.rs` and `tests/trust_seeds.rs` with
+//!    `tests/runtime_plan.rs`, `tests/runtime_kernels.rs`, `tests/runtime_overlap.rs`,
+//!    `tests/runtime_stream.rs` and `tests/trust_seeds.rs` with
 //!    their random case counts cut down under `cfg(miri)` (`runtime_oracle::cases`).
 //! 8. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
 //!    `format/` and `runtime/` deny unwrap/expect/panic/indexing) and on every target of the
@@ -181,10 +182,11 @@ fn fuzz(root: &Path) -> Result<()> {
 }
 
 /// The test binaries Miri runs (see the module docs).
-pub const MIRI_TESTS: [&str; 4] = [
+pub const MIRI_TESTS: [&str; 5] = [
     "runtime_plan",
     "runtime_kernels",
     "runtime_overlap",
+    "runtime_stream",
     "trust_seeds",
 ];
 

@@ -38,6 +38,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "buffer_lower_bound_bytes": mem.buffer_lower_bound_bytes,
                 "in_place_steps": mem.in_place_steps,
                 "overlapped_steps": mem.overlapped_steps,
+                "streamed_tensors": mem.streamed_tensors,
                 "weights_bytes": plan.weights_bytes(),
                 "macs": plan.macs(),
                 "input_shape": plan.input_shape(),
@@ -115,13 +116,15 @@ fn memory_line(m: &MemoryReport) -> String {
     };
     format!(
         "memory: arena {} B = {ratio:.3} x greedy-by-size {} B; tensor lower bound {} B, \
-         with in place {} B ({} steps in place, {} overlapped by rows); naive {} B",
+         with in place {} B ({} steps in place, {} overlapped by rows, {} tensors streamed); \
+         naive {} B",
         m.arena_bytes,
         m.greedy_bytes,
         m.lower_bound_bytes,
         m.buffer_lower_bound_bytes,
         m.in_place_steps,
         m.overlapped_steps,
+        m.streamed_tensors,
         m.naive_bytes
     )
 }
@@ -137,6 +140,7 @@ fn tensor_json(plan: &Plan<'_>, id: u16) -> Option<Value> {
         "shape": t.shape,
         "offset": t.offset,
         "len": t.len,
+        "resident_rows": t.rows,
         "scale": t.scale,
         "zero_point": t.zero_point,
     }))
