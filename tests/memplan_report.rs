@@ -152,7 +152,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
     let (_, concat_est, taken, concats) = zero_copy_concat_estimate(&Plan::parse(&blob).unwrap());
     let kib = |b: u32| format!("{:.1}", f64::from(b) / 1024.0);
     format!(
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {:.2} | {} |",
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {} | {:.2} | {} |",
         plan.steps.len(),
         kib(m.arena_bytes),
         kib(r_no_in_place.memory.arena_bytes),
@@ -167,6 +167,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
         m.in_place_steps,
         m.overlapped_steps,
         m.streamed_tensors,
+        if r.memory_proven_optimal { "yes" } else { "-" },
         r.memory_planning.as_secs_f64() * 1e3,
         if concats == 0 {
             "-".to_string()
@@ -176,7 +177,7 @@ fn row(path: &Path, shape: [usize; 4]) -> String {
     )
 }
 
-const HEADER: &str = "| model | steps | arena KiB | arena w/o in place | arena w/o overlap | arena w/o streaming | tensor lower bound | with in place | greedy (TFLM) | naive | arena ÷ greedy | arena ÷ best greedy | steps in place | steps overlapped | tensors streamed | planning ms | zero-copy concat (estimate) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+const HEADER: &str = "| model | steps | arena KiB | arena w/o in place | arena w/o overlap | arena w/o streaming | tensor lower bound | with in place | greedy (TFLM) | naive | arena ÷ greedy | arena ÷ best greedy | steps in place | steps overlapped | tensors streamed | proven optimal | planning ms | zero-copy concat (estimate) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 #[test]
 fn micro_models() {

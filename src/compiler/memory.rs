@@ -123,49 +123,185 @@ pub fn place_in_order_with(
     let mut offs = vec![0u32; bufs.len()];
     let mut placed: Vec<usize> = Vec::with_capacity(bufs.len());
     let mut arena = 0u32;
-    // Open intervals (lo, hi) of forbidden start offsets, from each placed live buffer.
-    let mut forbidden: Vec<(i64, i64)> = vec![];
+    let mut scratch = vec![];
     for &i in order {
-        let b = bufs[i];
-        if b.size == 0 {
+        if bufs[i].size == 0 {
             continue;
         }
-        forbidden.clear();
-        for &j in placed.iter().filter(|&&j| bufs[j].meets(&b)) {
-            let (off, size, mine) = (
-                i64::from(offs[j]),
-                i64::from(bufs[j].size),
-                i64::from(b.size),
-            );
-            let mut lo = off - mine;
-            let mut hi = off + size;
-            for o in overlaps {
-                let (below, above) = (i64::from(o.gap_below), i64::from(o.gap_above));
-                if (o.out, o.inp) == (i, j) {
-                    // b is the output: it may start `below` under j or `above` over it
-                    lo = lo.max(off - below);
-                    hi = hi.min(off + above);
-                } else if (o.out, o.inp) == (j, i) {
-                    // b is the input: the output j may lie `below` under it or `above` over it
-                    lo = lo.max(off - above);
-                    hi = hi.min(off + below);
-                }
-            }
-            if lo < hi {
-                forbidden.push((lo, hi));
-            }
-        }
-        forbidden.sort_unstable();
-        let mut at = 0i64;
-        while let Some(&(_, hi)) = forbidden.iter().find(|&&(lo, hi)| lo < at && at < hi) {
-            at = i64::from(align(u32::try_from(hi).unwrap_or(u32::MAX)));
-        }
-        let at = u32::try_from(at).unwrap_or(u32::MAX);
+        let at = first_fit(bufs, &offs, &placed, i, overlaps, &mut scratch);
         offs[i] = at;
-        arena = arena.max(at + b.size);
+        arena = arena.max(at + bufs[i].size);
         placed.push(i);
     }
     (offs, arena)
+}
+
+/// The lowest [`ALIGN`]ed offset for buffer `i` that collides with none of the `placed`
+/// buffers (at `offs`) alive at the same time, the `overlaps` allowed. `forbidden` is
+/// scratch space.
+fn first_fit(
+    bufs: &[Buffer],
+    offs: &[u32],
+    placed: &[usize],
+    i: usize,
+    overlaps: &[Overlap],
+    forbidden: &mut Vec<(i64, i64)>,
+) -> u32 {
+    let b = bufs[i];
+    // Open intervals (lo, hi) of forbidden start offsets, from each placed live buffer.
+    forbidden.clear();
+    for &j in placed.iter().filter(|&&j| bufs[j].meets(&b)) {
+        let (off, size, mine) = (
+            i64::from(offs[j]),
+            i64::from(bufs[j].size),
+            i64::from(b.size),
+        );
+        let mut lo = off - mine;
+        let mut hi = off + size;
+        for o in overlaps {
+            let (below, above) = (i64::from(o.gap_below), i64::from(o.gap_above));
+            if (o.out, o.inp) == (i, j) {
+                // b is the output: it may start `below` under j or `above` over it
+                lo = lo.max(off - below);
+                hi = hi.min(off + above);
+            } else if (o.out, o.inp) == (j, i) {
+                // b is the input: the output j may lie `below` under it or `above` over it
+                lo = lo.max(off - above);
+                hi = hi.min(off + below);
+            }
+        }
+        if lo < hi {
+            forbidden.push((lo, hi));
+        }
+    }
+    forbidden.sort_unstable();
+    let mut at = 0i64;
+    while let Some(&(_, hi)) = forbidden.iter().find(|&&(lo, hi)| lo < at && at < hi) {
+        at = i64::from(align(u32::try_from(hi).unwrap_or(u32::MAX)));
+    }
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+/// The smallest arena over every placement order, by depth-first search with branch and
+/// bound, for at most 64 buffers, looking for an arena below `start_bound` (the caller's
+/// own placement): `None` when the search would visit more than `node_limit` nodes (then
+/// the caller keeps its placement). Returns offsets (empty when nothing beats
+/// `start_bound`, which is then optimal), the arena, and whether the result is **proven
+/// optimal**: it is when `overlaps` is empty.
+///
+/// Why first-fit over orders is exact: take an optimal placement and place the buffers by
+/// first-fit in the order of their optimal offsets. By induction each lands at or below its
+/// optimal offset: a buffer placed before it that it collides with lay wholly below it in
+/// the optimum and has only moved down, so the optimal offset is still free. So some order
+/// reaches the optimum. The search cuts every branch whose arena already reaches the best
+/// found, and of two buffers that never live at the same time it tries only one relative
+/// order when they are adjacent (swapping them changes no offset). (With overlaps the
+/// argument does not hold, and the search is only a better heuristic.)
+pub fn exact_placement(
+    bufs: &[Buffer],
+    overlaps: &[Overlap],
+    node_limit: usize,
+    start_bound: u32,
+) -> Option<(Vec<u32>, u32, bool)> {
+    let live: Vec<usize> = (0..bufs.len()).filter(|&i| bufs[i].size > 0).collect();
+    if live.len() > 64 {
+        return None;
+    }
+    // No arena is below the most bytes alive at one step (without overlaps, which share
+    // bytes): a placement that reaches it is optimal, and the search can stop there.
+    let steps = bufs.iter().map(|b| b.last + 1).max().unwrap_or(0);
+    let floor = if overlaps.is_empty() {
+        lower_bound(bufs, steps)
+    } else {
+        0
+    };
+    if start_bound <= floor {
+        return Some((vec![], start_bound, true));
+    }
+    struct Search<'a> {
+        bufs: &'a [Buffer],
+        overlaps: &'a [Overlap],
+        live: Vec<usize>,
+        offs: Vec<u32>,
+        placed: Vec<usize>,
+        best: u32,
+        best_offs: Option<Vec<u32>>,
+        nodes: usize,
+        limit: usize,
+        scratch: Vec<(i64, i64)>,
+        floor: u32,
+    }
+    impl Search<'_> {
+        /// false when the node limit was hit.
+        fn go(&mut self, used: u64, last: Option<usize>, arena: u32) -> bool {
+            if self.best <= self.floor {
+                return true; // optimal already
+            }
+            if self.placed.len() == self.live.len() {
+                if arena < self.best {
+                    self.best = arena;
+                    self.best_offs = Some(self.offs.clone());
+                }
+                return true;
+            }
+            for k in 0..self.live.len() {
+                if used & (1 << k) != 0 {
+                    continue;
+                }
+                self.nodes += 1;
+                if self.nodes > self.limit {
+                    return false;
+                }
+                let i = self.live[k];
+                // Adjacent buffers that never meet commute: keep one order of the two.
+                if last.is_some_and(|l| l > k && !self.bufs[self.live[l]].meets(&self.bufs[i])) {
+                    continue;
+                }
+                let at = first_fit(
+                    self.bufs,
+                    &self.offs,
+                    &self.placed,
+                    i,
+                    self.overlaps,
+                    &mut self.scratch,
+                );
+                let end = arena.max(at + self.bufs[i].size);
+                if end >= self.best {
+                    continue;
+                }
+                self.offs[i] = at;
+                self.placed.push(i);
+                let ok = self.go(used | (1 << k), Some(k), end);
+                self.placed.pop();
+                if !ok {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+    let mut s = Search {
+        bufs,
+        overlaps,
+        live,
+        offs: vec![0; bufs.len()],
+        placed: vec![],
+        best: start_bound,
+        best_offs: None,
+        nodes: 0,
+        limit: node_limit,
+        scratch: vec![],
+        floor,
+    };
+    if !s.go(0, None, 0) {
+        return None;
+    }
+    let proven = overlaps.is_empty();
+    Some(match s.best_offs {
+        Some(o) => (o, s.best, proven),
+        // Nothing below the bound: the caller's placement (of arena `start_bound`) is optimal.
+        None => (vec![], start_bound, proven),
+    })
 }
 
 /// TensorFlow Lite Micro's greedy-by-size planner: largest first (ties: earlier first),
@@ -458,6 +594,80 @@ mod tests {
         assert_eq!(lower_bound(&bufs, 4), 150);
         assert_eq!(naive(&bufs), 112 + 64 + 112 + 16);
         assert_eq!(lower_bound(&[], 0), 0);
+    }
+
+    #[test]
+    fn exact_search_beats_greedy_where_greedy_is_not_optimal() {
+        // Largest first puts the 64 (step 3) at 0, the long-lived 32 above it and the 48
+        // (step 2) above that: 128. Placing the long-lived 32 first lets the 48 and the 64
+        // share the bytes above it: 112, which every order confirms is the optimum.
+        let bufs = vec![
+            b(32, 0, 0),
+            b(32, 0, 3),
+            b(48, 2, 2),
+            b(64, 3, 3),
+            b(32, 1, 2),
+        ];
+        let (_, greedy) = greedy_by_size(&bufs);
+        assert_eq!(greedy, 128);
+        let (offs, arena, proven) = exact_placement(&bufs, &[], 1_000_000, greedy).unwrap();
+        assert!(proven);
+        assert_eq!(arena, 112);
+        for i in 0..bufs.len() {
+            for j in 0..i {
+                if bufs[i].meets(&bufs[j]) {
+                    let apart =
+                        offs[i] + bufs[i].size <= offs[j] || offs[j] + bufs[j].size <= offs[i];
+                    assert!(apart, "{i} {j} {offs:?}");
+                }
+            }
+        }
+        // brute force over every order agrees
+        let mut best = u32::MAX;
+        let mut idx: Vec<usize> = (0..bufs.len()).collect();
+        permute(&mut idx, 0, &mut |o| {
+            best = best.min(place_in_order(&bufs, o).1)
+        });
+        assert_eq!(arena, best);
+    }
+
+    #[test]
+    fn exact_search_equals_the_best_of_all_orders_on_random_cases() {
+        let mut x = 0x1234_5678u32;
+        let mut next = |n: u32| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x % n
+        };
+        for _ in 0..200 {
+            let bufs: Vec<Buffer> = (0..6)
+                .map(|_| {
+                    let first = next(4) as usize;
+                    b(16 * (1 + next(5)), first, first + next(3) as usize)
+                })
+                .collect();
+            let (_, greedy) = greedy_by_size(&bufs);
+            let (_, arena, _) = exact_placement(&bufs, &[], 10_000_000, greedy + 1).unwrap();
+            let mut best = u32::MAX;
+            let mut idx: Vec<usize> = (0..bufs.len()).collect();
+            permute(&mut idx, 0, &mut |o| {
+                best = best.min(place_in_order(&bufs, o).1)
+            });
+            assert_eq!(arena, best, "{bufs:?}");
+        }
+    }
+
+    fn permute(v: &mut Vec<usize>, k: usize, f: &mut dyn FnMut(&[usize])) {
+        if k == v.len() {
+            f(v);
+            return;
+        }
+        for i in k..v.len() {
+            v.swap(k, i);
+            permute(v, k + 1, f);
+            v.swap(k, i);
+        }
     }
 
     #[test]

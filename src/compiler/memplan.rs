@@ -55,6 +55,11 @@ impl Default for MemoryOptions {
     }
 }
 
+/// Graphs with at most this many buffers get the exhaustive offset search.
+const EXACT_MAX_BUFFERS: usize = 24;
+/// Nodes the exhaustive search may visit before it gives up (then greedy's offsets stay).
+const EXACT_NODE_LIMIT: usize = 20_000;
+
 /// Output rows per band an overlapped step is planned for: a 32nd of its rows (at least
 /// one). Bands are kernel calls; the gap this costs is about one band of output rows.
 fn band_rows(out_rows: u64) -> u64 {
@@ -149,6 +154,9 @@ pub struct MemPlan {
     pub scratch: Vec<(u32, u32)>,
     /// Streamed tensors and their resident rows ([`crate::format::stream`]).
     pub resident_rows: Vec<(TensorId, u32)>,
+    /// The offsets are proven optimal for the chosen order, lifetimes and buffers: the
+    /// exhaustive search ([`memory::exact_placement`]) ran to the end with no overlaps.
+    pub proven_optimal: bool,
     /// Figures.
     pub report: MemoryReport,
 }
@@ -521,6 +529,7 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
         offsets: vec![],
         scratch: vec![],
         resident_rows: vec![],
+        proven_optimal: true,
         report: MemoryReport::default(),
     })
 }
@@ -561,7 +570,19 @@ fn plan_order(
             }
         }
         for overlaps in overlap_variants {
-            let (overlaps, offs, arena) = place_pruned(&groups, overlaps);
+            let (overlaps, mut offs, mut arena) = place_pruned(&groups, overlaps);
+            // Small graphs: the exhaustive search, proven optimal without overlaps.
+            let mut proven_optimal = false;
+            if groups.iter().filter(|g| g.size > 0).count() <= EXACT_MAX_BUFFERS {
+                if let Some((o, a, proven)) =
+                    memory::exact_placement(&groups, &overlaps, EXACT_NODE_LIMIT, arena)
+                {
+                    if !o.is_empty() && a < arena {
+                        (offs, arena) = (o, a);
+                    }
+                    proven_optimal = proven;
+                }
+            }
             if best.as_ref().is_some_and(|b| b.report.arena_bytes <= arena) {
                 continue;
             }
@@ -586,6 +607,7 @@ fn plan_order(
                     .collect(),
                 resident_rows: streams.iter().map(|s| (s.tensor, s.rows)).collect(),
                 order: order.to_vec(),
+                proven_optimal,
                 report,
             });
         }

@@ -177,8 +177,11 @@ pub struct CompileReport {
     pub imported_nodes: usize,
     /// Plan steps.
     pub steps: usize,
-    /// Wall time of memory planning (order search, in place, offsets).
+    /// Wall time of memory planning (order search, in place, overlap, streaming, offsets).
     pub memory_planning: std::time::Duration,
+    /// The arena offsets are proven optimal for the chosen order and buffers (small graphs,
+    /// see `compiler::memory::exact_placement`).
+    pub memory_proven_optimal: bool,
 }
 
 /// Imports and simplifies `model` into the float ir (no calibration): for inspection.
@@ -264,6 +267,7 @@ pub fn compile_with_memory(
         imported_nodes,
         steps: plan.steps.len(),
         memory_planning,
+        memory_proven_optimal: mem.proven_optimal,
     };
     Ok((plan, report))
 }

@@ -378,6 +378,63 @@ pub fn pools() -> PlanModel {
     }
 }
 
+/// The memory optimisations the runtime accepts: a conv streamed into a max pool through 3
+/// resident rows, then a conv whose output lies 32 bytes (two of its input rows, aligned)
+/// below its input, overlapping it, then an average pool.
+pub fn windows() -> PlanModel {
+    let mut f = Fill(0x5EED_0005);
+    let mut tensors = vec![
+        t([8, 6, 3], 1),  // 0 input @ 0, 144 B
+        t([8, 6, 4], -2), // 1 conv 3x3 pad 1, streamed: 3 rows of 24 B @ 144
+        t([4, 3, 4], -2), // 2 maxpool 2x2/2 @ 256, 48 B
+        t([4, 3, 4], 5),  // 3 conv 3x3 pad 1 @ 224: overlaps 2 from below
+        t([2, 2, 4], 5),  // 4 avgpool 2x2/2 ceil, count_include_pad @ 304
+    ];
+    tensors[1].resident_rows = 3;
+    for (t, off) in tensors.iter_mut().zip([0, 144, 256, 224, 304]) {
+        t.offset = off;
+    }
+    let pool = |k: u16, s: u16, p: u16| Pool {
+        kernel: [k, k],
+        stride: [s, s],
+        pad: [p, p],
+        act_min: -128,
+        act_max: 127,
+    };
+    let steps = vec![
+        step(
+            Op::Conv2d(sized(&mut f, conv([3, 3], [1, 1], [1, 1], [1, 1], 1), 3, 4)),
+            vec![0],
+            1,
+        ),
+        step(Op::MaxPool(pool(2, 2, 0)), vec![1], 2),
+        step(
+            Op::Conv2d(sized(&mut f, conv([3, 3], [1, 1], [1, 1], [1, 1], 1), 4, 4)),
+            vec![2],
+            3,
+        ),
+        step(
+            Op::AvgPool(AvgPool {
+                pool: pool(2, 2, 1),
+                pad_end: [0, 0],
+                count_include_pad: true,
+            }),
+            vec![3],
+            4,
+        ),
+    ];
+    PlanModel {
+        name: "trust: windows".into(),
+        tensors,
+        steps,
+        input: 0,
+        output: 4,
+        arena_bytes: 320,
+        preprocess: None,
+        labels: vec![],
+    }
+}
+
 /// Every seed plan, with a file-name stem.
 pub fn all() -> Vec<(&'static str, PlanModel)> {
     vec![
@@ -385,5 +442,6 @@ pub fn all() -> Vec<(&'static str, PlanModel)> {
         ("mobile", mobile()),
         ("tiny", tiny()),
         ("pools", pools()),
+        ("windows", windows()),
     ]
 }
