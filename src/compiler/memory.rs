@@ -457,11 +457,10 @@ pub fn tensor_lives(plan: &Plan<'_>) -> Vec<TensorLife> {
     lives
 }
 
-/// The buffers of a parsed plan: tensors (in-place chains grouped) then scratch, each with
-/// its offset and lifetime.
-pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
+/// [`tensor_lives`] as the runtime runs them: the input of a streamed tensor's producer
+/// lives until the consumer's step, which reads its bands.
+pub fn tensor_lives_as_run(plan: &Plan<'_>) -> Vec<TensorLife> {
     let mut lives = tensor_lives(plan);
-    // A streamed tensor's producer reads its input until the consumer's step.
     for k in 0..lives.len() {
         let streamed = plan
             .tensor(lives[k].id)
@@ -476,6 +475,13 @@ pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
             l.life.last = l.life.last.max(p + 1);
         }
     }
+    lives
+}
+
+/// The buffers of a parsed plan: tensors (in-place chains grouped) then scratch, each with
+/// its offset and lifetime.
+pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
+    let lives = tensor_lives_as_run(plan);
     let mut out: Vec<PlanBuffer> = vec![];
     let mut group_of: Vec<Option<usize>> = vec![None; plan.num_tensors()];
     // Producers run in step order, so a chain's head is met before its members.

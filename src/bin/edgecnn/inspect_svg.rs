@@ -76,13 +76,14 @@ pub fn render(plan: &Plan<'_>, report: &MemoryReport) -> String {
 <svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="11">
 <defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#333" stroke-width="2"/></pattern></defs>
 <text x="{LEFT}" y="16" font-size="13">{}</text>
-<text x="{LEFT}" y="32">arena {} B, greedy-by-size {} B, tensor lower bound {} B ({} with in place), {} steps in place; x: step, y: arena offset</text>"##,
+<text x="{LEFT}" y="32">arena {} B, greedy-by-size {} B, tensor lower bound {} B; {} in place, {} overlapped, {} streamed; x: step, y: offset</text>"##,
         esc(plan.name()),
         report.arena_bytes,
         report.greedy_bytes,
         report.lower_bound_bytes,
-        report.buffer_lower_bound_bytes,
         report.in_place_steps,
+        report.overlapped_steps,
+        report.streamed_tensors,
     );
     // frame and axes
     let _ = writeln!(
@@ -119,7 +120,7 @@ pub fn render(plan: &Plan<'_>, report: &MemoryReport) -> String {
         y(arena) + 30.0
     );
 
-    let lives = memory::tensor_lives(plan);
+    let lives = memory::tensor_lives_as_run(plan);
     let source_of_in_place: Vec<u16> = lives.iter().filter_map(|l| l.in_place_of).collect();
     let _ = writeln!(
         s,
