@@ -201,3 +201,43 @@ fn nhwc_model_with_layout_and_channels_flags() {
     edgecnn(&args).fails_with(NHWC, "channel");
     assert!(!wrong.exists(), "no plan is written on failure");
 }
+
+/// `--no-in-place --no-window-overlap --no-streaming` turn the memory optimisations off: the
+/// arena is greedy-by-size's, and the classes are the same.
+#[test]
+fn memory_optimisations_can_be_turned_off() {
+    let dir = scratch("cli_e2e_memory");
+    let compile = |name: &str, extra: &[&str]| {
+        let plan = dir.join(name).to_str().unwrap().to_string();
+        let mut args = vec![
+            "compile",
+            "models/micro_alexnet.onnx",
+            "--calibration",
+            "models/data/fashion-calib",
+            "--channels",
+            "1",
+            "--limit",
+            "16",
+            "-o",
+            &plan,
+        ];
+        args.extend_from_slice(extra);
+        edgecnn(&args).ok();
+        let v = json(edgecnn(&["inspect", &plan, "--json"]).ok());
+        (plan, v)
+    };
+    let (on, v_on) = compile("on.plan", &[]);
+    let (off, v_off) = compile(
+        "off.plan",
+        &["--no-in-place", "--no-window-overlap", "--no-streaming"],
+    );
+    assert!(v_on["streamed_tensors"].as_u64().unwrap() > 0, "{v_on}");
+    for k in ["in_place_steps", "overlapped_steps", "streamed_tensors"] {
+        assert_eq!(v_off[k], 0, "{k}");
+    }
+    assert_eq!(v_off["arena_bytes"], v_off["greedy_bytes"]);
+    assert!(v_on["arena_bytes"].as_u64() < v_off["arena_bytes"].as_u64());
+    let image = "models/data/fashion-test/0000.png";
+    let classes = |plan: &str| edgecnn(&["classify", plan, image]).ok().to_string();
+    assert_eq!(classes(&on), classes(&off));
+}

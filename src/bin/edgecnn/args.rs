@@ -96,6 +96,17 @@ pub struct CompileArgs {
     /// Use at most N calibration inputs.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Never let an Add or Requantize write over its input (a larger arena).
+    #[arg(long)]
+    pub no_in_place: bool,
+    /// Never let a conv or pool write over the input rows it has read (a larger arena,
+    /// every step run whole).
+    #[arg(long)]
+    pub no_window_overlap: bool,
+    /// Never stream a conv or pool output into the next step through a few rows (a larger
+    /// arena, every step run whole).
+    #[arg(long)]
+    pub no_streaming: bool,
 }
 
 /// `edgecnn classify`.

@@ -76,10 +76,22 @@ pub fn run(args: &CompileArgs) -> Result<()> {
         labels,
     };
     let pb = progress::bar(calibration.len(), "calibrating");
-    let result = compiler::compile(&args.model, &calibration, &options, &mut |done, total| {
-        pb.set_length(total as u64);
-        pb.set_position(done as u64);
-    });
+    let memory = compiler::MemoryOptions {
+        in_place: !args.no_in_place,
+        window_overlap: !args.no_window_overlap,
+        streaming: !args.no_streaming,
+    };
+    let result = compiler::compile_with_memory(
+        &args.model,
+        &calibration,
+        &options,
+        memory,
+        &mut |done, total| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+        },
+    )
+    .map(|(plan, _)| plan);
     pb.finish_and_clear();
     let model = result.map_err(|e| match e {
         CompileError::Calibration(_) => Fail::at(&args.calibration, e),
