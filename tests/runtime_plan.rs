@@ -624,10 +624,10 @@ fn parse_rejects_inconsistent_plans() {
         })
     );
     let mut blob = base.encode();
-    blob[4] = 2;
+    blob[4] = 3;
     assert_eq!(
         Plan::parse(&blob).err(),
-        Some(ParseError::UnsupportedVersion(2))
+        Some(ParseError::UnsupportedVersion(3))
     );
     blob[0] = b'X';
     assert_eq!(Plan::parse(&blob).err(), Some(ParseError::BadMagic));

@@ -149,3 +149,30 @@ fn a_streamed_tensor_read_twice_or_beside_its_own_input_is_refused() {
     out.output = 1;
     assert!(refused(&out));
 }
+
+/// A plan with a streamed tensor is written as wire version 2 and one without as version 1,
+/// byte for byte what version-1 runtimes read; version 1 with resident rows is refused.
+#[test]
+fn streamed_plans_are_version_2_and_version_1_refuses_resident_rows() {
+    let mut rng = Rng(0xF00D);
+    let (p, c, rows) = loop {
+        let p = random_case(&mut rng, None);
+        let c = random_case(&mut rng, Some(p.oshape));
+        if let Some(r) = StreamGeometry::resident_for(&c.geometry(), 1) {
+            if r < u64::from(p.oshape[0]) {
+                break (p, c, r as u32);
+            }
+        }
+    };
+    let version = |blob: &[u8]| u16::from_le_bytes([blob[4], blob[5]]);
+    let whole = plan(&p, &c, 0, 0).encode();
+    assert_eq!(version(&whole), 1);
+    let mut streamed = plan(&p, &c, rows, 0).encode();
+    assert_eq!(version(&streamed), 2);
+    assert!(Plan::parse(&streamed).is_ok());
+    // the same blob claiming version 1 (checksum fixed) is refused at the tensor
+    streamed[4] = 1;
+    let crc = edgecnn::format::crc32::crc32(&streamed[16..]);
+    streamed[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Plan::parse(&streamed).err(), Some(ParseError::Tensor(1)));
+}

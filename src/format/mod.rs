@@ -4,7 +4,12 @@
 //!   written by `PlanModel::encode`.
 //! * the wire layout (no_std): parsed and validated by [`crate::runtime::Plan::parse`].
 //!
-//! # Wire layout, version 1
+//! # Wire layout, versions 1 and 2
+//!
+//! Version 2 only gives meaning to a tensor record's bytes 22..24 (resident rows, for a
+//! streamed tensor); version 1 requires them to be zero. The encoder writes version 1
+//! unless the plan streams a tensor, so plans without one stay readable by version-1
+//! runtimes, and plans with one are refused by them rather than misread.
 //!
 //! All integers little-endian, read with `from_le_bytes` (no alignment needed). Every
 //! section and every data item starts 16-byte aligned relative to the blob start, so a blob
@@ -15,7 +20,7 @@
 //!
 //! ```text
 //! header (80 bytes)
-//!   0  magic "ECNN"          4  version u16 = 1     6  header_len u16 = 80
+//!   0  magic "ECNN"          4  version u16 (1, 2)  6  header_len u16 = 80
 //!   8  total_len u32          12 crc32 u32 of blob[16 .. total_len] (CRC-32/ISO-HDLC)
 //!   16 arena_bytes u32        20 input id u16         22 output id u16
 //!   24 tensor table (offset u32, count u32)           32 step table (offset u32, count u32)

@@ -7,8 +7,12 @@
 
 /// The first four bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"ECNN";
-/// The wire version this crate reads and writes.
-pub const VERSION: u16 = 1;
+/// The newest wire version this crate reads and writes: 2, which added streamed tensors
+/// (a tensor record's resident rows). A plan without one is written as version 1,
+/// byte for byte what earlier runtimes read; a plan with one as version 2, which they refuse.
+pub const VERSION: u16 = 2;
+/// The wire versions this crate reads.
+pub const VERSIONS: core::ops::RangeInclusive<u16> = 1..=VERSION;
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = 80;
 /// The checksum covers `blob[CHECKED_FROM..total_len]` (everything after the preamble).
@@ -476,7 +480,8 @@ mod encode {
 
         let mut b = alloc::vec![0u8; total];
         put(&mut b, header::MAGIC, &MAGIC);
-        put_u16(&mut b, header::VERSION, VERSION);
+        let streamed = m.tensors.iter().any(|t| t.resident_rows != 0);
+        put_u16(&mut b, header::VERSION, if streamed { VERSION } else { 1 });
         put_u16(&mut b, header::HEADER_LEN, HEADER_LEN as u16);
         put_u32(&mut b, header::TOTAL_LEN, total as u32);
         put_u32(&mut b, header::ARENA_BYTES, m.arena_bytes);

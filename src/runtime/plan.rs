@@ -192,6 +192,8 @@ impl<'b> PreprocessInfo<'b> {
 #[derive(Clone, Copy)]
 pub struct Plan<'b> {
     pub(crate) blob: &'b [u8],
+    /// Wire version (1 or 2).
+    version: u16,
     arena_bytes: u32,
     input: u16,
     output: u16,
@@ -262,7 +264,7 @@ impl<'b> Plan<'b> {
             return Err(ParseError::BadMagic);
         }
         let version = u16_at(blob, header::VERSION).ok_or(ParseError::BadHeader)?;
-        if version != wire::VERSION {
+        if !wire::VERSIONS.contains(&version) {
             return Err(ParseError::UnsupportedVersion(version));
         }
         if u16_at(blob, header::HEADER_LEN) != Some(HEADER_LEN as u16) {
@@ -304,6 +306,7 @@ impl<'b> Plan<'b> {
         )?;
         let mut plan = Plan {
             blob,
+            version,
             arena_bytes: hdr_u32(blob, header::ARENA_BYTES)?,
             input: u16_at(blob, header::INPUT).ok_or(ParseError::BadHeader)?,
             output: u16_at(blob, header::OUTPUT).ok_or(ParseError::BadHeader)?,
@@ -412,6 +415,10 @@ impl<'b> Plan<'b> {
             .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
             .unwrap_or(u64::MAX);
         let resident = u16_at(self.blob, at + tensor::RESIDENT_ROWS).unwrap_or(u16::MAX);
+        // Version 1 reserves these bytes as zeros.
+        if self.version < 2 && resident != 0 {
+            return Err(ParseError::Tensor(id));
+        }
         let rows = match resident {
             0 => shape[0],
             r => u32::from(r),
