@@ -462,9 +462,7 @@ pub fn tensor_lives(plan: &Plan<'_>) -> Vec<TensorLife> {
 pub fn tensor_lives_as_run(plan: &Plan<'_>) -> Vec<TensorLife> {
     let mut lives = tensor_lives(plan);
     for k in 0..lives.len() {
-        let streamed = plan
-            .tensor(lives[k].id)
-            .is_some_and(|t| t.rows < t.shape[0]);
+        let streamed = plan.tensor(lives[k].id).is_some_and(|t| t.is_streamed());
         let Some(p) = lives[k].producer.filter(|_| streamed) else {
             continue;
         };
@@ -562,7 +560,7 @@ pub fn plan_report(plan: &Plan<'_>) -> MemoryReport {
             .count() as u32,
         streamed_tensors: lives
             .iter()
-            .filter(|l| plan.tensor(l.id).is_some_and(|t| t.rows < t.shape[0]))
+            .filter(|l| plan.tensor(l.id).is_some_and(|t| t.is_streamed()))
             .count() as u32,
     }
 }

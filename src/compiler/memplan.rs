@@ -84,18 +84,15 @@ fn row_geometry(q: &QModel, s: &QStep) -> Option<RowOverlap> {
     let &[x] = s.inputs.as_slice() else {
         return None;
     };
-    let (xs, ys) = (q.shapes[x], q.shapes[s.output]);
-    Some(RowOverlap {
-        in_offset: 0,
-        in_row: (xs[1] * xs[2]) as u64,
-        in_rows: xs[0] as u64,
-        out_offset: 0,
-        out_row: (ys[1] * ys[2]) as u64,
-        out_rows: ys[0] as u64,
-        stride: u64::from(stride),
-        pad_top: u64::from(pad),
-        extent: (u64::from(kernel).max(1) - 1) * u64::from(dilation) + 1,
-    })
+    let shape = |t: TensorId| q.shapes[t].map(|d| d as u64);
+    RowOverlap::of_window(
+        shape(x),
+        shape(s.output),
+        kernel.into(),
+        stride.into(),
+        dilation.into(),
+        pad.into(),
+    )
 }
 
 /// Overlap candidates of `order` over the buffer `groups` (`of`: each buffer's group): a

@@ -46,6 +46,36 @@ pub struct RowOverlap {
 }
 
 impl RowOverlap {
+    /// The geometry of a window (vertical `kernel`, `stride`, `dilation`, `pad_top`) from an
+    /// `h × w × c` input to an `h × w × c` output, both at offset 0 (set the offsets with
+    /// struct update syntax). `None` for a kernel or dilation of 0 or on overflow.
+    pub fn of_window(
+        input: [u64; 3],
+        output: [u64; 3],
+        kernel: u64,
+        stride: u64,
+        dilation: u64,
+        pad_top: u64,
+    ) -> Option<Self> {
+        if dilation == 0 {
+            return None;
+        }
+        Some(RowOverlap {
+            in_offset: 0,
+            in_row: input[1].checked_mul(input[2])?,
+            in_rows: input[0],
+            out_offset: 0,
+            out_row: output[1].checked_mul(output[2])?,
+            out_rows: output[0],
+            stride,
+            pad_top,
+            extent: kernel
+                .checked_sub(1)?
+                .checked_mul(dilation)?
+                .checked_add(1)?,
+        })
+    }
+
     /// The first input row output row `y` reads (windows starting in the top padding read
     /// from row 0). `None` when the window starts below the input (a row wholly in the end
     /// padding): such a step is never run overlapped.

@@ -25,6 +25,12 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
+    /// True for a streamed tensor: fewer rows resident in the arena than it has
+    /// ([`crate::format::stream`]).
+    pub fn is_streamed(&self) -> bool {
+        self.rows < self.shape[0]
+    }
+
     /// `offset .. offset + len` as `usize`s (saturating: a hand-made `TensorInfo` past the
     /// address space gives a range no slice has, never an overflow).
     pub fn range(&self) -> core::ops::Range<usize> {
@@ -365,8 +371,7 @@ impl<'b> Plan<'b> {
     fn check_streams(&self) -> Result<(), ParseError> {
         for id in 0..self.n_tensors {
             let id = id as u16;
-            let Some(t) = self.tensor(id) else { continue };
-            if t.rows == t.shape[0] {
+            if !self.tensor(id).is_some_and(|t| t.is_streamed()) {
                 continue;
             }
             let mut producer = None;

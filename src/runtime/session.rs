@@ -139,11 +139,7 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         let mut i = 0;
         while i < self.plan.num_steps() {
             let v = self.plan.step_view(i).ok_or(RunError::Step(i as u32))?;
-            let streamed = self
-                .plan
-                .tensor(v.output)
-                .is_some_and(|t| t.rows < t.shape[0]);
-            if streamed {
+            if self.plan.tensor(v.output).is_some_and(|t| t.is_streamed()) {
                 // Validated: the next step is its only reader; both run together.
                 let c = self.plan.step_view(i + 1).ok_or(RunError::Step(i as u32))?;
                 self.run_streamed(&v, &c).ok_or(RunError::Step(i as u32))?;
@@ -246,7 +242,6 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         let yt = plan.tensor(v.output)?;
         let window = super::step::window_of(&v.op)?;
         let g = super::step::row_overlap(&xt, &yt, &window)?;
-        let to = |v: u64| usize::try_from(v).ok();
         let below = g.is_below();
         // Top-down bands when the output lies below the input, bottom-up when above.
         let mut next = if below { 0 } else { g.out_rows };
@@ -258,24 +253,10 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             };
             next = if below { y1 } else { y0 };
             let (a, b) = (g.first_row(y0)?, g.end_row(y1));
-            let in_start = to(g.in_offset.checked_add(a.checked_mul(g.in_row)?)?)?;
-            let in_len = to(b.checked_sub(a)?.checked_mul(g.in_row)?)?;
-            let out_start = to(g.out_offset.checked_add(y0.checked_mul(g.out_row)?)?)?;
-            let out_len = to((y1 - y0).checked_mul(g.out_row)?)?;
-            // Split between the band's output and the input rows: validated disjoint.
-            let (inp, out): (&[u8], &mut [u8]) = if below {
-                let (lo, hi) = self.arena.split_at_mut_checked(in_start)?;
-                (
-                    hi.get(..in_len)?,
-                    lo.get_mut(out_start..out_start.checked_add(out_len)?)?,
-                )
-            } else {
-                let (lo, hi) = self.arena.split_at_mut_checked(out_start)?;
-                (
-                    lo.get(in_start..in_start.checked_add(in_len)?)?,
-                    hi.get_mut(..out_len)?,
-                )
-            };
+            let x_band = row_range(g.in_offset, g.in_row, (a, b))?;
+            let y_band = row_range(g.out_offset, g.out_row, (y0, y1))?;
+            // The band's output and the input rows: validated disjoint.
+            let (inp, out) = split_two(self.arena, x_band, y_band)?;
             let band = Band {
                 x: &xt,
                 x_rows: (a, b),
@@ -298,7 +279,6 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         let x1 = plan.tensor(p.output)?;
         let x2 = plan.tensor(c.output)?;
         let g = super::step::stream_geometry(plan, p, c)?;
-        let to = |v: u64| usize::try_from(v).ok();
         let row0 = g.producer.in_row;
         let row1 = g.consumer.in_row;
         let row2 = g.consumer.out_row;
@@ -308,23 +288,17 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         g.schedule(|band| {
             // Keep the rows this band still reads at the front of the buffer.
             if band.keep.1 > band.keep.0 && band.base > band.old_base {
-                let from = to((band.keep.0 - band.old_base).checked_mul(row1)?)?;
-                let until = to((band.keep.1 - band.old_base).checked_mul(row1)?)?;
-                arena.get_mut(buf.clone())?.copy_within(from..until, 0);
+                let kept = (band.keep.0 - band.old_base, band.keep.1 - band.old_base);
+                arena
+                    .get_mut(buf.clone())?
+                    .copy_within(row_range(0, row1, kept)?, 0);
             }
             // p: X0 rows → the new X1 rows, behind the kept ones.
             if band.produce.1 > band.produce.0 {
                 let (r0, r1) = band.produce;
                 let (a, b) = (g.producer.first_row(r0)?, g.producer.end_row(r1));
-                let x = x0.range();
-                let x_band = x.start.checked_add(to(a.checked_mul(row0)?)?)?
-                    ..x.start.checked_add(to(b.checked_mul(row0)?)?)?;
-                let y_band = buf
-                    .start
-                    .checked_add(to((r0 - band.base).checked_mul(row1)?)?)?
-                    ..buf
-                        .start
-                        .checked_add(to((r1 - band.base).checked_mul(row1)?)?)?;
+                let x_band = row_range(x0.offset.into(), row0, (a, b))?;
+                let y_band = row_range(x1.offset.into(), row1, (r0 - band.base, r1 - band.base))?;
                 let (inp, out) = split_two(arena, x_band, y_band)?;
                 Band {
                     x: &x0,
@@ -337,13 +311,8 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             }
             // c: the buffer's rows → X2 rows.
             let (c0, c1) = band.consume;
-            let x_band = buf.start
-                ..buf
-                    .start
-                    .checked_add(to((band.reads_end - band.base).checked_mul(row1)?)?)?;
-            let y = x2.range();
-            let y_band = y.start.checked_add(to(c0.checked_mul(row2)?)?)?
-                ..y.start.checked_add(to(c1.checked_mul(row2)?)?)?;
+            let x_band = row_range(x1.offset.into(), row1, (0, band.reads_end - band.base))?;
+            let y_band = row_range(x2.offset.into(), row2, (c0, c1))?;
             let (inp, out) = split_two(arena, x_band, y_band)?;
             Band {
                 x: &x1,
@@ -372,6 +341,13 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
     pub fn arena(&self) -> &[u8] {
         self.arena
     }
+}
+
+/// The bytes of rows `r0..r1` of rows of `row` bytes starting at `offset`; `None` on
+/// overflow.
+fn row_range(offset: u64, row: u64, (r0, r1): (u64, u64)) -> Option<core::ops::Range<usize>> {
+    let at = |r: u64| usize::try_from(offset.checked_add(r.checked_mul(row)?)?).ok();
+    Some(at(r0)?..at(r1)?)
 }
 
 /// `arena[x]` read-only and `arena[y]` mutable, for two disjoint ranges; `None` if they

@@ -376,8 +376,7 @@ pub(crate) fn stream_geometry(
     let x0 = plan.tensor(p.inputs.get(0)?)?;
     let x2 = plan.tensor(c.output)?;
     // Apart, and neither streamed itself (no chains of streams).
-    let whole = |t: &TensorInfo| t.rows == t.shape[0];
-    if !disjoint(span(&x0), span(&x2)) || !whole(&x0) || !whole(&x2) {
+    if !disjoint(span(&x0), span(&x2)) || x0.is_streamed() || x2.is_streamed() {
         return None;
     }
     Some(StreamGeometry {
@@ -390,20 +389,17 @@ pub(crate) fn stream_geometry(
 /// The row geometry of a windowed step from input `x` to output `y` (see
 /// [`crate::format::overlap`]); `None` if a number overflows.
 pub(crate) fn row_overlap(x: &TensorInfo, y: &TensorInfo, w: &Window) -> Option<RowOverlap> {
-    let row = |t: &TensorInfo| (t.shape[1] as u64).checked_mul(t.shape[2] as u64);
-    let extent = (w.kernel[0] as u64)
-        .checked_sub(1)?
-        .checked_mul(w.dilation[0] as u64)?
-        .checked_add(1)?;
+    let g = RowOverlap::of_window(
+        x.shape.map(u64::from),
+        y.shape.map(u64::from),
+        w.kernel[0] as u64,
+        w.stride[0] as u64,
+        w.dilation[0] as u64,
+        w.pad[0] as u64,
+    )?;
     Some(RowOverlap {
-        in_offset: x.offset as u64,
-        in_row: row(x)?,
-        in_rows: x.shape[0] as u64,
-        out_offset: y.offset as u64,
-        out_row: row(y)?,
-        out_rows: y.shape[0] as u64,
-        stride: w.stride[0] as u64,
-        pad_top: w.pad[0] as u64,
-        extent,
+        in_offset: x.offset.into(),
+        out_offset: y.offset.into(),
+        ..g
     })
 }
