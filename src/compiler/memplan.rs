@@ -458,21 +458,38 @@ fn stream_candidates(q: &QModel, order: &[usize]) -> Vec<Stream> {
 /// Greedy-by-size with `overlaps`, then without each overlap that the arena does not need
 /// (an overlapped step runs in bands: fewer is faster). Returns the overlaps kept, the
 /// offsets and the arena.
-fn place_pruned(groups: &[Buffer], mut overlaps: Vec<Overlap>) -> (Vec<Overlap>, Vec<u32>, u32) {
-    let (mut offs, arena) = memory::greedy_by_size_with(groups, &overlaps);
+fn place_pruned(groups: &[Buffer], overlaps: Vec<Overlap>) -> (Vec<Overlap>, Vec<u32>, u32) {
+    let (kept, (offs, arena)) = prune(
+        overlaps,
+        |o| Some(memory::greedy_by_size_with(groups, o)),
+        |r| r.1,
+    )
+    .unwrap_or_default();
+    (kept, offs, arena)
+}
+
+/// Evaluates `choices`, then drops each choice whose removal does not grow `arena` of the
+/// result: the choices the arena needs, and the result with only those. `None` when
+/// `eval` gives nothing for all of `choices`.
+fn prune<T: Clone, R>(
+    mut choices: Vec<T>,
+    mut eval: impl FnMut(&[T]) -> Option<R>,
+    arena: impl Fn(&R) -> u32,
+) -> Option<(Vec<T>, R)> {
+    let mut found = eval(&choices)?;
     let mut k = 0;
-    while k < overlaps.len() {
-        let mut fewer = overlaps.clone();
+    while k < choices.len() {
+        let mut fewer = choices.clone();
         fewer.remove(k);
-        let (o, a) = memory::greedy_by_size_with(groups, &fewer);
-        if a <= arena {
-            overlaps = fewer;
-            offs = o;
-        } else {
-            k += 1;
+        match eval(&fewer) {
+            Some(r) if arena(&r) <= arena(&found) => {
+                choices = fewer;
+                found = r;
+            }
+            _ => k += 1,
         }
     }
-    (overlaps, offs, arena)
+    Some((choices, found))
 }
 
 /// How many of `overlaps` really overlap at the chosen offsets.
@@ -502,24 +519,22 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
                 stream_sets.push(all);
             }
         }
+        // Tensor-level figures: whole tensors, nothing streamed (what TFLM's planner sees).
+        let (_, whole) = buffers(q, &order, scratch, &[]);
+        let figures = WholeFigures {
+            greedy: memory::greedy_by_size(&whole).1,
+            lower_bound: memory::lower_bound(&whole, order.len()),
+            naive: memory::naive(&whole),
+        };
         for streams in stream_sets {
-            let Some(mut found) = plan_order(q, scratch, options, &order, &streams) else {
+            // Drop each stream the arena does not need.
+            let Some((_, found)) = prune(
+                streams,
+                |s| plan_order(q, scratch, options, &order, s, figures),
+                |p| p.report.arena_bytes,
+            ) else {
                 continue;
             };
-            // Drop each stream the arena does not need.
-            let mut kept = streams.clone();
-            let mut k = 0;
-            while k < kept.len() {
-                let mut fewer = kept.clone();
-                fewer.remove(k);
-                match plan_order(q, scratch, options, &order, &fewer) {
-                    Some(p) if p.report.arena_bytes <= found.report.arena_bytes => {
-                        kept = fewer;
-                        found = p;
-                    }
-                    _ => k += 1,
-                }
-            }
             if best
                 .as_ref()
                 .is_none_or(|b| found.report.arena_bytes < b.report.arena_bytes)
@@ -538,6 +553,14 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
     })
 }
 
+/// The tensor-level figures of one order, every tensor whole and separate.
+#[derive(Clone, Copy)]
+struct WholeFigures {
+    greedy: u32,
+    lower_bound: u32,
+    naive: u32,
+}
+
 /// The best placement of one order with the given `streams`.
 fn plan_order(
     q: &QModel,
@@ -545,12 +568,8 @@ fn plan_order(
     options: MemoryOptions,
     order: &[usize],
     streams: &[Stream],
+    whole: WholeFigures,
 ) -> Option<MemPlan> {
-    // Tensor-level figures: whole tensors, nothing streamed (what TFLM's planner sees).
-    let (_, whole) = buffers(q, order, scratch, &[]);
-    let greedy = memory::greedy_by_size(&whole).1;
-    let lower_bound = memory::lower_bound(&whole, order.len());
-    let naive = memory::naive(&whole);
     let (tensors, bufs) = buffers(q, order, scratch, streams);
     let nt = tensors.len();
     let streamed_steps: Vec<usize> = streams.iter().flat_map(|s| [s.pos, s.pos + 1]).collect();
@@ -592,9 +611,9 @@ fn plan_order(
             }
             let report = MemoryReport {
                 arena_bytes: arena,
-                lower_bound_bytes: lower_bound,
-                greedy_bytes: greedy,
-                naive_bytes: naive,
+                lower_bound_bytes: whole.lower_bound,
+                greedy_bytes: whole.greedy,
+                naive_bytes: whole.naive,
                 buffer_lower_bound_bytes: memory::lower_bound(&groups, order.len()),
                 in_place_steps: pairs.len() as u32,
                 overlapped_steps: count_overlapped(&groups, &offs, &overlaps),
