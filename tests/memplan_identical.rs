@@ -10,12 +10,10 @@ mod compiler_support;
 
 use std::path::{Path, PathBuf};
 
-use edgecnn::compiler::memory;
 use edgecnn::compiler::{
     compile_with_memory, CalibrationMethod, CompileOptions, CompileReport, MemoryOptions,
 };
 use edgecnn::format::model::PlanModel;
-use edgecnn::runtime::Plan;
 
 /// The memory optimisation a test turns on and off (the others as by default).
 #[derive(Clone, Copy, Debug)]
@@ -70,18 +68,7 @@ fn same_bytes(name: &str, model: &Path, toggle: Toggle) {
     assert!(used(&r_on) > 0, "{name}: {toggle:?} not used");
     assert_eq!(used(&r_off), 0, "{name}");
     // Overlaps and streams are kept only where the arena needs them, so it never grows.
-    assert!(
-        r_on.memory.arena_bytes <= r_off.memory.arena_bytes,
-        "{name}"
-    );
-    compiler_support::assert_memory_sound(&on);
-    compiler_support::assert_memory_sound(&off);
-    let blob = on.encode();
-    assert_eq!(
-        memory::plan_report(&Plan::parse(&blob).unwrap()),
-        r_on.memory,
-        "{name}"
-    );
+    compiler_support::assert_memory_on_off(name, &on, &r_on.memory, &off, &r_off.memory);
     // the plan really overlaps or streams
     let really = on.steps.iter().any(|s| {
         let (x, y) = (

@@ -234,11 +234,17 @@ pub(crate) fn check(graph: &GraphProto) -> Result<(), (String, String, String)> 
                     return refuse(too_big("shape"));
                 }
             }
-            "Tile" => {
-                let repeats = literal(1, "repeats")?;
+            // Output = the data's elements times the repeats, or times the depth.
+            "Tile" | "OneHot" => {
+                let what = if node.op_type == "Tile" {
+                    "repeats"
+                } else {
+                    "depth"
+                };
+                let factors = literal(1, what)?;
                 let base = data_elements.unwrap_or(1) as f64;
-                if bounded_product(repeats.iter().copied().chain([base])).is_none() {
-                    return refuse(too_big("repeats"));
+                if bounded_product(factors.iter().copied().chain([base])).is_none() {
+                    return refuse(too_big(what));
                 }
             }
             "Range" => {
@@ -253,13 +259,6 @@ pub(crate) fn check(graph: &GraphProto) -> Result<(), (String, String, String)> 
                 let n = ((l - s) / d).ceil().max(0.0);
                 if d == 0.0 || bounded_product([n]).is_none() {
                     return refuse(too_big("start, limit and delta"));
-                }
-            }
-            "OneHot" => {
-                let depth = literal(1, "depth")?;
-                let base = data_elements.unwrap_or(1) as f64;
-                if bounded_product(depth.iter().copied().chain([base])).is_none() {
-                    return refuse(too_big("depth"));
                 }
             }
             "Pad" => {

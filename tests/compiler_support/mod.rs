@@ -81,6 +81,28 @@ pub fn run_steps(plan: &PlanModel, inputs: &[Vec<i8>]) -> Vec<(Vec<i8>, Vec<Vec<
         .collect()
 }
 
+/// What every on/off comparison of a memory optimisation checks on the two compilations:
+/// the arena with it is no larger, both plans' memory is sound, and the figures read back
+/// from the plan file equal the compiler's.
+pub fn assert_memory_on_off(
+    name: &str,
+    on: &PlanModel,
+    on_memory: &edgecnn::compiler::memory::MemoryReport,
+    off: &PlanModel,
+    off_memory: &edgecnn::compiler::memory::MemoryReport,
+) {
+    assert!(on_memory.arena_bytes <= off_memory.arena_bytes, "{name}");
+    assert_memory_sound(on);
+    assert_memory_sound(off);
+    let blob = on.encode();
+    let parsed = Plan::parse(&blob).expect("the runtime accepts the plan");
+    assert_eq!(
+        &edgecnn::compiler::memory::plan_report(&parsed),
+        on_memory,
+        "{name}"
+    );
+}
+
 /// Runs two compilations of one model (`on` and `off` a memory optimisation) on 6 random
 /// int8 inputs (seeded from `seed`) and asserts identical outputs, and identical bytes from
 /// every step when both run the same steps in the same order (except the steps writing a
