@@ -100,9 +100,11 @@ pub struct Overlap {
     pub out: usize,
     /// Index of the input buffer.
     pub inp: usize,
-    /// Least distance `offset(inp) - offset(out)`, a multiple of [`ALIGN`].
+    /// Least distance `offset(inp) - offset(out)`: a multiple of [`ALIGN`], or the output's
+    /// size (below which the two are apart anyway).
     pub gap_below: u32,
-    /// Least distance `offset(out) - offset(inp)`, a multiple of [`ALIGN`].
+    /// Least distance `offset(out) - offset(inp)`: a multiple of [`ALIGN`], or the input's
+    /// size.
     pub gap_above: u32,
 }
 
@@ -114,7 +116,7 @@ pub fn place_in_order(bufs: &[Buffer], order: &[usize]) -> (Vec<u32>, u32) {
 }
 
 /// [`place_in_order`], where each of `overlaps` relaxes the rule for its pair: the output may
-/// also start at least `gap` bytes below the input.
+/// also start at least `gap_below` bytes below the input or `gap_above` bytes above it.
 pub fn place_in_order_with(
     bufs: &[Buffer],
     order: &[usize],
@@ -174,7 +176,6 @@ fn first_fit(
             forbidden.push((lo, hi));
         }
     }
-    forbidden.sort_unstable();
     let mut at = 0i64;
     while let Some(&(_, hi)) = forbidden.iter().find(|&&(lo, hi)| lo < at && at < hi) {
         at = i64::from(align(u32::try_from(hi).unwrap_or(u32::MAX)));
