@@ -280,12 +280,7 @@ pub(crate) fn check(graph: &GraphProto) -> Result<(), (String, String, String)> 
                 }
             }
             "Resize" | "Upsample" => {
-                let sizes = node
-                    .input
-                    .get(3)
-                    .filter(|n| !n.is_empty())
-                    .and_then(|n| consts.get(n.as_str()))
-                    .and_then(|k| k.values.as_deref());
+                let sizes = input(3).and_then(|k| k.values.as_deref());
                 let scales_input = if node.op_type == "Upsample" { 1 } else { 2 };
                 let scales = input(scales_input).and_then(|k| k.values.as_deref());
                 let dims = input(0).map(|k| k.dims.iter().map(|&d| d as f64).collect::<Vec<_>>());
