@@ -194,6 +194,77 @@ fn conv2d_every_isa_matches_reference() {
     }
 }
 
+/// Layers larger than the random cases: windows up to and past the 4 608 taps of the VNNI
+/// GEMM path, more output channels than it repacks at once (several chunks, a partial last
+/// one), the 7×7 stride-2 stem, pixel counts that are not a multiple of its 8-pixel blocks.
+#[test]
+fn conv2d_large_layers_every_isa_matches_reference() {
+    let isas = isas();
+    let mut rng = Rng(0x513d_0003);
+    // (ih, iw, ic, k, stride, pad, dilation, oc)
+    let layers = [
+        (5, 5, 512, 3, 1, 1, 1, 40),  // exactly 4 608 taps
+        (4, 3, 520, 3, 1, 1, 1, 17),  // 4 680 taps: past the GEMM path
+        (23, 23, 3, 7, 2, 3, 1, 64),  // the stem
+        (6, 7, 64, 1, 1, 0, 1, 300),  // two chunks of a 1×1, the last partial
+        (5, 6, 256, 3, 2, 1, 1, 264), // five chunks of 64, the last of 8
+        (9, 9, 24, 3, 1, 2, 2, 48),   // dilated both ways
+        (3, 3, 16, 5, 1, 2, 1, 16),   // windows mostly in the padding
+    ];
+    for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
+        let eff = (k - 1) * d + 1;
+        let (oh, ow) = ((ih + 2 * pad - eff) / s + 1, (iw + 2 * pad - eff) / s + 1);
+        let x = data(&mut rng, ih * iw * ic);
+        let w = rng.i8s(oc * k * k * ic);
+        let rq = requant(&mut rng, oc, k * k * ic);
+        let p = ConvParams {
+            window: Window {
+                kernel: [k, k],
+                stride: [s, s],
+                dilation: [d, d],
+                pad: [pad, pad],
+            },
+            groups: 1,
+            weights: &w,
+            bias: I32s::new(&rq.bias).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&rq.mult).unwrap(),
+                shift: &rq.shift,
+            },
+            clamp: rq.clamp,
+        };
+        let xzp = zero_point(&mut rng);
+        let run = |f: &dyn Fn(In<'_>, Out<'_>) -> Result<(), kernels::KernelError>| {
+            let mut y = vec![0x55u8 as i8; oh * ow * oc];
+            let xin = In {
+                data: &x,
+                shape: shape(ih, iw, ic),
+                zero_point: xzp,
+            };
+            let yout = Out {
+                data: &mut y,
+                shape: shape(oh, ow, oc),
+                zero_point: -3,
+            };
+            f(xin, yout).unwrap();
+            y
+        };
+        let expected = run(&|a, b| reference::conv2d(a, b, &p));
+        for &isa in &isas {
+            assert_eq!(
+                run(&|a, b| kernels::conv2d_on(isa, a, b, &p)),
+                expected,
+                "{isa:?} layer {n}"
+            );
+            assert_eq!(
+                run(&|a, b| kernels::conv2d_on_threads(isa, a, b, &p, 3)),
+                expected,
+                "{isa:?} 3 threads layer {n}"
+            );
+        }
+    }
+}
+
 #[test]
 fn fully_connected_every_isa_matches_reference() {
     let isas = isas();

@@ -123,7 +123,12 @@ pub(super) fn conv2d<M: Micro + Sync, const P: usize, const O: usize>(
 /// the chunk's first index in `out`). With the `threads` feature and `threads > 1`, one
 /// scoped thread per chunk after the first, which the calling thread runs; otherwise the
 /// whole of `out` in one call, on this thread (no spawning, no allocation).
-fn in_bands(out: &mut [i8], band: usize, threads: usize, work: impl Fn(&mut [i8], usize) + Sync) {
+pub(super) fn in_bands(
+    out: &mut [i8],
+    band: usize,
+    threads: usize,
+    work: impl Fn(&mut [i8], usize) + Sync,
+) {
     #[cfg(feature = "threads")]
     if threads > 1 && band > 0 {
         let work = &work;

@@ -17,7 +17,9 @@ pub enum Isa {
     Reference,
     /// x86-64 AVX2: int8 widened to i16, `vpmaddwd`.
     Avx2,
-    /// x86-64 AVX-512 VNNI: `vpdpbusd` on 64 bytes.
+    /// x86-64 AVX-512 VNNI: dense convs up to 4 608 taps per output as a GEMM with 16 output
+    /// channels per vector (`vpdpbusd`, weights repacked on the stack per call); larger
+    /// ones, and fully connected layers, as `vpdpbusd` dot products on 64 bytes.
     Avx512Vnni,
     /// aarch64 NEON: `smlal` on i16.
     Neon,
@@ -68,11 +70,6 @@ impl Isa {
     }
 }
 
-/// Fewest taps per output (`kh * kw * ic`) for which [`conv2d`] runs a conv on
-/// [`Isa::Avx512Vnni`] (measured on Zen 4: 1×1 convs over 64–256 channels run faster on AVX2).
-#[cfg(target_arch = "x86_64")]
-const VNNI_MIN_TAPS: usize = 512;
-
 /// [`reference::conv2d`] on the best available [`Isa`]: same contract, same bytes.
 pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
     conv2d_on_threads(Isa::best(), x, y, p, 1)
@@ -85,10 +82,9 @@ pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<
 
 /// [`conv2d_on`] with its output rows split across `threads` scoped threads (feature
 /// `threads`; without it, or with `threads <= 1`, one thread). Same bytes for every count;
-/// convolutions the SIMD path does not cover (grouped, dilated along the width) run on one.
-/// Spawning threads allocates: only `threads <= 1` keeps [`conv2d`]'s allocation-free
-/// guarantee. Like [`conv2d`], an [`Isa::Avx512Vnni`] request runs convs under 512 taps per
-/// output on AVX2.
+/// convolutions the SIMD path does not cover (grouped; dilated along the width, except on
+/// [`Isa::Avx512Vnni`]) run on one. Spawning threads allocates: only `threads <= 1` keeps
+/// [`conv2d`]'s allocation-free guarantee.
 pub fn conv2d_on_threads(
     isa: Isa,
     x: In<'_>,
@@ -96,12 +92,6 @@ pub fn conv2d_on_threads(
     p: &ConvParams<'_>,
     threads: usize,
 ) -> Result<(), KernelError> {
-    // Below ~512 taps per output the fixed cost of reducing 512-bit accumulators outweighs
-    // VNNI's faster products: AVX2 (implied by the VNNI detection) runs those convs.
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512Vnni && p.weights.len() / y.shape.c.max(1) < VNNI_MIN_TAPS {
-        return conv2d_with(Isa::Avx2, x, y, p, threads);
-    }
     conv2d_with(isa, x, y, p, threads)
 }
 
@@ -134,6 +124,9 @@ fn conv2d_with(
         match isa {
             Isa::Avx512Vnni => {
                 if let Some(m) = x86::Avx512Vnni::new() {
+                    if super::vnni_gemm::covers(p, x.shape.c) {
+                        return super::vnni_gemm::conv2d(m, x, y, p, threads);
+                    }
                     return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
                 }
             }

@@ -28,6 +28,8 @@ mod dsp;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]
+mod vnni_gemm;
+#[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub use dispatch::{

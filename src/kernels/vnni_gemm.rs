@@ -1,0 +1,470 @@
+//! x86-64 AVX-512 VNNI dense convolution as a small GEMM with the output channels across
+//! the lanes: `vpdpbusd` of 16 channels × 4 taps against one pixel's 4 input bytes,
+//! broadcast. No horizontal reductions, and the requantisation is vectorised too.
+//!
+//! Per call (per thread band), for each chunk of up to [`CHUNK_OC`] output channels:
+//! 1. the chunk's weights are repacked on the stack as `[32-channel block][tap / 4][32][4]`,
+//!    each byte `w + 128` (u8), taps padded to a multiple of 4 with weight 0;
+//! 2. for each block of [`PX`] output pixels (consecutive in NHWC order, across rows), each
+//!    pixel's whole window is gathered into a patch row in the weights' tap order, positions
+//!    in the padding filled with the input zero point;
+//! 3. `vpdpbusd` gives `Σ (w + 128) · x` per pixel and channel; the exact
+//!    `Σ w · (x − zp)` over the valid taps is that minus `128 · Σ x` (per pixel, patch
+//!    included) minus `zp · Σ w` (per channel): a padded tap holds `x = zp` and adds
+//!    `w · (zp − zp) = 0`, as the reference's skipped tap does. Everything is i32 wrapping,
+//!    the same sum modulo 2^32, so the accumulators are the reference's bit for bit, and the
+//!    requantisation is the reference's in i64 lanes.
+//!
+//! Stack: [`WBUF`] + [`PX`] × [`MAX_TAPS`] bytes plus four [`CHUNK_OC`] arrays, about
+//! 184 KiB per call (host threads have ≥ 2 MiB). Allocates nothing.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+use super::reference::{check_window, taps};
+use super::x86::Avx512Vnni;
+use super::{dense, ConvParams, In, KernelError, Out};
+
+/// Largest window (`kh × kw × ic` rounded up to 4) this path takes: 3×3 over 512 channels.
+pub(super) const MAX_TAPS: usize = 4608;
+/// Output channels of one micro-kernel call: two vectors of 16.
+const NB: usize = 32;
+/// Output pixels of one micro-kernel call.
+const PX: usize = 8;
+/// Most output channels repacked at once.
+const CHUNK_OC: usize = 256;
+/// Bytes of repacked weights: one 32-channel block of the largest window.
+const WBUF: usize = NB * MAX_TAPS;
+
+/// Whether [`conv2d`] takes this convolution (dense, window at most [`MAX_TAPS`]); others go
+/// to the dot-product kernels.
+pub(super) fn covers(p: &ConvParams<'_>, ic: usize) -> bool {
+    let [kh, kw] = p.window.kernel;
+    p.groups == 1
+        && kh
+            .checked_mul(kw)
+            .and_then(|v| v.checked_mul(ic))
+            .is_some_and(|k| k > 0 && k.next_multiple_of(4) <= MAX_TAPS)
+}
+
+/// [`reference::conv2d`](super::reference::conv2d) for a dense convolution [`covers`]
+/// accepts; same contract, errors and bytes. Output rows are split into `threads` bands as
+/// in the dot-product kernels (feature `threads`).
+pub(super) fn conv2d(
+    m: Avx512Vnni,
+    x: In<'_>,
+    y: Out<'_>,
+    p: &ConvParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    let Some(job) = Job::new(&x, &y, p)? else {
+        return Ok(());
+    };
+    let row = y.shape.w * y.shape.c;
+    let band_rows = y.shape.h.div_ceil(threads.max(1)).max(1);
+    let job = &job;
+    dense::in_bands(y.data, band_rows * row, threads, |out, at| {
+        job.pixels(m, out, at / job.oc)
+    });
+    Ok(())
+}
+
+/// A validated dense convolution.
+struct Job<'a> {
+    x: &'a [i8],
+    p: &'a ConvParams<'a>,
+    /// Taps per output (`kh × kw × ic`) and that rounded up to 4.
+    k: usize,
+    kp: usize,
+    ic: usize,
+    oc: usize,
+    ih: usize,
+    iw: usize,
+    ow: usize,
+    zp: i8,
+    out_zp: i8,
+}
+
+impl<'a> Job<'a> {
+    /// The reference's argument checks; `Ok(None)` for an empty output.
+    fn new(x: &In<'a>, y: &Out<'_>, p: &'a ConvParams<'a>) -> Result<Option<Self>, KernelError> {
+        x.check()?;
+        y.check()?;
+        check_window(&p.window)?;
+        let (ic, oc) = (x.shape.c, y.shape.c);
+        let [kh, kw] = p.window.kernel;
+        let k = kh
+            .checked_mul(kw)
+            .and_then(|v| v.checked_mul(ic))
+            .ok_or(KernelError)?;
+        if p.groups != 1
+            || oc.checked_mul(k) != Some(p.weights.len())
+            || p.bias.len() != oc
+            || !p.rescale.fits(oc)
+        {
+            return Err(KernelError);
+        }
+        if y.data.is_empty() {
+            return Ok(None);
+        }
+        let kp = k.next_multiple_of(4);
+        if k == 0 || kp > MAX_TAPS {
+            return Err(KernelError);
+        }
+        Ok(Some(Self {
+            x: x.data,
+            p,
+            k,
+            kp,
+            ic,
+            oc,
+            ih: x.shape.h,
+            iw: x.shape.w,
+            ow: y.shape.w,
+            zp: x.zero_point,
+            out_zp: y.zero_point,
+        }))
+    }
+
+    /// Computes the output pixels `pix0 ..` that `out` holds (whole pixels of `oc` bytes).
+    fn pixels(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let npix = out.len() / oc;
+        let mut wbuf = [0u8; WBUF];
+        let mut patch = [[0i8; MAX_TAPS]; PX];
+        let mut chunk = Chunk {
+            base: [0; CHUNK_OC],
+            mult: [0; CHUNK_OC],
+            shift: [1; CHUNK_OC],
+        };
+        // Whole 32-channel blocks of the largest window fit `wbuf`; more per chunk when the
+        // window is small.
+        let per_chunk = (WBUF / kp / NB * NB).clamp(NB, CHUNK_OC);
+        let mut c0 = 0;
+        while c0 < oc {
+            let nc = per_chunk.min(oc - c0);
+            let blocks = nc.div_ceil(NB);
+            let packed = &mut wbuf[..blocks * NB * kp];
+            self.repack(m, c0, nc, packed, &mut chunk);
+            let mut q = 0;
+            while q < npix {
+                let n = PX.min(npix - q);
+                let mut xsum = [0i32; PX];
+                for (j, (row, s)) in patch.iter_mut().zip(&mut xsum).take(n).enumerate() {
+                    let row = &mut row[..kp];
+                    self.gather(pix0 + q + j, row);
+                    *s = m.sum(row);
+                }
+                for (b, w) in packed.chunks_exact(NB * kp).enumerate() {
+                    let o = b * NB;
+                    let acc = m.block(w, &patch, kp / 4);
+                    let o_end = (o + NB).min(nc);
+                    let dst = &mut out[q * oc..(q + n) * oc];
+                    m.store(&acc, &xsum[..n], &chunk, o, o_end, c0, oc, self, dst);
+                }
+                q += n;
+            }
+            c0 += nc;
+        }
+    }
+
+    /// Repacks output channels `c0 .. c0 + nc` (see the module docs) and their per-channel
+    /// constants: `base = bias − zp · Σ w`, the multiplier and the shift.
+    fn repack(&self, m: Avx512Vnni, c0: usize, nc: usize, packed: &mut [u8], chunk: &mut Chunk) {
+        let k = self.k;
+        for (b, blk) in packed.chunks_exact_mut(NB * self.kp).enumerate() {
+            let o0 = b * NB;
+            let rows = nc.saturating_sub(o0).min(NB);
+            let wb = self
+                .p
+                .weights
+                .get((c0 + o0) * k..(c0 + o0 + rows) * k)
+                .unwrap_or(&[]);
+            m.repack_block(wb, rows, k, blk);
+            for (j, w) in wb.chunks_exact(k).enumerate() {
+                let o = o0 + j;
+                let (mult, shift) = self.p.rescale.at(c0 + o);
+                let bias = self.p.bias.get(c0 + o).unwrap_or(0);
+                let zsum = (self.zp as i32).wrapping_mul(m.sum(w));
+                chunk.base[o] = bias.wrapping_sub(zsum);
+                chunk.mult[o] = mult;
+                chunk.shift[o] = shift as i32;
+            }
+        }
+    }
+
+    /// The window of output pixel `pix` (NHWC order) into `dst` (`kp` bytes) in the weights'
+    /// tap order (`ky`, `kx`, channel); taps in the padding, and the `kp − k` extra bytes,
+    /// are the input zero point.
+    fn gather(&self, pix: usize, dst: &mut [i8]) {
+        let w = &self.p.window;
+        let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
+        let (ic, iw) = (self.ic, self.iw);
+        let (oy, ox) = (pix / self.ow, pix % self.ow);
+        dst.fill(self.zp);
+        let (ky0, ky1, iy0) = taps(oy, sh, pt, kh, dh, self.ih);
+        let (kx0, kx1, ix0) = taps(ox, sw, pl, kw, dw, iw);
+        let line = kw * ic;
+        if kx0 >= kx1 {
+            return; // the window lies wholly in the padding horizontally
+        }
+        for ky in ky0..ky1 {
+            let iy = (iy0 + (ky * dh) as i64) as usize;
+            let Some(row) = self.x.get(iy * iw * ic..(iy + 1) * iw * ic) else {
+                continue;
+            };
+            let d = dst.get_mut(ky * line..(ky + 1) * line).unwrap_or(&mut []);
+            if dw == 1 {
+                let ix = (ix0 + kx0 as i64) as usize;
+                let len = (kx1 - kx0) * ic;
+                if let (Some(s), Some(d)) = (
+                    row.get(ix * ic..ix * ic + len),
+                    d.get_mut(kx0 * ic..kx0 * ic + len),
+                ) {
+                    d.copy_from_slice(s);
+                }
+            } else {
+                for kx in kx0..kx1 {
+                    let ix = (ix0 + (kx * dw) as i64) as usize;
+                    if let (Some(s), Some(d)) = (
+                        row.get(ix * ic..(ix + 1) * ic),
+                        d.get_mut(kx * ic..(kx + 1) * ic),
+                    ) {
+                        d.copy_from_slice(s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per-channel constants of the repacked chunk (index: channel − chunk start).
+struct Chunk {
+    /// `bias − zp · Σ w` (i32 wrapping).
+    base: [i32; CHUNK_OC],
+    mult: [i32; CHUNK_OC],
+    /// Right shift, `1..=62`.
+    shift: [i32; CHUNK_OC],
+}
+
+/// Accumulators of one block: [`PX`] pixels × two vectors of 16 channels.
+type Acc = [[__m512i; 2]; PX];
+
+impl Avx512Vnni {
+    /// `Σ row` (i32), `row.len()` a multiple of 4.
+    fn sum(self, row: &[i8]) -> i32 {
+        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW/VNNI were detected.
+        unsafe { sum_vnni(row) }
+    }
+
+    /// `Σ_g w[g] · patch[p][4g..4g + 4]` for `g < groups`, per lane (see [`block_vnni`]).
+    fn block(self, w: &[u8], patch: &[[i8; MAX_TAPS]; PX], groups: usize) -> Acc {
+        if w.len() < groups * NB * 4 || groups * 4 > MAX_TAPS {
+            // SAFETY: as in `sum`; the zero vector needs only AVX-512 F.
+            return [[unsafe { _mm512_setzero_si512() }; 2]; PX];
+        }
+        // SAFETY: as in `sum`; `w` holds `groups` groups of 32 × 4 bytes and every patch
+        // row holds `4 * groups` bytes (both checked above).
+        unsafe { block_vnni(w.as_ptr(), patch, groups) }
+    }
+
+    /// One 32-channel block: `blk[(g · 32 + j) · 4 + t] = w[j · k + 4g + t] + 128` for the
+    /// `rows` rows of `wb` (`k` bytes each), `128` (weight 0) past a row's end and for the
+    /// rows `rows .. 32`. `blk` is 32 × 4 bytes per group.
+    fn repack_block(self, wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
+        blk.fill(0x80);
+        let full = k / 4;
+        if rows > NB || wb.len() != rows * k || blk.len() < full * NB * 4 || k > MAX_TAPS {
+            return;
+        }
+        // SAFETY: as in `sum`; the bounds are checked above.
+        unsafe { repack_vnni(wb, rows, k, blk) };
+        // The last 1..3 taps of each row, when `k` is not a multiple of 4.
+        if !k.is_multiple_of(4) {
+            for (j, w) in wb.chunks_exact(k).enumerate() {
+                let at = (full * NB + j) * 4;
+                for (d, &v) in blk
+                    .get_mut(at..at + 4)
+                    .unwrap_or(&mut [])
+                    .iter_mut()
+                    .zip(&w[4 * full..])
+                {
+                    *d = (v as u8) ^ 0x80;
+                }
+            }
+        }
+    }
+
+    /// Requantises `acc` and writes pixels `0 .. xsum.len()`, channels `o .. o_end` of the
+    /// chunk starting at `c0` into `dst` (whole pixels of `oc` bytes).
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        self,
+        acc: &Acc,
+        xsum: &[i32],
+        chunk: &Chunk,
+        o: usize,
+        o_end: usize,
+        c0: usize,
+        oc: usize,
+        job: &Job<'_>,
+        dst: &mut [i8],
+    ) {
+        // SAFETY: as in `sum`.
+        unsafe { store_vnni(acc, xsum, chunk, o, o_end, c0, oc, job, dst) }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn sum_vnni(row: &[i8]) -> i32 {
+    let ones = _mm512_set1_epi8(1);
+    let mut s = _mm512_setzero_si512();
+    for c in row.chunks(64) {
+        let mask: __mmask64 = if c.len() >= 64 {
+            !0
+        } else {
+            (1u64 << c.len()) - 1
+        };
+        // SAFETY: the mask covers only `c`'s bytes; masked-out bytes are not read.
+        let v = unsafe { _mm512_maskz_loadu_epi8(mask, c.as_ptr()) };
+        s = _mm512_dpbusd_epi32(s, ones, v);
+    }
+    _mm512_reduce_add_epi32(s)
+}
+
+/// The whole groups of 4 taps of [`Avx512Vnni::repack_block`]: per group, two 16-lane
+/// gathers of 4 bytes, one from each row.
+///
+/// # Safety
+/// AVX-512 F/BW available; `rows <= 32`, `wb.len() == rows * k`, `k <= MAX_TAPS` and
+/// `blk.len() >= (k / 4) * 128`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
+    let flip = _mm512_set1_epi32(0x8080_8080u32 as i32);
+    let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let stride = _mm512_set1_epi32(k as i32);
+    for half in 0..2 {
+        let first = half * 16;
+        let live = rows.saturating_sub(first).min(16);
+        let mask: __mmask16 = ((1u32 << live) - 1) as u16;
+        // Offsets of the 16 rows' starts (k <= MAX_TAPS: they fit i32).
+        let rows_at = _mm512_mullo_epi32(
+            _mm512_add_epi32(lane, _mm512_set1_epi32(first as i32)),
+            stride,
+        );
+        for g in 0..k / 4 {
+            let idx = _mm512_add_epi32(rows_at, _mm512_set1_epi32(4 * g as i32));
+            // SAFETY: a live lane reads bytes `j · k + 4g .. + 4` with j < rows and
+            // 4g + 4 <= k: inside `wb`; masked-out lanes read nothing.
+            let v = unsafe {
+                _mm512_mask_i32gather_epi32::<1>(
+                    _mm512_setzero_si512(),
+                    mask,
+                    idx,
+                    wb.as_ptr().cast(),
+                )
+            };
+            let v = _mm512_xor_si512(v, flip);
+            let at = (g * NB + first) * 4;
+            // SAFETY: at + 64 <= (g · 32 + 32) · 4 <= (k / 4) · 128 <= blk.len().
+            unsafe { _mm512_storeu_si512(blk.as_mut_ptr().add(at).cast(), v) };
+        }
+    }
+}
+
+/// The micro-kernel: 8 pixels × 32 channels, 16 `vpdpbusd` per group of 4 taps.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI available, `w` valid for `groups * 128` bytes, `groups * 4 <=
+/// MAX_TAPS`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn block_vnni(w: *const u8, patch: &[[i8; MAX_TAPS]; PX], groups: usize) -> Acc {
+    let mut acc: Acc = [[_mm512_setzero_si512(); 2]; PX];
+    let rows: [*const i8; PX] = core::array::from_fn(|p| patch[p].as_ptr());
+    for g in 0..groups {
+        // SAFETY: g < groups: bytes `g * 128 .. g * 128 + 128` of `w` (the contract).
+        let (w0, w1) = unsafe {
+            (
+                _mm512_loadu_si512(w.add(g * 128).cast()),
+                _mm512_loadu_si512(w.add(g * 128 + 64).cast()),
+            )
+        };
+        for (a, r) in acc.iter_mut().zip(&rows) {
+            // SAFETY: 4 * g + 4 <= 4 * groups <= MAX_TAPS, the row's length.
+            let x = unsafe { (r.add(4 * g) as *const i32).read_unaligned() };
+            let xb = _mm512_set1_epi32(x);
+            a[0] = _mm512_dpbusd_epi32(a[0], w0, xb);
+            a[1] = _mm512_dpbusd_epi32(a[1], w1, xb);
+        }
+    }
+    acc
+}
+
+/// See [`Avx512Vnni::store`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn store_vnni(
+    acc: &Acc,
+    xsum: &[i32],
+    chunk: &Chunk,
+    o: usize,
+    o_end: usize,
+    c0: usize,
+    oc: usize,
+    job: &Job<'_>,
+    dst: &mut [i8],
+) {
+    let clamp = job.p.clamp;
+    let zp = job.out_zp as i64;
+    let lo = _mm512_set1_epi64(clamp.min as i64 - zp);
+    let hi = _mm512_set1_epi64(clamp.max as i64 - zp);
+    let zpv = _mm512_set1_epi32(job.out_zp as i32);
+    let one = _mm512_set1_epi64(1);
+    for (v, o) in [o, o + 16].into_iter().enumerate() {
+        if o >= o_end {
+            break;
+        }
+        let n = (o_end - o).min(16);
+        let (Some(base), Some(mult), Some(shift)) = (
+            chunk.base.get(o..o + 16),
+            chunk.mult.get(o..o + 16),
+            chunk.shift.get(o..o + 16),
+        ) else {
+            return;
+        };
+        // SAFETY: each slice is 16 i32 (64 bytes); unaligned loads.
+        let (base, mult, shift) = unsafe {
+            (
+                _mm512_loadu_si512(base.as_ptr().cast()),
+                _mm512_loadu_si512(mult.as_ptr().cast()),
+                _mm512_loadu_si512(shift.as_ptr().cast()),
+            )
+        };
+        // Even lanes in the low halves of the 64-bit lanes, odd lanes shifted down.
+        let (m_ev, m_od) = (mult, _mm512_srli_epi64::<32>(mult));
+        let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(shift));
+        let s_od = _mm512_srli_epi64::<32>(shift);
+        let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
+        let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
+        for (j, &xs) in xsum.iter().enumerate() {
+            let a = acc[j][v];
+            let corr = _mm512_set1_epi32(xs.wrapping_mul(128));
+            let a = _mm512_sub_epi32(_mm512_add_epi32(a, base), corr);
+            // (a · m + 2^(s−1)) >> s in i64, clamped to [lo − zp, hi − zp].
+            let ev = _mm512_mul_epi32(a, m_ev);
+            let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), m_od);
+            let ev = _mm512_srav_epi64(_mm512_add_epi64(ev, h_ev), s_ev);
+            let od = _mm512_srav_epi64(_mm512_add_epi64(od, h_od), s_od);
+            let ev = _mm512_min_epi64(_mm512_max_epi64(ev, lo), hi);
+            let od = _mm512_min_epi64(_mm512_max_epi64(od, lo), hi);
+            let r = _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od));
+            let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv));
+            let at = j * oc + c0 + o;
+            if let Some(d) = dst.get_mut(at..at + n) {
+                let mask: __mmask16 = if n >= 16 { !0 } else { (1u16 << n) - 1 };
+                // SAFETY: the mask covers only the `n` bytes of `d`.
+                unsafe { _mm_mask_storeu_epi8(d.as_mut_ptr(), mask, bytes) };
+            }
+        }
+    }
+}
