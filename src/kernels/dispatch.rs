@@ -6,7 +6,7 @@
     all(target_arch = "arm", target_feature = "dsp")
 ))]
 use super::dense;
-use super::{reference, ConvParams, FcParams, In, KernelError, Out};
+use super::{reference, AddParams, ConvParams, FcParams, In, KernelError, Operand, Out};
 
 /// An implementation of the dense kernels ([`conv2d`], [`fully_connected`]). Every one gives
 /// the reference's bytes; they differ only in speed.
@@ -215,4 +215,23 @@ pub fn fully_connected_on_threads(
         }
     }
     reference::fully_connected(x, y, p)
+}
+
+/// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`], whose detection
+/// includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
+pub fn add_on(
+    isa: Isa,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    y: Out<'_>,
+    p: &AddParams,
+) -> Result<(), KernelError> {
+    let _ = isa;
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni {
+        if let Some(m) = super::x86::Avx512Vnni::new() {
+            return super::x86_add::add_into(m, a, b, y, p);
+        }
+    }
+    reference::add_into(a, b, y, p)
 }

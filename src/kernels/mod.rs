@@ -31,9 +31,11 @@ mod neon;
 mod vnni_gemm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_add;
 
 pub use dispatch::{
-    conv2d, conv2d_on, conv2d_on_threads, fully_connected, fully_connected_on,
+    add_on, conv2d, conv2d_on, conv2d_on_threads, fully_connected, fully_connected_on,
     fully_connected_on_threads, Isa,
 };
 pub use reference::*;

@@ -205,7 +205,7 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
                         Operand::Tensor(input(k)?)
                     })
                 };
-                kernels::add_into(operand(0)?, operand(1)?, y, p)
+                kernels::add_on(isa, operand(0)?, operand(1)?, y, p)
             }
             OpView::Concat => {
                 let mut off = 0usize;
