@@ -2,8 +2,8 @@
 //!
 //! [`reference::add_into`](super::reference::add_into) rescales each input through a
 //! 256-entry table (`a'`, `b'`), adds them saturating at the i32 range, and requantises the
-//! sum. This does the same per lane: two table gathers, a saturating add, the i64
-//! requantisation and clamp. Same values, so the same bytes; the last `len % 16` elements
+//! sum. This computes the same per lane: the two input rescales (what the tables hold; table
+//! gathers are slower on Zen 4), a saturating add, the i64 requantisation and clamp. Same values, so the same bytes; the last `len % 16` elements
 //! and Adds under [`ADD_TABLE_MIN_LEN`] take the reference.
 #![allow(unsafe_code)]
 
@@ -54,8 +54,9 @@ pub(super) fn add_into(
     let steps = y.data.len() / 16;
     for (i, dst) in y.data.chunks_exact_mut(16).enumerate() {
         let (av, bv) = (input(&a, 16 * i, dst), input(&b, 16 * i, dst));
+        let (ra, rb) = ((zp(&a), p.a), (zp(&b), p.b));
         // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW/VNNI were detected.
-        let r = unsafe { add16(&av, &bv, &ta, &tb, out, yzp, clamp.min, clamp.max) };
+        let r = unsafe { add16(&av, &bv, ra, rb, out, yzp, clamp.min, clamp.max) };
         dst.copy_from_slice(&r);
     }
     let _ = m;
@@ -72,33 +73,32 @@ pub(super) fn add_into(
     Ok(())
 }
 
-/// 16 outputs: `clamp(requantize(ta[a] +sat tb[b], m, s) + zp)`.
+/// 16 outputs of the reference's arithmetic: `a' = requantize((a − zp_a) << 20, m_a, s_a)`
+/// (what its table holds), the same for `b`, then `clamp(requantize(a' +sat b', m, s) + zp)`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw")]
 fn add16(
     a: &[i8; 16],
     b: &[i8; 16],
-    ta: &[i32; 256],
-    tb: &[i32; 256],
-    (m, s): (i32, u8),
+    (azp, ra): (i32, (i32, u8)),
+    (bzp, rb): (i32, (i32, u8)),
+    out: (i32, u8),
     zp: i8,
     lo: i8,
     hi: i8,
 ) -> [i8; 16] {
     // SAFETY: 16-byte arrays; unaligned loads.
-    let (ia, ib) = unsafe {
+    let (xa, xb) = unsafe {
         (
-            _mm512_cvtepu8_epi32(_mm_loadu_si128(a.as_ptr().cast())),
-            _mm512_cvtepu8_epi32(_mm_loadu_si128(b.as_ptr().cast())),
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(a.as_ptr().cast())),
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(b.as_ptr().cast())),
         )
     };
-    // SAFETY: every index is a byte value (< 256), inside the 256-entry tables.
-    let (va, vb) = unsafe {
-        (
-            _mm512_i32gather_epi32::<4>(ia, ta.as_ptr().cast()),
-            _mm512_i32gather_epi32::<4>(ib, tb.as_ptr().cast()),
-        )
-    };
+    let shifted =
+        |x: __m512i, z: i32| _mm512_slli_epi32::<20>(_mm512_sub_epi32(x, _mm512_set1_epi32(z)));
+    let (imin, imax) = (i32::MIN as i64, i32::MAX as i64);
+    let va = requantize16(shifted(xa, azp), ra, imin, imax);
+    let vb = requantize16(shifted(xb, bzp), rb, imin, imax);
     // Saturating i32 add: where both signs agree and the sum's differs, the bound of a's sign.
     let sum = _mm512_add_epi32(va, vb);
     let zero = _mm512_setzero_si512();
@@ -108,28 +108,30 @@ fn add16(
     );
     let bound = _mm512_xor_si512(_mm512_srai_epi32::<31>(va), _mm512_set1_epi32(i32::MAX));
     let sum = _mm512_mask_blend_epi32(over, sum, bound);
-    // (sum · m + 2^(s−1)) >> s in i64 lanes, clamped to [lo − zp, hi − zp], plus zp.
-    let mv = _mm512_set1_epi64(m as i64);
-    let half = _mm512_set1_epi64(1i64 << (s - 1));
-    let sv = _mm_set1_epi64x(s as i64);
-    let (l, h) = (
-        _mm512_set1_epi64(lo as i64 - zp as i64),
-        _mm512_set1_epi64(hi as i64 - zp as i64),
-    );
-    let ev = _mm512_mul_epi32(sum, mv);
-    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(sum), mv);
-    let ev = _mm512_min_epi64(
-        _mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(ev, half), sv), l),
-        h,
-    );
-    let od = _mm512_min_epi64(
-        _mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(od, half), sv), l),
-        h,
-    );
-    let r = _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od));
+    let r = requantize16(sum, out, lo as i64 - zp as i64, hi as i64 - zp as i64);
     let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(zp as i32)));
     let mut outv = [0i8; 16];
     // SAFETY: 16 writable bytes; unaligned store.
     unsafe { _mm_storeu_si128(outv.as_mut_ptr().cast(), bytes) };
     outv
+}
+
+/// `((x · m + 2^(s−1)) >> s)` clamped to `[lo, hi]` per i32 lane, in i64 (`s` in 1..=62,
+/// `[lo, hi]` inside the i32 range): [`requantize`](crate::format::math::requantize) when
+/// `[lo, hi]` is the whole i32 range.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn requantize16(x: __m512i, (m, s): (i32, u8), lo: i64, hi: i64) -> __m512i {
+    let s = s.clamp(1, 62);
+    let mv = _mm512_set1_epi64(m as i64);
+    let half = _mm512_set1_epi64(1i64 << (s - 1));
+    let sv = _mm_set1_epi64x(s as i64);
+    let (l, h) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
+    let ev = _mm512_mul_epi32(x, mv);
+    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), mv);
+    let ev = _mm512_sra_epi64(_mm512_add_epi64(ev, half), sv);
+    let od = _mm512_sra_epi64(_mm512_add_epi64(od, half), sv);
+    let ev = _mm512_min_epi64(_mm512_max_epi64(ev, l), h);
+    let od = _mm512_min_epi64(_mm512_max_epi64(od, l), h);
+    _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od))
 }
