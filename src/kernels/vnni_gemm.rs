@@ -33,6 +33,8 @@ const NB: usize = 32;
 const PX: usize = 8;
 /// Most output channels repacked at once.
 const CHUNK_OC: usize = 256;
+/// Fewest multiply-accumulates per thread for which [`conv2d`] splits a conv across threads.
+const MIN_MACS_PER_THREAD: u64 = 16 << 20;
 /// Bytes of repacked weights: one 32-channel block of the largest window.
 const WBUF: usize = NB * MAX_TAPS;
 
@@ -61,6 +63,14 @@ pub(super) fn conv2d(
         return Ok(());
     };
     let row = y.shape.w * y.shape.c;
+    // Each thread repacks the weights and starts cold: below ~100 µs of work per thread
+    // (the row bands of overlapped and streamed steps, small 1×1 convs) one thread is faster.
+    let macs = (y.data.len() as u64).saturating_mul(job.k as u64);
+    let threads = if macs / (threads.max(1) as u64) < MIN_MACS_PER_THREAD {
+        1
+    } else {
+        threads
+    };
     let band_rows = y.shape.h.div_ceil(threads.max(1)).max(1);
     let job = &job;
     dense::in_bands(y.data, band_rows * row, threads, |out, at| {
