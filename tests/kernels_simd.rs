@@ -210,13 +210,18 @@ fn conv2d_large_layers_every_isa_matches_reference() {
         (5, 6, 256, 3, 2, 1, 1, 264), // five chunks of 64, the last of 8
         (9, 9, 24, 3, 1, 2, 2, 48),   // dilated both ways
         (3, 3, 16, 5, 1, 2, 1, 16),   // windows mostly in the padding
+        (32, 32, 64, 3, 1, 1, 1, 64), // 38 M MACs: the GEMM path splits it across 2 threads
     ];
     for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
         let eff = (k - 1) * d + 1;
         let (oh, ow) = ((ih + 2 * pad - eff) / s + 1, (iw + 2 * pad - eff) / s + 1);
-        let x = data(&mut rng, ih * iw * ic);
+        let x = rng.i8s(ih * iw * ic);
         let w = rng.i8s(oc * k * k * ic);
-        let rq = requant(&mut rng, oc, k * k * ic);
+        let mut rq = requant(&mut rng, oc, k * k * ic);
+        rq.clamp = Clamp::NONE;
+        // Shifts that spread these sums (≈ √taps · 74² for uniform int8) over the int8 range.
+        let spread = ((k * k * ic) as f64).sqrt() * 5476.0 * 1.5e9 / 40.0;
+        rq.shift.fill(spread.log2().round() as u8);
         let p = ConvParams {
             window: Window {
                 kernel: [k, k],
@@ -250,17 +255,26 @@ fn conv2d_large_layers_every_isa_matches_reference() {
             y
         };
         let expected = run(&|a, b| reference::conv2d(a, b, &p));
+        let mut seen = [false; 256];
+        expected.iter().for_each(|&v| seen[v as u8 as usize] = true);
+        let distinct = seen.iter().filter(|&&s| s).count();
+        assert!(
+            distinct >= 8,
+            "layer {n}: only {distinct} output values, a weak check"
+        );
         for &isa in &isas {
             assert_eq!(
                 run(&|a, b| kernels::conv2d_on(isa, a, b, &p)),
                 expected,
                 "{isa:?} layer {n}"
             );
-            assert_eq!(
-                run(&|a, b| kernels::conv2d_on_threads(isa, a, b, &p, 3)),
-                expected,
-                "{isa:?} 3 threads layer {n}"
-            );
+            for threads in [2, 3] {
+                assert_eq!(
+                    run(&|a, b| kernels::conv2d_on_threads(isa, a, b, &p, threads)),
+                    expected,
+                    "{isa:?} {threads} threads layer {n}"
+                );
+            }
         }
     }
 }
