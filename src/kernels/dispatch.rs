@@ -124,7 +124,7 @@ fn conv2d_with(
         match isa {
             Isa::Avx512Vnni => {
                 if let Some(m) = x86::Avx512Vnni::new() {
-                    if super::vnni_gemm::covers(p, x.shape.c) {
+                    if super::gemm::covers(p, x.shape.c) {
                         return super::vnni_gemm::conv2d(m, x, y, p, threads);
                     }
                     return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);

@@ -25,6 +25,8 @@ mod detect;
 mod dispatch;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp;
+#[cfg(target_arch = "x86_64")]
+mod gemm;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]

@@ -21,33 +21,18 @@
 
 use core::arch::x86_64::*;
 
-use super::reference::{check_window, taps};
+use super::gemm::{self, Job, MAX_TAPS};
 use super::x86::Avx512Vnni;
-use super::{dense, ConvParams, In, KernelError, Out};
+use super::{ConvParams, In, KernelError, Out};
 
-/// Largest window (`kh × kw × ic` rounded up to 4) this path takes: 3×3 over 512 channels.
-pub(super) const MAX_TAPS: usize = 4608;
 /// Output channels of one micro-kernel call: two vectors of 16.
 const NB: usize = 32;
 /// Output pixels of one micro-kernel call.
 const PX: usize = 8;
 /// Most output channels repacked at once.
 const CHUNK_OC: usize = 256;
-/// Fewest multiply-accumulates per thread for which [`conv2d`] splits a conv across threads.
-const MIN_MACS_PER_THREAD: u64 = 16 << 20;
 /// Bytes of repacked weights: one 32-channel block of the largest window.
 const WBUF: usize = NB * MAX_TAPS;
-
-/// Whether [`conv2d`] takes this convolution (dense, window at most [`MAX_TAPS`]); others go
-/// to the dot-product kernels.
-pub(super) fn covers(p: &ConvParams<'_>, ic: usize) -> bool {
-    let [kh, kw] = p.window.kernel;
-    p.groups == 1
-        && kh
-            .checked_mul(kw)
-            .and_then(|v| v.checked_mul(ic))
-            .is_some_and(|k| k > 0 && k.next_multiple_of(4) <= MAX_TAPS)
-}
 
 /// [`reference::conv2d`](super::reference::conv2d) for a dense convolution [`covers`]
 /// accepts; same contract, errors and bytes. Output rows are split into `threads` bands as
@@ -62,80 +47,28 @@ pub(super) fn conv2d(
     let Some(job) = Job::new(&x, &y, p)? else {
         return Ok(());
     };
-    let row = y.shape.w * y.shape.c;
-    // Each thread repacks the weights and starts cold: below ~100 µs of work per thread
-    // (the row bands of overlapped and streamed steps, small 1×1 convs) one thread is faster.
-    let macs = (y.data.len() as u64).saturating_mul(job.k as u64);
-    let threads = if macs / (threads.max(1) as u64) < MIN_MACS_PER_THREAD {
-        1
-    } else {
-        threads
+    let conv = Conv {
+        job: &job,
+        kp: job.k.next_multiple_of(4),
     };
-    let band_rows = y.shape.h.div_ceil(threads.max(1)).max(1);
-    let job = &job;
-    dense::in_bands(y.data, band_rows * row, threads, |out, at| {
-        job.pixels(m, out, at / job.oc)
-    });
+    gemm::in_bands(&job, y, threads, |out, pix0| conv.pixels(m, out, pix0));
     Ok(())
 }
 
-/// A validated dense convolution.
-struct Job<'a> {
-    x: &'a [i8],
-    p: &'a ConvParams<'a>,
-    /// Taps per output (`kh × kw × ic`) and that rounded up to 4.
-    k: usize,
+/// A conv on this kernel: the checked job and its taps rounded up to 4.
+struct Conv<'a> {
+    job: &'a Job<'a>,
     kp: usize,
-    ic: usize,
-    oc: usize,
-    ih: usize,
-    iw: usize,
-    ow: usize,
-    zp: i8,
-    out_zp: i8,
 }
 
-impl<'a> Job<'a> {
-    /// The reference's argument checks; `Ok(None)` for an empty output.
-    fn new(x: &In<'a>, y: &Out<'_>, p: &'a ConvParams<'a>) -> Result<Option<Self>, KernelError> {
-        x.check()?;
-        y.check()?;
-        check_window(&p.window)?;
-        let (ic, oc) = (x.shape.c, y.shape.c);
-        let [kh, kw] = p.window.kernel;
-        let k = kh
-            .checked_mul(kw)
-            .and_then(|v| v.checked_mul(ic))
-            .ok_or(KernelError)?;
-        if p.groups != 1
-            || oc.checked_mul(k) != Some(p.weights.len())
-            || p.bias.len() != oc
-            || !p.rescale.fits(oc)
-        {
-            return Err(KernelError);
-        }
-        if y.data.is_empty() {
-            return Ok(None);
-        }
-        let kp = k.next_multiple_of(4);
-        if k == 0 || kp > MAX_TAPS {
-            return Err(KernelError);
-        }
-        Ok(Some(Self {
-            x: x.data,
-            p,
-            k,
-            kp,
-            ic,
-            oc,
-            ih: x.shape.h,
-            iw: x.shape.w,
-            ow: y.shape.w,
-            zp: x.zero_point,
-            out_zp: y.zero_point,
-        }))
+impl<'a> core::ops::Deref for Conv<'a> {
+    type Target = Job<'a>;
+    fn deref(&self) -> &Job<'a> {
+        self.job
     }
+}
 
+impl Conv<'_> {
     /// Computes the output pixels `pix0 ..` that `out` holds (whole pixels of `oc` bytes).
     fn pixels(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize) {
         let (oc, kp) = (self.oc, self.kp);
@@ -162,7 +95,7 @@ impl<'a> Job<'a> {
                 let mut xsum = [0i32; PX];
                 for (j, (row, s)) in patch.iter_mut().zip(&mut xsum).take(n).enumerate() {
                     let row = &mut row[..kp];
-                    self.gather(m, pix0 + q + j, row);
+                    self.gather(pix0 + q + j, row, |d, s| m.copy(d, s));
                     *s = m.sum(row);
                 }
                 let blk = Blocks {
@@ -195,7 +128,9 @@ impl<'a> Job<'a> {
             let o = k * NB;
             let acc = m.block::<P>(w, b.patch, kp / 4);
             let o_end = (o + NB).min(b.nc);
-            m.store(&acc, b.xsum, b.chunk, o, o_end, b.c0, self.oc, self, dst);
+            m.store(
+                &acc, b.xsum, b.chunk, o, o_end, b.c0, self.oc, self.job, dst,
+            );
         }
     }
 
@@ -223,58 +158,9 @@ impl<'a> Job<'a> {
             }
         }
     }
-
-    /// The window of output pixel `pix` (NHWC order) into `dst` (`kp` bytes) in the weights'
-    /// tap order (`ky`, `kx`, channel); taps in the padding, and the `kp − k` extra bytes,
-    /// are the input zero point.
-    fn gather(&self, m: Avx512Vnni, pix: usize, dst: &mut [i8]) {
-        let w = &self.p.window;
-        let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
-        let (ic, iw) = (self.ic, self.iw);
-        let (oy, ox) = (pix / self.ow, pix % self.ow);
-        let (ky0, ky1, iy0) = taps(oy, sh, pt, kh, dh, self.ih);
-        let (kx0, kx1, ix0) = taps(ox, sw, pl, kw, dw, iw);
-        if (ky0, ky1, kx0, kx1) == (0, kh, 0, kw) {
-            // A whole window: every tap is copied below, only the padding to `kp` is filled.
-            dst.get_mut(self.k..).unwrap_or(&mut []).fill(self.zp);
-        } else {
-            dst.fill(self.zp);
-        }
-        let line = kw * ic;
-        if kx0 >= kx1 {
-            return; // the window lies wholly in the padding horizontally
-        }
-        for ky in ky0..ky1 {
-            let iy = (iy0 + (ky * dh) as i64) as usize;
-            let Some(row) = self.x.get(iy * iw * ic..(iy + 1) * iw * ic) else {
-                continue;
-            };
-            let d = dst.get_mut(ky * line..(ky + 1) * line).unwrap_or(&mut []);
-            if dw == 1 {
-                let ix = (ix0 + kx0 as i64) as usize;
-                let len = (kx1 - kx0) * ic;
-                if let (Some(s), Some(d)) = (
-                    row.get(ix * ic..ix * ic + len),
-                    d.get_mut(kx0 * ic..kx0 * ic + len),
-                ) {
-                    m.copy(d, s);
-                }
-            } else {
-                for kx in kx0..kx1 {
-                    let ix = (ix0 + (kx * dw) as i64) as usize;
-                    if let (Some(s), Some(d)) = (
-                        row.get(ix * ic..(ix + 1) * ic),
-                        d.get_mut(kx * ic..(kx + 1) * ic),
-                    ) {
-                        d.copy_from_slice(s);
-                    }
-                }
-            }
-        }
-    }
 }
 
-/// What [`Job::blocks`] reads: the repacked chunk (channels `c0 .. c0 + nc`), the gathered
+/// What [`Conv::blocks`] reads: the repacked chunk (channels `c0 .. c0 + nc`), the gathered
 /// patches and their sums (one per pixel).
 struct Blocks<'a> {
     packed: &'a [u8],
