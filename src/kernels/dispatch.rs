@@ -132,6 +132,9 @@ fn conv2d_with(
             }
             Isa::Avx2 => {
                 if let Some(m) = x86::Avx2::new() {
+                    if super::avx2_gemm::takes(p, x.shape.c) {
+                        return super::avx2_gemm::conv2d(m, x, y, p, threads);
+                    }
                     return dense::conv2d::<_, 2, 4>(m, x, y, p, threads);
                 }
             }
