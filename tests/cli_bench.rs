@@ -48,3 +48,25 @@ fn threads_are_reported_and_change_no_answer() {
     };
     assert_eq!(classify(&["--threads", "3"]), classify(&[]));
 }
+
+/// `--isa` runs the named kernels (reported back), and refuses a name this CPU cannot run.
+#[test]
+fn isa_is_chosen_and_checked() {
+    let plan = "tests/data/golden/micro_resnet8/model.plan";
+    let run = edgecnn(&["bench", plan, "--runs", "1", "--isa", "reference", "--json"]);
+    let v: Value = serde_json::from_str(run.ok().trim()).expect("one JSON object");
+    assert_eq!(v["isa"], "Reference");
+    let bad = edgecnn(&["bench", plan, "--runs", "1", "--isa", "sse9"]);
+    bad.fails_with(plan, "--isa sse9: unknown; this CPU has: reference");
+    // An ISA of another architecture is known but cannot run here.
+    let foreign = if cfg!(target_arch = "x86_64") {
+        "neon"
+    } else {
+        "avx2"
+    };
+    let run = edgecnn(&["bench", plan, "--runs", "1", "--isa", foreign]);
+    run.fails_with(
+        plan,
+        &format!("--isa {foreign}: this CPU (or build) cannot run it"),
+    );
+}

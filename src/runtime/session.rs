@@ -56,8 +56,8 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         self.threads = threads.max(1);
     }
 
-    /// Runs the dense kernels (convolutions, fully connected) on `isa` instead of the fastest
-    /// this CPU has, falling back to [`Isa::Reference`] when `isa` is not
+    /// Runs the SIMD kernels (convolutions, fully connected layers, Add) on `isa` instead of
+    /// the fastest this CPU has, falling back to [`Isa::Reference`] when `isa` is not
     /// [available](Isa::available) here. Every ISA gives the same bytes: this is for checking
     /// exactly that, and for measuring one path against another.
     pub fn set_isa(&mut self, isa: Isa) {

@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// Threads for convolutions and fully connected layers (the output does not depend on it).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
     pub threads: u16,
+    /// Run the kernels on this instruction set instead of the fastest the CPU has (the output
+    /// does not depend on it): reference, avx2, avx512vnni, neon, neondot or dsp.
+    #[arg(long, value_name = "NAME")]
+    pub isa: Option<String>,
     /// Also print where the time goes: each step's median time, share and GMAC/s.
     #[arg(long)]
     pub per_step: bool,

@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use edgecnn::compiler::FloatModel;
+use edgecnn::kernels::Isa;
 use edgecnn::runtime::Session;
 use serde_json::json;
 
@@ -24,6 +25,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut arena = plan::arena(&plan);
     let mut session = Session::new(&plan, &mut arena).at(&args.plan)?;
     session.set_threads(args.threads.into());
+    if let Some(name) = &args.isa {
+        session.set_isa(parse_isa(name).map_err(|e| Fail::at(&args.plan, e))?);
+    }
     for _ in 0..args.warmup {
         session.run().at(&args.plan)?;
     }
@@ -83,6 +87,23 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// `--isa NAME`: an [`Isa`] by its lower-case name, which this CPU must be able to run.
+fn parse_isa(name: &str) -> core::result::Result<Isa, String> {
+    let lower = |i: &Isa| format!("{i:?}").to_lowercase();
+    let available: Vec<String> = Isa::all_available().map(|i| lower(&i)).collect();
+    match Isa::ALL.iter().find(|i| lower(i) == name.to_lowercase()) {
+        Some(&isa) if isa.available() => Ok(isa),
+        Some(_) => Err(format!(
+            "--isa {name}: this CPU (or build) cannot run it; available: {}",
+            available.join(", ")
+        )),
+        None => Err(format!(
+            "--isa {name}: unknown; this CPU has: {}",
+            available.join(", ")
+        )),
+    }
+}
+
 /// `--float`: times tract f32 on the ONNX model (zero input), for comparison.
 fn run_float(args: &BenchArgs) -> Result<()> {
     if args.threads != 1 {
@@ -90,6 +111,9 @@ fn run_float(args: &BenchArgs) -> Result<()> {
             &args.plan,
             "--float times tract on one thread: drop --threads",
         ));
+    }
+    if args.isa.is_some() {
+        return Err(Fail::at(&args.plan, "--float times tract: drop --isa"));
     }
     let model = FloatModel::load(&args.plan, None).map_err(|e| Fail::at(&args.plan, e))?;
     let n: usize = model.input_shape().iter().skip(1).product();
