@@ -3,7 +3,7 @@
 //! edgecnn: ONNX image classifiers compiled to int8 plans, run by a `no_std`, allocation-free
 //! runtime that gives the same bytes on x86-64, aarch64 Linux and Cortex-M.
 //!
-//! The host side ([`compiler`], feature `compiler`) imports an ONNX file through tract,
+//! The host side (module `compiler`, feature `compiler`) imports an ONNX file through tract,
 //! calibrates and quantises it, plans every byte of memory and emits a plan blob.
 //! The device side ([`runtime`], always available, `no_std`) parses the blob in place and
 //! runs it inside one caller-owned arena.

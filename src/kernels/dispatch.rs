@@ -15,7 +15,8 @@ use super::{reference, AddParams, ConvParams, FcParams, In, KernelError, Operand
 pub enum Isa {
     /// [`reference`](mod@reference): portable safe Rust.
     Reference,
-    /// x86-64 AVX2: int8 widened to i16, `vpmaddwd`.
+    /// x86-64 AVX2: int8 widened to i16, `vpmaddwd`; dense convs whose weights repack in at
+    /// most 8 chunks as a GEMM with 8 output channels per vector, others as dot products.
     Avx2,
     /// x86-64 AVX-512 VNNI: dense convs up to 4 608 taps per output as a GEMM with 16 output
     /// channels per vector (`vpdpbusd`, weights repacked on the stack per call); larger
