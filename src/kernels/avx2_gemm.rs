@@ -12,7 +12,7 @@
 //!    fits i32 exactly, and the i32 wrapping sums are the reference's. The requantisation is
 //!    the reference's `out_value`, per output.
 //!
-//! Stack: [`WBUF`] i16 + [`PX`] × [`MAX_TAPS`] i16 + one window, about 207 KiB per call.
+//! Stack: [`WBUF`] i16 + [`PX`] × [`MAX_TAPS`] i16 + one window, about 203 KiB per call.
 //! Allocates nothing.
 #![allow(unsafe_code)]
 

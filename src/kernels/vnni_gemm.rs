@@ -15,7 +15,7 @@
 //!    the same sum modulo 2^32, so the accumulators are the reference's bit for bit, and the
 //!    requantisation is the reference's in i64 lanes.
 //!
-//! Stack: [`WBUF`] + [`PX`] × [`MAX_TAPS`] bytes plus four [`CHUNK_OC`] arrays, about
+//! Stack: [`WBUF`] + [`PX`] × [`MAX_TAPS`] bytes plus three [`CHUNK_OC`] i32 arrays, about
 //! 184 KiB per call (host threads have ≥ 2 MiB). Allocates nothing.
 #![allow(unsafe_code)]
 
