@@ -78,22 +78,7 @@ pub fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelErr
 
 /// [`reference::conv2d`] on `isa`, or on the reference when `isa` is not available here.
 pub fn conv2d_on(isa: Isa, x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), KernelError> {
-    conv2d_with(isa, x, y, p, 1)
-}
-
-/// [`conv2d_on`] with its output rows split across `threads` scoped threads (feature
-/// `threads`; without it, or with `threads <= 1`, one thread). Same bytes for every count;
-/// convolutions the SIMD path does not cover (grouped; dilated along the width, except on
-/// [`Isa::Avx512Vnni`]) run on one. Spawning threads allocates: only `threads <= 1` keeps
-/// [`conv2d`]'s allocation-free guarantee.
-pub fn conv2d_on_threads(
-    isa: Isa,
-    x: In<'_>,
-    y: Out<'_>,
-    p: &ConvParams<'_>,
-    threads: usize,
-) -> Result<(), KernelError> {
-    conv2d_with(isa, x, y, p, threads)
+    conv2d_on_threads(isa, x, y, p, 1)
 }
 
 /// [`reference::fully_connected`] on the best available [`Isa`]: same contract, same bytes.
@@ -111,7 +96,12 @@ pub fn fully_connected_on(
     fully_connected_on_threads(isa, x, y, p, 1)
 }
 
-fn conv2d_with(
+/// [`conv2d_on`] with its output rows split across `threads` scoped threads (feature
+/// `threads`; without it, or with `threads <= 1`, one thread). Same bytes for every count;
+/// convolutions the SIMD path does not cover (grouped; dilated along the width, except on
+/// the x86-64 GEMMs) run on one. Spawning threads allocates: only `threads <= 1` keeps
+/// [`conv2d`]'s allocation-free guarantee.
+pub fn conv2d_on_threads(
     isa: Isa,
     x: In<'_>,
     y: Out<'_>,
