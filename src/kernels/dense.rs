@@ -148,6 +148,38 @@ pub(super) fn in_bands(
     work(out, 0);
 }
 
+/// [`reference::conv2d`]'s argument checks for a dense convolution (`groups` must be 1):
+/// `Ok(Some(taps))`, taps per output `kh × kw × ic` (≥ 1), or `Ok(None)` for an empty output.
+pub(super) fn check_dense_conv(
+    x: &In<'_>,
+    y: &Out<'_>,
+    p: &ConvParams<'_>,
+) -> Result<Option<usize>, KernelError> {
+    x.check()?;
+    y.check()?;
+    check_window(&p.window)?;
+    let (ic, oc) = (x.shape.c, y.shape.c);
+    let [kh, kw] = p.window.kernel;
+    let taps = kh
+        .checked_mul(kw)
+        .and_then(|v| v.checked_mul(ic))
+        .ok_or(KernelError)?;
+    if p.groups != 1
+        || oc.checked_mul(taps) != Some(p.weights.len())
+        || p.bias.len() != oc
+        || !p.rescale.fits(oc)
+    {
+        return Err(KernelError);
+    }
+    if y.data.is_empty() {
+        return Ok(None);
+    }
+    if taps == 0 {
+        return Err(KernelError);
+    }
+    Ok(Some(taps))
+}
+
 /// A validated dense convolution: everything [`ConvJob::rows`] needs.
 struct ConvJob<'a> {
     x: &'a [i8],
@@ -177,25 +209,11 @@ struct ConvJob<'a> {
 impl<'a> ConvJob<'a> {
     /// Checks the arguments like [`reference::conv2d`]; `Ok(None)` for an empty output.
     fn new(x: &In<'a>, y: &Out<'_>, p: &ConvParams<'a>) -> Result<Option<Self>, KernelError> {
-        x.check()?;
-        y.check()?;
-        check_window(&p.window)?;
+        let Some(wsz) = check_dense_conv(x, y, p)? else {
+            return Ok(None);
+        };
         let (ic, oc) = (x.shape.c, y.shape.c);
         let [kh, kw] = p.window.kernel;
-        let wsz = kh
-            .checked_mul(kw)
-            .and_then(|v| v.checked_mul(ic))
-            .ok_or(KernelError)?;
-        if oc.checked_mul(wsz) != Some(p.weights.len()) || p.bias.len() != oc || !p.rescale.fits(oc)
-        {
-            return Err(KernelError);
-        }
-        if y.data.is_empty() {
-            return Ok(None);
-        }
-        if wsz == 0 {
-            return Err(KernelError);
-        }
         let [sh, sw] = p.window.stride;
         let [pt, pl] = p.window.pad;
         let (ow, iw, ih) = (y.shape.w, x.shape.w, x.shape.h);

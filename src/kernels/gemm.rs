@@ -3,7 +3,7 @@
 //! gathered in the weights' tap order with the zero point in the padding, and the split of
 //! the output rows across threads.
 
-use super::reference::{check_window, taps};
+use super::reference::taps;
 use super::{dense, ConvParams, In, KernelError, Out};
 
 /// Largest window (`kh × kw × ic` rounded up to 4) the GEMM kernels take: 3×3 over 512
@@ -70,28 +70,13 @@ impl<'a> Job<'a> {
         y: &Out<'_>,
         p: &'a ConvParams<'a>,
     ) -> Result<Option<Self>, KernelError> {
-        x.check()?;
-        y.check()?;
-        check_window(&p.window)?;
-        let (ic, oc) = (x.shape.c, y.shape.c);
-        let [kh, kw] = p.window.kernel;
-        let k = kh
-            .checked_mul(kw)
-            .and_then(|v| v.checked_mul(ic))
-            .ok_or(KernelError)?;
-        if p.groups != 1
-            || oc.checked_mul(k) != Some(p.weights.len())
-            || p.bias.len() != oc
-            || !p.rescale.fits(oc)
-        {
-            return Err(KernelError);
-        }
-        if y.data.is_empty() {
+        let Some(k) = dense::check_dense_conv(x, y, p)? else {
             return Ok(None);
-        }
-        if k == 0 || k.next_multiple_of(4) > MAX_TAPS {
+        };
+        if k.next_multiple_of(4) > MAX_TAPS {
             return Err(KernelError);
         }
+        let (ic, oc) = (x.shape.c, y.shape.c);
         Ok(Some(Self {
             x: x.data,
             p,
