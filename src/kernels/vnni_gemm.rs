@@ -22,7 +22,7 @@
 use core::arch::x86_64::*;
 
 use super::gemm::{self, Job, MAX_TAPS};
-use super::x86::Avx512Vnni;
+use super::x86::{requantize16, Avx512Vnni};
 use super::{ConvParams, In, KernelError, Out};
 
 /// Output channels of one micro-kernel call: two vectors of 16.
@@ -442,7 +442,6 @@ fn store_vnni(
     let lo = _mm512_set1_epi64(clamp.min as i64 - zp);
     let hi = _mm512_set1_epi64(clamp.max as i64 - zp);
     let zpv = _mm512_set1_epi32(job.out_zp as i32);
-    let one = _mm512_set1_epi64(1);
     for (v, o) in [o, o + 16].into_iter().enumerate() {
         if o >= o_end {
             break;
@@ -463,26 +462,14 @@ fn store_vnni(
                 _mm512_loadu_si512(shift.as_ptr().cast()),
             )
         };
-        // Even lanes in the low halves of the 64-bit lanes, odd lanes shifted down.
-        let (m_ev, m_od) = (mult, _mm512_srli_epi64::<32>(mult));
-        let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(shift));
-        let s_od = _mm512_srli_epi64::<32>(shift);
-        let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
-        let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
         for (j, &xs) in xsum.iter().enumerate() {
             let Some(a) = acc.get(j).map(|a| a[v]) else {
                 break;
             };
             let corr = _mm512_set1_epi32(xs.wrapping_mul(128));
             let a = _mm512_sub_epi32(_mm512_add_epi32(a, base), corr);
-            // (a · m + 2^(s−1)) >> s in i64, clamped to [lo − zp, hi − zp].
-            let ev = _mm512_mul_epi32(a, m_ev);
-            let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), m_od);
-            let ev = _mm512_srav_epi64(_mm512_add_epi64(ev, h_ev), s_ev);
-            let od = _mm512_srav_epi64(_mm512_add_epi64(od, h_od), s_od);
-            let ev = _mm512_min_epi64(_mm512_max_epi64(ev, lo), hi);
-            let od = _mm512_min_epi64(_mm512_max_epi64(od, lo), hi);
-            let r = _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od));
+            // (a · m + 2^(s−1)) >> s, clamped to [lo − zp, hi − zp].
+            let r = requantize16(a, mult, shift, lo, hi);
             let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv));
             let at = j * oc + c0 + o;
             if let Some(d) = dst.get_mut(at..at + 16).filter(|_| n == 16) {
