@@ -475,15 +475,16 @@ fn every_isa_rejects_what_the_reference_rejects() {
     }
 }
 
-/// The residual Add on every ISA: lengths around the tabulated and 16-lane thresholds, in
-/// place on either input or both, rescales large enough to saturate the i32 sum, clamps.
+/// The residual Add on every ISA: short lengths and lengths around the reference's tabulated
+/// and the 16-lane thresholds, in place on either input or both, rescales large enough to
+/// saturate the i32 sum, clamps.
 #[test]
 fn add_every_isa_matches_reference() {
     use edgecnn::kernels::{AddParams, Operand};
     let isas = isas();
     let mut rng = Rng(0x513d_0004);
     for case in 0..300 {
-        let n = [1023, 1024, 1025, 1040, 4099, 12_544][case % 6];
+        let n = [1, 17, 1023, 1024, 1025, 1040, 4099, 12_544][case % 8];
         let (a, b) = (data(&mut rng, n), data(&mut rng, n));
         let (azp, bzp, yzp) = (zero_point(&mut rng), zero_point(&mut rng), rng.i8());
         let shift = |rng: &mut Rng| rng.range(1, 62) as u8;

@@ -524,11 +524,11 @@ pub fn add_into(
 
 /// Output length from which [`add_into`] tabulates the input rescales (512 requantisations)
 /// instead of computing two per element.
-pub(super) const ADD_TABLE_MIN_LEN: usize = 1024;
+const ADD_TABLE_MIN_LEN: usize = 1024;
 
 /// `requantize((v - zp) << 20, m, s)` (as in [`add_one`]) for every int8 `v`, indexed by
 /// `v as u8`.
-pub(super) fn rescaled_table(zp: i32, (m, s): (i32, u8)) -> [i32; 256] {
+fn rescaled_table(zp: i32, (m, s): (i32, u8)) -> [i32; 256] {
     let s = s.clamp(1, 62);
     core::array::from_fn(|u| requantize(((u as u8 as i8) as i32 - zp) << 20, m, s))
 }
