@@ -219,16 +219,26 @@ pub(super) fn taps(
     n: usize,
 ) -> (usize, usize, i64) {
     let start = o as i64 * stride as i64 - pad as i64;
-    let d = d.max(1) as i64;
-    let lo = if start >= 0 { 0 } else { (-start + d - 1) / d };
+    // ⌈a / d⌉ on usize: on 32-bit cores an i64 division is a library call, and this runs
+    // for every output pixel of the GEMM kernels.
+    let d = d.max(1);
+    let ceil_div = |a: i64| {
+        let a = usize::try_from(a).unwrap_or(usize::MAX);
+        if d == 1 {
+            a
+        } else {
+            a / d + usize::from(a % d != 0)
+        }
+    };
+    let lo = if start >= 0 { 0 } else { ceil_div(-start) };
     let hi = if start >= n as i64 {
         0
     } else {
-        (n as i64 - start + d - 1) / d
+        ceil_div(n as i64 - start)
     };
-    let hi = hi.min(k as i64);
+    let hi = hi.min(k);
     let lo = lo.min(hi);
-    (lo as usize, hi as usize, start)
+    (lo, hi, start)
 }
 
 /// Positions `o*s - pad + k` inside `lo..hi` for `k in 0..kernel` (pools, dilation 1).
