@@ -152,6 +152,9 @@ pub fn conv2d_on_threads(
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     if isa == Isa::Dsp {
         if let Some(m) = super::dsp::Dsp::new() {
+            if super::dsp_gemm::takes(p, x.shape.c) {
+                return super::dsp_gemm::conv2d(x, y, p, threads);
+            }
             return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
         }
     }

@@ -27,7 +27,7 @@ impl Dsp {
 
 /// Lanes `(b0, b2)` of `v` sign-extended to two i16.
 #[inline(always)]
-fn sxtb16(v: u32) -> u32 {
+pub(super) fn sxtb16(v: u32) -> u32 {
     let r;
     // SAFETY: register-only instruction of the DSP extension (this module's cfg).
     unsafe {
@@ -39,7 +39,7 @@ fn sxtb16(v: u32) -> u32 {
 
 /// Lanes `(b1, b3)` of `v` sign-extended to two i16.
 #[inline(always)]
-fn sxtb16_ror8(v: u32) -> u32 {
+pub(super) fn sxtb16_ror8(v: u32) -> u32 {
     let r;
     // SAFETY: register-only instruction of the DSP extension (this module's cfg).
     unsafe {
@@ -51,7 +51,7 @@ fn sxtb16_ror8(v: u32) -> u32 {
 
 /// Both i16 lanes of `a` minus those of `b` (wrapping; sets only the GE flags).
 #[inline(always)]
-fn ssub16(a: u32, b: u32) -> u32 {
+pub(super) fn ssub16(a: u32, b: u32) -> u32 {
     let r;
     // SAFETY: register-only instruction of the DSP extension (this module's cfg).
     unsafe {

@@ -1,7 +1,8 @@
 //! What the x86-64 GEMM convolutions ([`vnni_gemm`](super::vnni_gemm),
 //! [`avx2_gemm`](super::avx2_gemm)) share: the argument checks, each output pixel's window
 //! gathered in the weights' tap order with the zero point in the padding, and the split of
-//! the output rows across threads.
+//! the output rows across threads. The Cortex-M DSP GEMM ([`dsp_gemm`](super::dsp_gemm))
+//! uses the checks and the gathering too.
 
 use super::reference::taps;
 use super::{dense, ConvParams, In, KernelError, Out};
@@ -15,6 +16,7 @@ pub(super) const MAX_TAPS: usize = 4608;
 /// of overlapped and streamed steps, small 1×1 convs) one thread is faster.
 const MIN_MACS_PER_THREAD: u64 = 16 << 20;
 
+#[cfg(target_arch = "x86_64")]
 /// Whether the GEMM kernels take this convolution (dense, window at most [`MAX_TAPS`]);
 /// others go to the dot-product kernels.
 pub(super) fn covers(p: &ConvParams<'_>, ic: usize) -> bool {

@@ -27,7 +27,12 @@ mod detect;
 mod dispatch;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_gemm;
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "arm", target_feature = "dsp")
+))]
 mod gemm;
 #[cfg(target_arch = "aarch64")]
 mod neon;

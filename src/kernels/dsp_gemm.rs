@@ -1,0 +1,279 @@
+//! Dense convolution on the Cortex-M DSP extension (Armv7E-M) as a small GEMM: 4 output
+//! pixels × 1 output channel per step, `SMLAD` in a hand-scheduled loop.
+//!
+//! For each block of 4 output pixels (consecutive in NHWC order, across rows), every window
+//! is gathered once in the weights' tap order with the input zero point in the padding
+//! ([`Job::gather`]) and widened into a patch of i16 pairs `x − zp`, laid out for `SXTB16`
+//! on the weights: for taps `t0..t3` of a group of 4, word A = `(t0, t2)` and word B =
+//! `(t1, t3)`, the 4 pixels' A words then their B words (8 words a group). Every output
+//! channel then runs [`dot4`] over the patch: per group one weight word (`LDR`), split by
+//! `SXTB16` / `SXTB16 ROR #8` into the same pairs, two `LDM`s of 4 patch words and 8
+//! `SMLAD`s: 13 instructions for 16 multiply-accumulates, plus 2 per 4 groups for the loop (the old 4 × 4 dot-product
+//! kernel spilled its 16 accumulators and took about 2.9 instructions per MAC).
+//!
+//! Exact: `|x − zp| ≤ 255` fits an i16 lane and a padded tap holds `zp`, so it adds
+//! `w · 0`, as the reference's skipped tap does; `SMLAD` wraps modulo 2^32 (it only sets the
+//! sticky Q flag), like the reference's wrapping sums, so the accumulators are the
+//! reference's bit for bit, and they are requantised as the reference does. When `k` is
+//! not a multiple of 4, the windows are padded to whole groups with `zp` (adding 0 whatever
+//! the weight), and the last channel's last taps, whose word would end past the weights,
+//! are added in plain code from the gathered bytes.
+//!
+//! Stack: the 4 windows and the patch, `4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB.
+#![allow(unsafe_code)]
+
+use core::arch::asm;
+
+use super::dsp::{ssub16, sxtb16, sxtb16_ror8};
+use super::gemm::{self, Job};
+use super::{ConvParams, FcParams, In, KernelError, Out};
+use crate::format::math::requantize;
+
+/// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels. Larger ones go
+/// to the dot-product kernel ([`super::dsp::Dsp`]).
+pub(super) const MAX_TAPS: usize = 576;
+
+/// Output pixels per block.
+const P: usize = 4;
+
+/// Whether [`conv2d`] takes this convolution: dense (`groups == 1`), at most [`MAX_TAPS`]
+/// taps per output.
+pub(super) fn takes(p: &ConvParams<'_>, ic: usize) -> bool {
+    let [kh, kw] = p.window.kernel;
+    p.groups == 1
+        && kh
+            .checked_mul(kw)
+            .and_then(|v| v.checked_mul(ic))
+            .is_some_and(|k| k > 0 && k <= MAX_TAPS)
+}
+
+/// One gathered window, word-aligned so that its groups of 4 taps read as words.
+#[derive(Clone, Copy)]
+#[repr(C, align(4))]
+struct Window([i8; MAX_TAPS]);
+
+/// [`Op::Conv2d`](crate::format::model::Op::Conv2d) for a convolution [`takes`] accepts;
+/// same contract, errors and bytes as [`reference::conv2d`](super::reference::conv2d)
+/// (`Err` also when [`takes`] does not hold). `threads` as for the other GEMMs (ignored
+/// without the `threads` feature, which Cortex-M builds do not have).
+pub(super) fn conv2d(
+    x: In<'_>,
+    y: Out<'_>,
+    p: &ConvParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    let Some(job) = Job::new(&x, &y, p)? else {
+        return Ok(());
+    };
+    if !takes(p, job.ic) {
+        return Err(KernelError);
+    }
+    let fc = FcParams {
+        weights: p.weights,
+        bias: p.bias,
+        rescale: p.rescale,
+        clamp: p.clamp,
+    };
+    gemm::in_bands(&job, y, threads, |out, pix0| pixels(&job, &fc, out, pix0));
+    Ok(())
+}
+
+/// The output pixels `pix0 ..` that `out` holds (whole pixels of `oc` channels).
+fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
+    let (k, oc, zp) = (job.k, job.oc.max(1), job.zp);
+    // Windows are widened to whole groups, the taps past `k` holding `zp` (they add 0).
+    let (groups, padded) = (k / 4, k.div_ceil(4));
+    let n = out.len() / oc;
+    let zpp = (zp as i16 as u16 as u32) * 0x0001_0001;
+    let line = job.p.window.kernel[1] * job.ic;
+    // Windows whose kernel rows are whole words are widened straight from the input.
+    let direct = line % 4 == 0 && job.p.window.dilation[1] == 1;
+    let mut windows = [Window([0; MAX_TAPS]); P];
+    let mut patch = [0u32; 2 * MAX_TAPS];
+    let (Some(patch), true) = (patch.get_mut(..8 * padded), k <= MAX_TAPS) else {
+        return;
+    };
+    let mut b = 0;
+    while b < n {
+        for (j, win) in windows.iter_mut().enumerate() {
+            let pix = pix0 + b + j;
+            if b + j < n && direct {
+                if let Some(at) = whole_window(job, pix) {
+                    widen_rows(job, at, line, patch, j, zpp);
+                    continue;
+                }
+            }
+            let win = &mut win.0[..4 * padded];
+            if b + j < n {
+                job.gather(pix, win, copy_short);
+            } else {
+                win.fill(zp); // past the last pixel: adds 0, and its outputs are not written
+            }
+            widen(win, patch, j, zpp);
+        }
+        for o in 0..oc {
+            let Some(w) = fc.weights.get(o * k..(o + 1) * k) else {
+                continue;
+            };
+            let mut acc = [fc.bias.get(o).unwrap_or(0); P];
+            // A last partial group may read the next channel's first weights (times 0);
+            // the last channel's, which would read past the weights, is summed below.
+            let whole = if o * k + 4 * padded <= fc.weights.len() {
+                padded
+            } else {
+                groups
+            };
+            // SAFETY: `patch` holds `8 * padded ≥ 8 * whole` words, and the weights hold
+            // `4 * whole` bytes from `w`'s start (checked just above, or `4 * groups ≤ k`).
+            unsafe { dot4(patch.as_ptr(), w.as_ptr(), whole, &mut acc) };
+            // The last `k mod 4` taps when not in a whole group (only when a kernel row is
+            // not whole words, so every pixel took the gathered path above).
+            for (t, &wt) in w.iter().enumerate().skip(4 * whole) {
+                for (a, win) in acc.iter_mut().zip(&windows) {
+                    *a = a.wrapping_add(wt as i32 * (win.0[t] as i32 - zp as i32));
+                }
+            }
+            store(out, b, oc, o, &acc, fc, job.out_zp);
+        }
+        b += P;
+    }
+}
+
+/// The input offset of the first tap of pixel `pix`'s window when the whole window lies
+/// inside the input (no padding), else `None`.
+fn whole_window(job: &Job<'_>, pix: usize) -> Option<usize> {
+    let w = &job.p.window;
+    let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
+    let (oy, ox) = (pix / job.ow, pix % job.ow);
+    let y0 = (oy * sh).checked_sub(pt)?;
+    let x0 = (ox * sw).checked_sub(pl)?;
+    let inside = y0 + (kh - 1) * dh < job.ih && x0 + (kw - 1) * dw < job.iw;
+    inside.then_some((y0 * job.iw + x0) * job.ic)
+}
+
+/// Pixel `j`'s slots of `patch` from a whole window at input offset `at` whose kernel rows
+/// (`line` bytes, a multiple of 4) are contiguous: the same words [`widen`] makes from the
+/// gathered window, without gathering it.
+fn widen_rows(job: &Job<'_>, at: usize, line: usize, patch: &mut [u32], j: usize, zpp: u32) {
+    let row_step = job.p.window.dilation[0] * job.iw * job.ic;
+    for (ky, dst) in patch.chunks_exact_mut(2 * line).enumerate() {
+        let from = at + ky * row_step;
+        if let Some(src) = job.x.get(from..from + line) {
+            widen(src, dst, j, zpp);
+        }
+    }
+}
+
+/// Pixel `j`'s words of every group of 4 taps of `src` into `patch` (8 words a group):
+/// `(t0, t2) − zp` at `j`, `(t1, t3) − zp` at `j + 4`.
+#[inline(always)]
+fn widen(src: &[i8], patch: &mut [u32], j: usize, zpp: u32) {
+    for (dst, c) in patch.chunks_exact_mut(2 * P).zip(src.chunks_exact(4)) {
+        let v = u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]);
+        if let Some([a, .., b]) = dst.get_mut(j..j + P + 1) {
+            *a = ssub16(sxtb16(v), zpp);
+            *b = ssub16(sxtb16_ror8(v), zpp);
+        }
+    }
+}
+
+/// [`Job::gather`]'s copy: a byte loop for the short rows of small-channel convs (a call to
+/// `memcpy` costs more than the copy there).
+fn copy_short(d: &mut [i8], s: &[i8]) {
+    if d.len() < 16 {
+        for (d, &s) in d.iter_mut().zip(s) {
+            *d = s;
+        }
+    } else {
+        d.copy_from_slice(s);
+    }
+}
+
+/// Requantises pixel `b + j`'s channel `o` (`acc[j]`) into `out` as the reference does
+/// (pixels past its end are skipped).
+#[inline(always)]
+fn store(out: &mut [i8], b: usize, oc: usize, o: usize, acc: &[i32; P], fc: &FcParams<'_>, zp: i8) {
+    let (m, s) = fc.rescale.at(o);
+    let mut at = b * oc + o;
+    for &v in acc {
+        if let Some(d) = out.get_mut(at) {
+            *d = fc
+                .clamp
+                .apply(requantize(v, m, s).saturating_add(zp as i32));
+        }
+        at += oc;
+    }
+}
+
+/// One group of 4 taps for 4 pixels (see the module doc): `r4` the weight word, `r7` its
+/// pairs, `r0..r3` the pixels' A then B words, accumulators `r5, r8, r9, r10`.
+macro_rules! group {
+    () => {
+        "ldr r4, [r12], #4
+         ldm r11!, {{r0-r3}}
+         sxtb16 r7, r4
+         smlad r5, r0, r7, r5
+         smlad r8, r1, r7, r8
+         smlad r9, r2, r7, r9
+         smlad r10, r3, r7, r10
+         sxtb16 r7, r4, ror #8
+         ldm r11!, {{r0-r3}}
+         smlad r5, r0, r7, r5
+         smlad r8, r1, r7, r8
+         smlad r9, r2, r7, r9
+         smlad r10, r3, r7, r10"
+    };
+}
+
+/// `acc[j] += Σ_{g < groups} Σ_{i < 4} w[4g + i] · x_j[4g + i]` (i32 wrapping), `x_j` the
+/// i16 values of pixel `j` in `patch` (8 words a group, see the module doc). Four groups per
+/// loop turn, then 2 and 1 for the rest.
+///
+/// # Safety
+/// `patch` is valid for reading `8 * groups` words (it is word-aligned, being `*const u32`)
+/// and `w` for reading `4 * groups` bytes.
+#[inline(always)]
+unsafe fn dot4(patch: *const u32, w: *const i8, groups: usize, acc: &mut [i32; P]) {
+    // SAFETY: reads `8 * groups` words from `patch` (`LDM`, aligned) and `4 * groups` bytes
+    // from `w` (`LDR`, unaligned allowed on Armv7E-M), within the caller's bounds. Every
+    // register written is an operand or clobber, except `r7` (the frame pointer, which
+    // cannot be an operand): it is pushed first and popped last, so the stack pointer and
+    // `r7` are restored on exit. Flags are clobbered (no `preserves_flags`).
+    unsafe {
+        asm!(
+            "push {{r7}}",
+            "subs lr, lr, #4",
+            "blt 3f",
+            "2:",
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            "subs lr, lr, #4",
+            "bge 2b",
+            "3:",
+            "tst lr, #2", // the 0..=3 groups left: lr + 4 ≡ lr (mod 4)
+            "beq 5f",
+            group!(),
+            group!(),
+            "5:",
+            "tst lr, #1",
+            "beq 4f",
+            group!(),
+            "4:",
+            "pop {{r7}}",
+            inout("r5") acc[0],
+            inout("r8") acc[1],
+            inout("r9") acc[2],
+            inout("r10") acc[3],
+            inout("r11") patch => _,
+            inout("r12") w => _,
+            inout("lr") groups => _,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+        );
+    }
+}
