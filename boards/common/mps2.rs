@@ -12,7 +12,9 @@
 //! 25 MHz, so one SysTick tick is 40 instructions; [`calibrate`] measures that ratio at boot
 //! with a loop of known length and the firmware prints it. Without `-icount` the counts
 //! follow the host's wall clock and mean nothing. The stack high-water mark comes from
-//! `stack.rs` (the `main.rs` paints the stack first).
+//! `stack.rs` (the `main.rs` paints the stack first). Then one `edgecnn-step` line per step
+//! of each model's first image (where the instructions go), and `kernel_check.rs` compares
+//! the DSP kernels with the reference on random layers.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -22,6 +24,9 @@ use cortex_m_semihosting::hprintln;
 
 use crate::data::{ARENA_BYTES, MODELS};
 use crate::golden::{classify_one, digest_on, matches, other_isas};
+
+/// Random layers [`crate::kernel_check::check`] compares on every boot.
+const KERNEL_CASES: u32 = 400;
 
 /// Every plan's arena, in `.bss`, sized at build time for the largest embedded plan.
 static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
@@ -75,6 +80,40 @@ pub fn calibrate(n: u32) -> u64 {
     }
     let took = ticks() - start;
     (2 * u64::from(n) * 1000) / took.max(1)
+}
+
+/// Prints one `edgecnn-step` line per step of one inference of `plan` on `pixels`: op,
+/// multiply-accumulates (element operations for elementwise ops) and instructions, counted
+/// between the end of the step before and the end of this one (a streamed pair runs as
+/// one: its first step gets both, the second about none). Prints nothing when the plan
+/// does not bind or run (the golden check above reports that).
+fn profile(
+    board: &str,
+    name: &str,
+    plan_bytes: &[u8],
+    arena: &mut [u8],
+    pixels: &[u8],
+    instructions: &dyn Fn(u64) -> u64,
+) {
+    let Ok(plan) = edgecnn::runtime::Plan::parse(plan_bytes) else {
+        return;
+    };
+    let Ok(mut session) = edgecnn::runtime::Session::new(&plan, arena) else {
+        return;
+    };
+    if session.set_input_pixels(pixels).is_err() {
+        return;
+    }
+    let mut last = ticks();
+    let _ = session.run_with(|i, _, _| {
+        let now = ticks();
+        let (op, macs) = plan.step(i).map_or(("?", 0), |s| (s.op, s.macs));
+        hprintln!(
+            "edgecnn-step board={} model={} step={} op={} macs={} instructions={}",
+            board, name, i, op, macs, instructions(now - last)
+        );
+        last = ticks();
+    });
 }
 
 /// Runs every golden model on every embedded image; `Err` if anything differs from the host.
@@ -138,6 +177,12 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
             parse
         );
     }
+    // Where the instructions go: each model's first image once more, step by step.
+    for model in MODELS {
+        if let Some(image) = model.images.first() {
+            profile(board, model.name, model.plan, &mut arena[..model.arena_bytes], image.pixels, &instructions);
+        }
+    }
     // The other kernel paths this core has (the reference, when the DSP one ran above) give
     // the host's bytes too: each model's first image on each.
     for isa in other_isas() {
@@ -170,6 +215,20 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
         crate::stack::used(),
         ARENA_BYTES
     );
+    // The DSP kernels against the reference on random layers (after the stack figure: its
+    // buffers are not part of the golden run's footprint).
+    let (cases, mismatches) = crate::kernel_check::check(KERNEL_CASES);
+    hprintln!(
+        "edgecnn-kernels board={} isa={:?} cases={} mismatches={}",
+        board,
+        edgecnn::kernels::Isa::best(),
+        cases,
+        mismatches
+    );
+    if mismatches > 0 {
+        hprintln!("edgecnn {}: {} random layers differ from the reference", board, mismatches);
+        return Err("kernels differ from the reference");
+    }
     if failures > 0 {
         hprintln!(
             "edgecnn {}: {} of {} images differ from the host",

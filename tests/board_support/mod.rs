@@ -80,6 +80,28 @@ fn check_stack(root: &Path, board_name: &str, elf_path: &Path, output: &str) {
     );
 }
 
+/// The firmware compared its kernels with the reference on random layers
+/// (`boards/common/kernel_check.rs`): one `edgecnn-kernels` line, cases run, none differing.
+fn check_kernels(board_name: &str, output: &str) {
+    let line = output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("edgecnn-kernels "))
+        .unwrap_or_else(|| {
+            panic!("{board_name} printed no `edgecnn-kernels` line (kernel_check.rs):\n{output}")
+        });
+    let number = |key: &str| -> u64 {
+        stat(line, key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{board_name}: no number `{key}=` in `{line}`"))
+    };
+    println!("{board_name}: kernels against the reference: {line}");
+    assert!(
+        number("cases") > 0,
+        "{board_name}: no random layer was run: {line}"
+    );
+    assert_eq!(number("mismatches"), 0, "{board_name}: {line}");
+}
+
 /// Builds and runs `board_name`; panics (never skips) when QEMU or the cross toolchain is
 /// missing or any answer differs from the host's.
 pub fn run_board_golden(board_name: &str) {
@@ -110,6 +132,7 @@ pub fn run_board_golden(board_name: &str) {
     );
     if crate::toolchain::is_bare_metal(&board.target) {
         check_stack(root, board_name, &elf, &outcome.output);
+        check_kernels(board_name, &outcome.output);
     } else {
         println!("{board_name}: a Linux program: its stack is the OS's, no reserve to check");
     }

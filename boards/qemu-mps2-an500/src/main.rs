@@ -10,6 +10,8 @@
 
 #[path = "../../common/golden.rs"]
 mod golden;
+#[path = "../../common/kernel_check.rs"]
+mod kernel_check;
 #[path = "../../common/mps2.rs"]
 mod mps2;
 #[path = "../../common/stack.rs"]

@@ -1,0 +1,220 @@
+//! The DSP kernels against the reference, on the core itself: random dense and grouped
+//! convolutions and fully connected layers (shapes, strides, pads, dilations, odd channel
+//! counts, windows past the DSP GEMM's 576 taps, extreme zero points and data, single and
+//! per-channel rescales with shifts on both sides of 32, clamps), each run through
+//! `conv2d_on(Isa::best())` / `fully_connected_on` and through `kernels::reference`, the
+//! output bytes compared. The host cannot run these kernels (`tests/kernels_simd.rs` covers
+//! x86-64 and aarch64); this runs on every QEMU Cortex-M boot. No allocation: the buffers
+//! are fixed-size arrays on the stack, after the golden run's stack was measured.
+
+use edgecnn::kernels::{
+    self, reference, Clamp, ConvParams, FcParams, I32s, In, Isa, Out, Rescale, Shape, Window,
+};
+
+/// xorshift32: deterministic, no dependencies.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() as usize) % (hi - lo + 1)
+    }
+    fn i8(&mut self) -> i8 {
+        self.next() as i8
+    }
+    /// A zero point, often an extreme.
+    fn zero_point(&mut self) -> i8 {
+        match self.range(0, 4) {
+            0 => -128,
+            1 => 127,
+            2 => 0,
+            _ => self.i8(),
+        }
+    }
+    /// Fills `d` with int8 data, sometimes all at an extreme (the largest products).
+    fn fill(&mut self, d: &mut [i8]) {
+        let mode = self.range(0, 9);
+        for v in d {
+            *v = match mode {
+                0 => -128,
+                1 => 127,
+                _ => self.i8(),
+            };
+        }
+    }
+}
+
+const MAX_X: usize = 1600;
+const MAX_W: usize = 6000;
+const MAX_Y: usize = 1200;
+const MAX_OC: usize = 24;
+
+/// Bias, rescale and clamp for `n` outputs of `taps` taps, as little-endian bytes.
+struct Requant {
+    bias: [u8; 4 * MAX_OC],
+    mult: [u8; 4 * MAX_OC],
+    shift: [u8; MAX_OC],
+    per_channel: bool,
+    clamp: Clamp,
+}
+
+impl Requant {
+    fn new(rng: &mut Rng, n: usize, taps: usize) -> Self {
+        let mut r = Requant {
+            bias: [0; 4 * MAX_OC],
+            mult: [0; 4 * MAX_OC],
+            shift: [0; MAX_OC],
+            per_channel: rng.range(0, 1) == 1,
+            clamp: Clamp::NONE,
+        };
+        // Shifts that keep outputs spread: the largest sum's bits + 31 - 8, moved by -3..=2,
+        // so both sides of 32 come up (small layers have sums below 2^16).
+        let bits = 32 - ((taps * 128 * 128) as u32).leading_zeros() as usize;
+        for o in 0..n {
+            let b = rng.range(0, 100_000) as i32 - 50_000;
+            r.bias[4 * o..4 * o + 4].copy_from_slice(&b.to_le_bytes());
+            let m = (rng.next() >> 1 | 0x4000_0000) as i32; // Q31 in [0.5, 1)
+            r.mult[4 * o..4 * o + 4].copy_from_slice(&m.to_le_bytes());
+            r.shift[o] = (bits + 31 - 8 + rng.range(0, 5) - 3).clamp(1, 62) as u8;
+        }
+        r.clamp = match rng.range(0, 2) {
+            0 => Clamp::NONE,
+            1 => Clamp {
+                min: (rng.range(0, 128) as i32 - 128) as i8,
+                max: 127,
+            },
+            _ => {
+                let (a, b) = (rng.i8(), rng.i8());
+                Clamp {
+                    min: a.min(b),
+                    max: a.max(b),
+                }
+            }
+        };
+        r
+    }
+    fn bias(&self, n: usize) -> I32s<'_> {
+        I32s::new(&self.bias[..4 * n]).unwrap_or_default()
+    }
+    fn rescale(&self, n: usize) -> Rescale<'_> {
+        let k = if self.per_channel { n } else { 1 };
+        Rescale {
+            multiplier: I32s::new(&self.mult[..4 * k]).unwrap_or_default(),
+            shift: &self.shift[..k],
+        }
+    }
+}
+
+/// Runs `cases` random convolutions and `cases / 4` fully connected layers on `Isa::best()`
+/// and on the reference; returns `(cases run, mismatches)`. A case whose kernels return
+/// different `Result`s, or different bytes, is a mismatch.
+#[inline(never)] // its buffers stay out of the caller's frame (and its stack figure)
+pub fn check(cases: u32) -> (u32, u32) {
+    let mut rng = Rng(0x5eed_d5b1);
+    let (mut ran, mut bad) = (0, 0);
+    let mut x = [0i8; MAX_X];
+    let mut w = [0i8; MAX_W];
+    let mut y0 = [0i8; MAX_Y];
+    let mut y1 = [0i8; MAX_Y];
+    let isa = Isa::best();
+    while ran < cases {
+        let grouped = rng.range(0, 5) == 0;
+        let g = if grouped { rng.range(2, 3) } else { 1 };
+        let ic = g * rng.range(1, if grouped { 8 } else { 70 });
+        let oc = g * rng.range(1, MAX_OC / g);
+        let k = [rng.range(1, 5), rng.range(1, 5)];
+        let s = [rng.range(1, 2), rng.range(1, 2)];
+        let d = if rng.range(0, 3) == 0 {
+            [rng.range(1, 2), rng.range(1, 2)]
+        } else {
+            [1, 1]
+        };
+        let pad = [rng.range(0, k[0]), rng.range(0, k[1])];
+        let (ih, iw) = (rng.range(1, 9), rng.range(1, 9));
+        let out = |n: usize, k: usize, s: usize, d: usize, p: usize| {
+            let eff = (k - 1) * d + 1;
+            (n + 2 * p >= eff).then(|| (n + 2 * p - eff) / s + 1)
+        };
+        let (Some(oh), Some(ow)) = (
+            out(ih, k[0], s[0], d[0], pad[0]),
+            out(iw, k[1], s[1], d[1], pad[1]),
+        ) else {
+            continue;
+        };
+        let taps = k[0] * k[1] * (ic / g);
+        let (nx, nw, ny) = (ih * iw * ic, oc * taps, oh * ow * oc);
+        if nx > MAX_X || nw > MAX_W || ny > MAX_Y || oc > MAX_OC {
+            continue;
+        }
+        ran += 1;
+        rng.fill(&mut x[..nx]);
+        rng.fill(&mut w[..nw]);
+        let rq = Requant::new(&mut rng, oc, taps);
+        let (xzp, yzp) = (rng.zero_point(), rng.i8());
+        let p = ConvParams {
+            window: Window {
+                kernel: k,
+                stride: s,
+                dilation: d,
+                pad,
+            },
+            groups: g,
+            weights: &w[..nw],
+            bias: rq.bias(oc),
+            rescale: rq.rescale(oc),
+            clamp: rq.clamp,
+        };
+        let xin = || In {
+            data: &x[..nx],
+            shape: Shape { h: ih, w: iw, c: ic },
+            zero_point: xzp,
+        };
+        let ys = Shape { h: oh, w: ow, c: oc };
+        let a = reference::conv2d(xin(), out_view(&mut y0[..ny], ys, yzp), &p);
+        let b = kernels::conv2d_on(isa, xin(), out_view(&mut y1[..ny], ys, yzp), &p);
+        if a != b || y0[..ny] != y1[..ny] {
+            bad += 1;
+        }
+        if ran % 4 == 0 {
+            // A fully connected layer over the same input bytes.
+            let n_in = nx.min(MAX_W / MAX_OC);
+            let n_out = oc;
+            let rq = Requant::new(&mut rng, n_out, n_in);
+            let fc = FcParams {
+                weights: &w[..n_in * n_out],
+                bias: rq.bias(n_out),
+                rescale: rq.rescale(n_out),
+                clamp: rq.clamp,
+            };
+            let xin = In {
+                data: &x[..n_in],
+                shape: Shape { h: 1, w: 1, c: n_in },
+                zero_point: xzp,
+            };
+            let ys = Shape { h: 1, w: 1, c: n_out };
+            let a = reference::fully_connected(xin, out_view(&mut y0[..n_out], ys, yzp), &fc);
+            let b = kernels::fully_connected_on(isa, xin, out_view(&mut y1[..n_out], ys, yzp), &fc);
+            if a != b || y0[..n_out] != y1[..n_out] {
+                bad += 1;
+            }
+        }
+    }
+    (ran, bad)
+}
+
+fn out_view(data: &mut [i8], shape: Shape, zero_point: i8) -> Out<'_> {
+    data.fill(0x55);
+    Out {
+        data,
+        shape,
+        zero_point,
+    }
+}
