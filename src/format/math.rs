@@ -9,16 +9,46 @@
 /// clamped into that range, so no argument panics (shift by 0 - 1 or by ≥ 64 would).
 #[inline(always)]
 pub fn requantize(acc: i32, multiplier: i32, shift: u8) -> i32 {
-    let shift = shift.clamp(1, 62);
-    let prod = acc as i64 * multiplier as i64;
-    let sum = prod + (1i64 << (shift - 1)); // |prod| ≤ 2^62 and the half ≤ 2^61: no overflow
-    if shift >= 32 {
-        // The same value with one 32-bit shift (what 32-bit cores want): floors compose, so
-        // `sum >> shift == (sum >> 32) >> (shift - 32)`, and |sum >> 32| < 2^31 already fits
-        // i32 (no clamp).
-        return ((sum >> 32) as i32) >> (shift - 32);
+    Requantizer::new(multiplier, shift).apply(acc)
+}
+
+/// [`requantize`] with its multiplier and shift fixed: the half and the shift are worked
+/// out once (in [`Requantizer::new`]) for a kernel that requantises many values of one
+/// channel. Same values as [`requantize`], which is defined through it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requantizer {
+    multiplier: i32,
+    /// The shift, clamped into `1..=62`.
+    shift: u32,
+    /// `2^(shift - 1)`.
+    half: i64,
+}
+
+impl Requantizer {
+    /// `multiplier` and `shift` as for [`requantize`] (the shift clamped into `1..=62`).
+    #[inline(always)]
+    pub fn new(multiplier: i32, shift: u8) -> Self {
+        let shift = u32::from(shift.clamp(1, 62));
+        Self {
+            multiplier,
+            shift,
+            half: 1i64 << (shift - 1),
+        }
     }
-    (sum >> shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+
+    /// [`requantize`]`(acc, multiplier, shift)`.
+    #[inline(always)]
+    pub fn apply(self, acc: i32) -> i32 {
+        let prod = acc as i64 * self.multiplier as i64;
+        let sum = prod + self.half; // |prod| ≤ 2^62 and the half ≤ 2^61: no overflow
+        if self.shift >= 32 {
+            // The same value with one 32-bit shift (what 32-bit cores want): floors compose,
+            // so `sum >> shift == (sum >> 32) >> (shift - 32)`, and |sum >> 32| < 2^31
+            // already fits i32 (no clamp).
+            return ((sum >> 32) as i32) >> (self.shift - 32);
+        }
+        (sum >> self.shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! Exact: |x - zp| ≤ 255 fits an i16 lane, each product fits i32, and `SMLAD` wraps modulo
 //! 2^32 (it only sets the sticky Q flag), like the reference's wrapping sums. Built only when
 //! the target has the `dsp` feature (`thumbv7em-*`, `thumbv8m.main-*` with DSP); other cores
-//! use the reference. Blocks of 4 pixels × 4 channels (fewest instructions on the golden
+//! use the reference. Dense convs of up to 576 taps take the GEMM of
+//! [`dsp_gemm`](super::dsp_gemm); this kernel takes larger ones and fully connected layers,
+//! in blocks of 4 pixels × 4 channels (fewest instructions on the golden
 //! micro models under `qemu-system-arm -icount`: micro_resnet8 28.9 M per image against the
 //! reference's 50.3 M).
 #![allow(unsafe_code)]

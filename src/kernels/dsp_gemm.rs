@@ -19,7 +19,8 @@
 //! the weight), and the last channel's last taps, whose word would end past the weights,
 //! are added in plain code from the gathered bytes.
 //!
-//! Stack: the 4 windows and the patch, `4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB.
+//! Stack: the 4 windows and the patch (`4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB), the
+//! first 64 channels' requantisation and 32 channels' accumulators (about 2 KiB more).
 #![allow(unsafe_code)]
 
 use core::arch::asm;
@@ -27,7 +28,7 @@ use core::arch::asm;
 use super::dsp::{ssub16, sxtb16, sxtb16_ror8};
 use super::gemm::{self, Job};
 use super::{ConvParams, FcParams, In, KernelError, Out};
-use crate::format::math::requantize;
+use crate::format::math::Requantizer;
 
 /// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels. Larger ones go
 /// to the dot-product kernel ([`super::dsp::Dsp`]).
@@ -93,6 +94,11 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
     let (Some(patch), true) = (patch.get_mut(..8 * padded), k <= MAX_TAPS) else {
         return;
     };
+    let chans = Channels::new(fc, oc);
+    let q = Out8 {
+        zp: job.out_zp,
+        clamp: fc.clamp,
+    };
     let mut b = 0;
     while b < n {
         for (j, win) in windows.iter_mut().enumerate() {
@@ -111,11 +117,17 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
             }
             widen(win, patch, j, zpp);
         }
+        if k % 4 == 0 {
+            all_channels(patch, fc, &chans, groups, oc, out, b, q);
+            b += P;
+            continue;
+        }
         for o in 0..oc {
             let Some(w) = fc.weights.get(o * k..(o + 1) * k) else {
                 continue;
             };
-            let mut acc = [fc.bias.get(o).unwrap_or(0); P];
+            let c = chans.get(o);
+            let mut acc = [c.bias; P];
             // A last partial group may read the next channel's first weights (times 0);
             // the last channel's, which would read past the weights, is summed below.
             let whole = if o * k + 4 * padded <= fc.weights.len() {
@@ -133,9 +145,56 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
                     *a = a.wrapping_add(wt as i32 * (win.0[t] as i32 - zp as i32));
                 }
             }
-            store(out, b, oc, o, &acc, fc, job.out_zp);
+            store(out, b, oc, o, &acc, c, q);
         }
         b += P;
+    }
+}
+
+/// Output channels per [`dot4_channels`] call (its accumulators are on the stack).
+const CHANNELS: usize = 32;
+
+/// Every output channel of pixels `b .. b + 4` from a patch of `groups` whole groups
+/// (`k = 4 * groups`: the channels' weights are contiguous rows of whole words), then
+/// bias and requantisation.
+#[allow(clippy::too_many_arguments)]
+fn all_channels(
+    patch: &[u32],
+    fc: &FcParams<'_>,
+    chans: &Channels<'_>,
+    groups: usize,
+    oc: usize,
+    out: &mut [i8],
+    b: usize,
+    q: Out8,
+) {
+    let k = 4 * groups;
+    let mut acc = [[0i32; P]; CHANNELS];
+    let mut o0 = 0;
+    while o0 < oc {
+        let n = (oc - o0).min(CHANNELS);
+        let (Some(w), true) = (
+            fc.weights.get(o0 * k..(o0 + n) * k),
+            patch.len() >= 8 * groups,
+        ) else {
+            return;
+        };
+        // SAFETY: `1 ≤ n ≤ CHANNELS`: `acc` holds `4 * n` words; `w` holds `k * n` bytes and
+        // `patch` `8 * groups` words (both checked just above).
+        unsafe {
+            dot4_channels(
+                patch.as_ptr(),
+                w.as_ptr(),
+                groups,
+                n,
+                acc.as_mut_ptr().cast(),
+            )
+        };
+        for (i, a) in acc.iter().take(n).enumerate() {
+            let c = chans.get(o0 + i);
+            store(out, b, oc, o0 + i, &a.map(|v| v.wrapping_add(c.bias)), c, q);
+        }
+        o0 += n;
     }
 }
 
@@ -189,20 +248,67 @@ fn copy_short(d: &mut [i8], s: &[i8]) {
     }
 }
 
-/// Requantises pixel `b + j`'s channel `o` (`acc[j]`) into `out` as the reference does
-/// (pixels past its end are skipped).
+/// Channels whose requantisation [`pixels`] works out once per call (the others, per block).
+const PRECOMPUTED: usize = 64;
+
+/// One output channel's bias and requantisation, worked out once.
+#[derive(Clone, Copy, Default)]
+struct Channel {
+    bias: i32,
+    rq: Requantizer,
+}
+
+impl Channel {
+    fn new(fc: &FcParams<'_>, o: usize) -> Self {
+        let (m, s) = fc.rescale.at(o);
+        Self {
+            bias: fc.bias.get(o).unwrap_or(0),
+            rq: Requantizer::new(m, s),
+        }
+    }
+}
+
+/// The output channels' [`Channel`]s, the first [`PRECOMPUTED`] worked out up front.
+struct Channels<'a> {
+    fc: &'a FcParams<'a>,
+    first: [Channel; PRECOMPUTED],
+}
+
+impl<'a> Channels<'a> {
+    fn new(fc: &'a FcParams<'a>, oc: usize) -> Self {
+        let mut first = [Channel::default(); PRECOMPUTED];
+        for (o, c) in first.iter_mut().enumerate().take(oc) {
+            *c = Channel::new(fc, o);
+        }
+        Self { fc, first }
+    }
+    #[inline(always)]
+    fn get(&self, o: usize) -> Channel {
+        match self.first.get(o) {
+            Some(&c) => c,
+            None => Channel::new(self.fc, o),
+        }
+    }
+}
+
+/// Requantises pixel `b + j`'s channel `o` (`acc[j]`, bias included) into `out` as the
+/// reference does (pixels past its end are skipped).
 #[inline(always)]
-fn store(out: &mut [i8], b: usize, oc: usize, o: usize, acc: &[i32; P], fc: &FcParams<'_>, zp: i8) {
-    let (m, s) = fc.rescale.at(o);
+fn store(out: &mut [i8], b: usize, oc: usize, o: usize, acc: &[i32; P], c: Channel, q: Out8) {
     let mut at = b * oc + o;
     for &v in acc {
         if let Some(d) = out.get_mut(at) {
-            *d = fc
-                .clamp
-                .apply(requantize(v, m, s).saturating_add(zp as i32));
+            *d = q.clamp.apply(c.rq.apply(v).saturating_add(q.zp as i32));
         }
         at += oc;
     }
+}
+
+/// The output's zero point and clamp.
+#[derive(Clone, Copy)]
+struct Out8 {
+    zp: i8,
+    clamp: super::Clamp,
 }
 
 /// One group of 4 taps for 4 pixels (see the module doc): `r4` the weight word, `r7` its
@@ -225,9 +331,44 @@ macro_rules! group {
     };
 }
 
+/// `lr` groups over `r11` (patch) and `r12` (weights) into `r5, r8, r9, r10`: four per loop
+/// turn, then 2 and 1 for the rest (`lr` ends negative).
+macro_rules! groups_loop {
+    () => {
+        concat!(
+            "subs lr, lr, #4\n",
+            "blt 3f\n",
+            "2:\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            "subs lr, lr, #4\n",
+            "bge 2b\n",
+            "3:\n",
+            // the 0..=3 groups left: lr + 4 ≡ lr (mod 4)
+            "tst lr, #2\n",
+            "beq 5f\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            "5:\n",
+            "tst lr, #1\n",
+            "beq 4f\n",
+            group!(),
+            "\n",
+            "4:"
+        )
+    };
+}
+
 /// `acc[j] += Σ_{g < groups} Σ_{i < 4} w[4g + i] · x_j[4g + i]` (i32 wrapping), `x_j` the
-/// i16 values of pixel `j` in `patch` (8 words a group, see the module doc). Four groups per
-/// loop turn, then 2 and 1 for the rest.
+/// i16 values of pixel `j` in `patch` (8 words a group, see the module doc).
 ///
 /// # Safety
 /// `patch` is valid for reading `8 * groups` words (it is word-aligned, being `*const u32`)
@@ -242,25 +383,7 @@ unsafe fn dot4(patch: *const u32, w: *const i8, groups: usize, acc: &mut [i32; P
     unsafe {
         asm!(
             "push {{r7}}",
-            "subs lr, lr, #4",
-            "blt 3f",
-            "2:",
-            group!(),
-            group!(),
-            group!(),
-            group!(),
-            "subs lr, lr, #4",
-            "bge 2b",
-            "3:",
-            "tst lr, #2", // the 0..=3 groups left: lr + 4 ≡ lr (mod 4)
-            "beq 5f",
-            group!(),
-            group!(),
-            "5:",
-            "tst lr, #1",
-            "beq 4f",
-            group!(),
-            "4:",
+            groups_loop!(),
             "pop {{r7}}",
             inout("r5") acc[0],
             inout("r8") acc[1],
@@ -274,6 +397,72 @@ unsafe fn dot4(patch: *const u32, w: *const i8, groups: usize, acc: &mut [i32; P
             out("r2") _,
             out("r3") _,
             out("r4") _,
+        );
+    }
+}
+
+/// What [`dot4_channels`] reads and updates in memory (its registers are all taken).
+#[repr(C)]
+struct ChannelArgs {
+    patch: *const u32,
+    groups: usize,
+    acc: *mut i32,
+    left: usize,
+}
+
+/// For each of `n` channels in turn (weights contiguous, `4 * groups` bytes each, from
+/// `w`): `acc[4c + j] = Σ_{g < groups} Σ_{i < 4} w_c[4g + i] · x_j[4g + i]` (i32 wrapping,
+/// from 0), one [`dot4`] per channel without leaving the assembly.
+///
+/// # Safety
+/// `n ≥ 1`; `patch` is valid for reading `8 * groups` words, `w` for reading
+/// `4 * groups * n` bytes and `acc` for writing `4 * n` words.
+#[inline(always)]
+unsafe fn dot4_channels(patch: *const u32, w: *const i8, groups: usize, n: usize, acc: *mut i32) {
+    let mut args = ChannelArgs {
+        patch,
+        groups,
+        acc,
+        left: n,
+    };
+    // SAFETY: as [`dot4`], for `n` channels: the weights pointer runs on through the
+    // channels' contiguous rows (`4 * groups * n` bytes), the patch is re-read from its start
+    // for each, and the accumulators go to `acc` (`STM`, 4 words a channel: `4 * n` words).
+    // `r0` (the pointer to `args`) and `r7` are pushed first and popped last; `args` lives
+    // on this frame until the block ends.
+    unsafe {
+        asm!(
+            "push {{r0, r7}}",
+            "1:",
+            "ldr r0, [sp]",
+            "ldr r11, [r0]",
+            "ldr lr, [r0, #4]",
+            "movs r5, #0",
+            "mov.w r8, #0",
+            "mov.w r9, #0",
+            "mov.w r10, #0",
+            groups_loop!(),
+            "ldr r0, [sp]",
+            "ldr r1, [r0, #8]",
+            "stm r1!, {{r5, r8, r9, r10}}",
+            "str r1, [r0, #8]",
+            "ldr r1, [r0, #12]",
+            "subs r1, r1, #1",
+            "str r1, [r0, #12]",
+            "bne 1b",
+            "pop {{r0, r7}}",
+            in("r0") &mut args as *mut ChannelArgs,
+            inout("r12") w => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("lr") _,
         );
     }
 }
