@@ -180,7 +180,8 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
     // Where the instructions go: each model's first image once more, step by step.
     for model in MODELS {
         if let Some(image) = model.images.first() {
-            profile(board, model.name, model.plan, &mut arena[..model.arena_bytes], image.pixels, &instructions);
+            let arena = &mut arena[..model.arena_bytes];
+            profile(board, model.name, model.plan, arena, image.pixels, &instructions);
         }
     }
     // The other kernel paths this core has (the reference, when the DSP one ran above) give

@@ -227,12 +227,7 @@ impl<'a> ConvJob<'a> {
         Ok(Some(Self {
             x: x.data,
             w: p.weights,
-            fc: FcParams {
-                weights: p.weights,
-                bias: p.bias,
-                rescale: p.rescale,
-                clamp: p.clamp,
-            },
+            fc: p.fc(),
             wsz,
             ic,
             oc,

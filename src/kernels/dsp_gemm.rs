@@ -6,10 +6,13 @@
 //! ([`Job::gather`]) and widened into a patch of i16 pairs `x − zp`, laid out for `SXTB16`
 //! on the weights: for taps `t0..t3` of a group of 4, word A = `(t0, t2)` and word B =
 //! `(t1, t3)`, the 4 pixels' A words then their B words (8 words a group). Every output
-//! channel then runs [`dot4`] over the patch: per group one weight word (`LDR`), split by
-//! `SXTB16` / `SXTB16 ROR #8` into the same pairs, two `LDM`s of 4 patch words and 8
-//! `SMLAD`s: 13 instructions for 16 multiply-accumulates, plus 2 per 4 groups for the loop (the old 4 × 4 dot-product
-//! kernel spilled its 16 accumulators and took about 2.9 instructions per MAC).
+//! channel then runs over the patch: per group one weight word (`LDR`), split by `SXTB16` /
+//! `SXTB16 ROR #8` into the same pairs, two `LDM`s of 4 patch words and 8 `SMLAD`s: 13
+//! instructions for 16 multiply-accumulates, plus 2 per 4 groups for the loop (the old 4 × 4
+//! dot-product kernel spilled its 16 accumulators and took about 2.9 instructions per MAC).
+//! When `k` is a multiple of 4 the channels' weight rows are contiguous words and
+//! [`dot4_channels`] runs all of them in one assembly block; otherwise [`dot4`] runs one
+//! channel at a time.
 //!
 //! Exact: `|x − zp| ≤ 255` fits an i16 lane and a padded tap holds `zp`, so it adds
 //! `w · 0`, as the reference's skipped tap does; `SMLAD` wraps modulo 2^32 (it only sets the
@@ -40,12 +43,7 @@ const P: usize = 4;
 /// Whether [`conv2d`] takes this convolution: dense (`groups == 1`), at most [`MAX_TAPS`]
 /// taps per output.
 pub(super) fn takes(p: &ConvParams<'_>, ic: usize) -> bool {
-    let [kh, kw] = p.window.kernel;
-    p.groups == 1
-        && kh
-            .checked_mul(kw)
-            .and_then(|v| v.checked_mul(ic))
-            .is_some_and(|k| k > 0 && k <= MAX_TAPS)
+    gemm::dense_taps(p, ic).is_some_and(|k| k <= MAX_TAPS)
 }
 
 /// One gathered window, word-aligned so that its groups of 4 taps read as words.
@@ -69,12 +67,7 @@ pub(super) fn conv2d(
     if !takes(p, job.ic) {
         return Err(KernelError);
     }
-    let fc = FcParams {
-        weights: p.weights,
-        bias: p.bias,
-        rescale: p.rescale,
-        clamp: p.clamp,
-    };
+    let fc = p.fc();
     gemm::in_bands(&job, y, threads, |out, pix0| pixels(&job, &fc, out, pix0));
     Ok(())
 }

@@ -16,16 +16,20 @@ pub(super) const MAX_TAPS: usize = 4608;
 /// of overlapped and streamed steps, small 1×1 convs) one thread is faster.
 const MIN_MACS_PER_THREAD: u64 = 16 << 20;
 
+/// Taps per output (`kh × kw × ic`, ≥ 1) of a dense convolution (`groups == 1`); `None`
+/// for a grouped one, an empty window or an overflow.
+pub(super) fn dense_taps(p: &ConvParams<'_>, ic: usize) -> Option<usize> {
+    let [kh, kw] = p.window.kernel;
+    kh.checked_mul(kw)
+        .and_then(|v| v.checked_mul(ic))
+        .filter(|&k| p.groups == 1 && k > 0)
+}
+
 #[cfg(target_arch = "x86_64")]
 /// Whether the GEMM kernels take this convolution (dense, window at most [`MAX_TAPS`]);
 /// others go to the dot-product kernels.
 pub(super) fn covers(p: &ConvParams<'_>, ic: usize) -> bool {
-    let [kh, kw] = p.window.kernel;
-    p.groups == 1
-        && kh
-            .checked_mul(kw)
-            .and_then(|v| v.checked_mul(ic))
-            .is_some_and(|k| k > 0 && k.next_multiple_of(4) <= MAX_TAPS)
+    dense_taps(p, ic).is_some_and(|k| k.next_multiple_of(4) <= MAX_TAPS)
 }
 
 /// Calls `pixels(out, pix0)` on bands of whole output rows of `y` (`pix0`: the band's first

@@ -274,6 +274,19 @@ pub struct ConvParams<'a> {
     pub clamp: Clamp,
 }
 
+impl<'a> ConvParams<'a> {
+    /// The weights, bias, rescale and clamp as a fully connected layer's (what the kernels'
+    /// dot products and requantisation read).
+    pub fn fc(&self) -> FcParams<'a> {
+        FcParams {
+            weights: self.weights,
+            bias: self.bias,
+            rescale: self.rescale,
+            clamp: self.clamp,
+        }
+    }
+}
+
 /// Parameters of a fully connected layer (weights `[out][in]`).
 #[derive(Clone, Copy, Debug)]
 pub struct FcParams<'a> {

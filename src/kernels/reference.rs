@@ -90,12 +90,7 @@ const PIX: usize = 4;
 /// windows lie fully inside the input horizontally share each weight load
 /// ([`conv_dense_block`]); the others go through [`conv_dense_pixel`].
 fn conv_dense(x: &In<'_>, y: Out<'_>, p: &ConvParams<'_>, wsz: usize) {
-    let fc = FcParams {
-        weights: p.weights,
-        bias: p.bias,
-        rescale: p.rescale,
-        clamp: p.clamp,
-    };
+    let fc = p.fc();
     let (ic, oc, ow) = (x.shape.c, y.shape.c, y.shape.w);
     let [kh, kw] = p.window.kernel;
     let [sh, sw] = p.window.stride;
