@@ -241,3 +241,52 @@ fn memory_optimisations_can_be_turned_off() {
     let classes = |plan: &str| edgecnn(&["classify", plan, image]).ok().to_string();
     assert_eq!(classes(&on), classes(&off));
 }
+
+/// `--no-zero-copy-concat`: micro GoogLeNet's Concats copy again (no views, a larger
+/// arena), and the classes of the test images are the same.
+#[test]
+fn zero_copy_concat_can_be_turned_off() {
+    let dir = scratch("cli_e2e_views");
+    let compile = |name: &str, extra: &[&str]| {
+        let plan = dir.join(name).to_str().unwrap().to_string();
+        let mut args = vec![
+            "compile",
+            "models/micro_googlenet.onnx",
+            "--calibration",
+            "models/data/fashion-calib",
+            "--channels",
+            "1",
+            "--limit",
+            "16",
+            "-o",
+            &plan,
+        ];
+        args.extend_from_slice(extra);
+        edgecnn(&args).ok();
+        let v = json(edgecnn(&["inspect", &plan, "--json"]).ok());
+        (plan, v)
+    };
+    let (on, v_on) = compile("on.plan", &[]);
+    let (off, v_off) = compile("off.plan", &["--no-zero-copy-concat"]);
+    assert!(v_on["view_tensors"].as_u64().unwrap() > 0, "{v_on}");
+    assert_eq!(v_off["view_tensors"], 0);
+    assert!(v_on["arena_bytes"].as_u64() < v_off["arena_bytes"].as_u64());
+    let pitched = v_on["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["pitch"].as_u64().unwrap() > t["shape"][2].as_u64().unwrap())
+        .count() as u64;
+    assert_eq!(pitched, v_on["view_tensors"].as_u64().unwrap());
+    let images = [
+        "models/data/fashion-test/0000.png",
+        "models/data/fashion-test/0001.png",
+        "models/data/fashion-test/0002.png",
+    ];
+    let classes = |plan: &str| {
+        let mut args = vec!["classify", plan];
+        args.extend(images);
+        edgecnn(&args).ok().to_string()
+    };
+    assert_eq!(classes(&on), classes(&off));
+}

@@ -1,6 +1,8 @@
 //! Window overlap (a conv or pool writing its output over the rows of its dying input it has
-//! already read, run in bands) and streaming (a conv or pool output flowing into the next
-//! conv or pool through a few rows): every micro model compiled with and without each gives
+//! already read, run in bands), streaming (a conv or pool output flowing into the next
+//! conv or pool through a few rows) and zero-copy Concat (the convs and pools feeding a
+//! Concat writing straight into their slices of its output): every micro model compiled
+//! with and without each (where the planner uses it) gives
 //! byte-identical outputs (and per-step bytes where the steps are the same), an arena no
 //! larger, sound memory, and a plan the runtime accepts; the figures read back from the plan
 //! equal the compiler's.
@@ -20,6 +22,7 @@ use edgecnn::format::model::PlanModel;
 enum Toggle {
     Overlap,
     Streaming,
+    ZeroCopyConcat,
 }
 
 fn compile(
@@ -39,11 +42,17 @@ fn compile(
             in_place: true,
             window_overlap: on,
             streaming: false,
+            zero_copy_concat: false,
         },
         Toggle::Streaming => MemoryOptions {
             in_place: true,
             window_overlap: true,
             streaming: on,
+            zero_copy_concat: false,
+        },
+        Toggle::ZeroCopyConcat => MemoryOptions {
+            zero_copy_concat: on,
+            ..MemoryOptions::default()
         },
     };
     compile_with_memory(model, calib, &options, memory, &mut |_, _| {}).unwrap()
@@ -58,6 +67,7 @@ fn same_bytes(name: &str, model: &Path, toggle: Toggle) {
     let used = |r: &CompileReport| match toggle {
         Toggle::Overlap => r.memory.overlapped_steps,
         Toggle::Streaming => r.memory.streamed_tensors,
+        Toggle::ZeroCopyConcat => r.memory.view_tensors,
     };
     eprintln!(
         "{name}: arena {} B with {toggle:?} ({} used), {} B without",
@@ -81,6 +91,16 @@ fn same_bytes(name: &str, model: &Path, toggle: Toggle) {
                     && y.offset < x.offset + x.arena_len() as u32
             }
             Toggle::Streaming => y.resident_rows != 0 && y.arena_len() < y.len(),
+            // A Concat whose inputs all lie inside its output.
+            Toggle::ZeroCopyConcat => {
+                matches!(s.op, edgecnn::format::model::Op::Concat)
+                    && s.inputs.iter().all(|&i| {
+                        let t = &on.tensors[i as usize];
+                        t.pitch == y.shape[2]
+                            && y.offset <= t.offset
+                            && t.offset + t.arena_len() as u32 <= y.offset + y.arena_len() as u32
+                    })
+            }
         }
     });
     assert!(really, "{name}");
@@ -124,4 +144,15 @@ fn micro_googlenet_overlap_is_byte_identical() {
 #[test]
 fn micro_alexnet_streaming_is_byte_identical() {
     same_bytes("micro_alexnet", &micro("micro_alexnet"), Toggle::Streaming);
+}
+
+/// Zero-copy Concat lowers micro GoogLeNet's arena (its peak was an Inception module's
+/// branches and their concatenation alive at once).
+#[test]
+fn micro_googlenet_zero_copy_concat_is_byte_identical() {
+    same_bytes(
+        "micro_googlenet",
+        &micro("micro_googlenet"),
+        Toggle::ZeroCopyConcat,
+    );
 }

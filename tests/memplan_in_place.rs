@@ -27,8 +27,7 @@ fn compile(
     };
     let memory = MemoryOptions {
         in_place,
-        window_overlap: false,
-        streaming: false,
+        ..MemoryOptions::NONE
     };
     compile_with_memory(model, calib, &options, memory, &mut |_, _| {}).unwrap()
 }

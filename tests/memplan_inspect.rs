@@ -28,6 +28,7 @@ fn t(offset: u32) -> TensorDesc {
         scale: 0.1,
         zero_point: 0,
         resident_rows: 0,
+        pitch: 0,
     }
 }
 
@@ -110,7 +111,7 @@ fn inspect_shows_the_figures() {
     let run = cli_support::edgecnn(&["inspect", path.to_str().unwrap()]);
     let text = run.ok();
     assert!(
-        text.contains("arena 212 B = 0.654 x greedy-by-size 324 B; tensor lower bound 300 B, with in place 200 B (1 steps in place, 0 overlapped by rows, 0 tensors streamed); naive 448 B"),
+        text.contains("arena 212 B = 0.654 x greedy-by-size 324 B; tensor lower bound 300 B, with in place 200 B (1 steps in place, 0 overlapped by rows, 0 tensors streamed, 0 written into their Concat); naive 448 B"),
         "{text}"
     );
     let run = cli_support::edgecnn(&["inspect", path.to_str().unwrap(), "--json"]);

@@ -19,6 +19,7 @@ fn tensor(shape: [u32; 3], offset: u32, zero_point: i8) -> TensorDesc {
         scale: 0.05,
         zero_point,
         resident_rows: 0,
+        pitch: 0,
     }
 }
 

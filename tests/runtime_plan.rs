@@ -20,6 +20,7 @@ fn tensor(shape: [u32; 3], zp: i8, scale: f32) -> TensorDesc {
         scale,
         zero_point: zp,
         resident_rows: 0,
+        pitch: 0,
     }
 }
 
@@ -624,10 +625,10 @@ fn parse_rejects_inconsistent_plans() {
         })
     );
     let mut blob = base.encode();
-    blob[4] = 3;
+    blob[4] = 4;
     assert_eq!(
         Plan::parse(&blob).err(),
-        Some(ParseError::UnsupportedVersion(3))
+        Some(ParseError::UnsupportedVersion(4))
     );
     blob[0] = b'X';
     assert_eq!(Plan::parse(&blob).err(), Some(ParseError::BadMagic));
@@ -703,6 +704,7 @@ fn elementwise_steps_run_in_place() {
         scale: 0.1,
         zero_point: zp,
         resident_rows: 0,
+        pitch: 0,
     };
     // t0 input at 0; t1 at 36; t2, t3, t4 all over t1's bytes.
     let tensors = vec![t(0, 3), t(36, -4), t(36, 6), t(36, -2), t(36, 1)];

@@ -21,6 +21,7 @@ fn tensor(shape: [u32; 3], offset: u32, zero_point: i8, resident_rows: u32) -> T
         scale: 0.05,
         zero_point,
         resident_rows,
+        pitch: 0,
     }
 }
 

@@ -85,3 +85,39 @@ fn windows_seed_matches_its_plain_layout() {
     let r = edgecnn::runtime::Plan::parse(&streamed.encode()).map(|p| p.arena_bytes());
     assert_eq!(r, Ok(320));
 }
+
+/// The `views` seed (a zero-copy Concat) gives the bytes of the same steps with every
+/// tensor dense and apart, the Concat copying.
+#[test]
+fn views_seed_matches_its_copying_layout() {
+    let viewed = trust_support::views();
+    let mut copying = viewed.clone();
+    let mut off = 0;
+    for t in copying.tensors.iter_mut() {
+        t.pitch = 0;
+        t.offset = off;
+        off += t.len() as u32;
+    }
+    for s in copying.steps.iter_mut() {
+        s.scratch = (0, 0);
+    }
+    copying.arena_bytes = off;
+    let run = |m: &edgecnn::format::model::PlanModel| {
+        let blob = m.encode();
+        let plan = Plan::parse(&blob).unwrap();
+        let mut arena = vec![0u8; plan.arena_bytes()];
+        let mut s = Session::new(&plan, &mut arena).unwrap();
+        let n = s.input_mut().len();
+        let x: Vec<i8> = (0..n).map(|i| (i * 53 % 256) as i8).collect();
+        s.set_input(&x).unwrap();
+        s.run().unwrap();
+        s.output().to_vec()
+    };
+    assert_eq!(run(&viewed), run(&copying));
+    let blob = viewed.encode();
+    assert_eq!(
+        blob[4..6],
+        3u16.to_le_bytes(),
+        "a plan with views is wire version 3"
+    );
+}

@@ -34,6 +34,7 @@ pub fn emit(
                 .iter()
                 .find(|r| r.0 == t)
                 .map_or(0, |r| r.1),
+            pitch: mem.pitch.iter().find(|r| r.0 == t).map_or(0, |r| r.1),
         });
         ids.insert(t, id);
     }

@@ -29,6 +29,15 @@
 //! and its producer's input lives until the consumer's step ([`plan_buffers`]); the
 //! tensor-level figures count it whole.
 //!
+//! # Views (zero-copy Concat)
+//!
+//! A view ([`crate::format::view`]) lies inside the output of the Concat reading it:
+//! [`plan_buffers`] counts it as part of that buffer, which is alive from the view's
+//! producer on. The tensor-level figures count every view as a tensor of its own, alive
+//! from its producer to the Concat, and the Concat's output from the Concat on: what a
+//! planner that copies needs (without the scratch bands the views' producers write
+//! through).
+//!
 //! # Figures
 //!
 //! The table (arena, each optimisation off in turn, greedy, ratios, planning time) is in
@@ -65,6 +74,9 @@ pub struct MemoryReport {
     /// Tensors streamed between two steps through a few resident rows
     /// ([`crate::format::stream`]).
     pub streamed_tensors: u32,
+    /// Tensors written straight into their channel slice of a Concat's output
+    /// ([`crate::format::view`]).
+    pub view_tensors: u32,
 }
 
 /// A block of bytes with a lifetime, for placement.
@@ -484,7 +496,8 @@ pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
     let mut out: Vec<PlanBuffer> = vec![];
     let mut group_of: Vec<Option<usize>> = vec![None; plan.num_tensors()];
     // Producers run in step order, so a chain's head is met before its members.
-    let mut by_birth: Vec<&TensorLife> = lives.iter().collect();
+    let is_view = |l: &TensorLife| plan.tensor(l.id).is_some_and(|t| t.is_view());
+    let mut by_birth: Vec<&TensorLife> = lives.iter().filter(|l| !is_view(l)).collect();
     by_birth.sort_by_key(|l| (l.producer.map_or(0, |p| p + 1), l.id));
     for l in by_birth {
         let joined = l
@@ -509,6 +522,21 @@ pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
             }
         }
     }
+    // A view lies inside the output of the Concat reading it, which is alive from the
+    // view's producer on.
+    for l in lives.iter().filter(|l| is_view(l)) {
+        let Some(g) =
+            view_of(plan, l.id).and_then(|o| group_of.get(usize::from(o)).copied().flatten())
+        else {
+            continue;
+        };
+        let b = &mut out[g];
+        b.life.first = b.life.first.min(l.life.first);
+        if let Contents::Tensors(ids) = &mut b.contents {
+            ids.push(l.id);
+        }
+        group_of[usize::from(l.id)] = Some(g);
+    }
     for i in 0..plan.num_steps() {
         let Some(s) = plan.step(i) else { continue };
         if s.scratch.1 > 0 {
@@ -526,14 +554,28 @@ pub fn plan_buffers(plan: &Plan<'_>) -> Vec<PlanBuffer> {
     out
 }
 
+/// The output of the Concat reading view `id` ([`crate::format::view`]): the tensor whose
+/// bytes it lies in. `None` when `id` is no view, or no Concat reads it.
+pub fn view_of(plan: &Plan<'_>, id: u16) -> Option<u16> {
+    if !plan.tensor(id)?.is_view() {
+        return None;
+    }
+    (0..plan.num_steps()).find_map(|i| {
+        let s = plan.step(i)?;
+        (s.op == "Concat" && s.inputs().any(|x| x == id)).then_some(s.output)
+    })
+}
+
 /// The figures of a parsed plan (see [`MemoryReport`]).
 pub fn plan_report(plan: &Plan<'_>) -> MemoryReport {
     let lives = tensor_lives(plan);
     let steps = plan.num_steps();
+    // The scratch of a step writing a view holds its bands: a copying Concat needs none.
     let scratch = (0..steps).filter_map(|i| {
         let s = plan.step(i)?;
+        let banded = plan.tensor(s.output).is_some_and(|t| t.is_view());
         Some(Buffer {
-            size: s.scratch.1,
+            size: if banded { 0 } else { s.scratch.1 },
             first: i,
             last: i,
         })
@@ -562,6 +604,10 @@ pub fn plan_report(plan: &Plan<'_>) -> MemoryReport {
         streamed_tensors: lives
             .iter()
             .filter(|l| plan.tensor(l.id).is_some_and(|t| t.is_streamed()))
+            .count() as u32,
+        view_tensors: lives
+            .iter()
+            .filter(|l| plan.tensor(l.id).is_some_and(|t| t.is_view()))
             .count() as u32,
     }
 }

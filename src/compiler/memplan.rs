@@ -20,6 +20,11 @@
 //! has already read; the runtime runs such a step in bands of rows. The placement allows it
 //! as one more choice ([`memory::Overlap`]), taken when it lowers the arena and then kept
 //! only for the steps the arena needs (the others stay disjoint and run whole).
+//!
+//! **Zero-copy Concat**: the convs and pools feeding a Concat may write straight into their
+//! channel slices of its output ([`crate::format::view`]). The output then lives from the
+//! first of them on, the inputs take no bytes of their own, and each of those steps gets a
+//! scratch band of a few output rows. Kept per Concat only where the arena needs it.
 
 use super::ir::TensorId;
 use super::memory::{self, Buffer, Overlap};
@@ -43,6 +48,10 @@ pub struct MemoryOptions {
     /// reader, through a buffer of a few rows ([`crate::format::stream`]), when that lowers
     /// the arena.
     pub streaming: bool,
+    /// Let the convs and pools feeding a Concat write straight into their channel slices
+    /// of its output ([`crate::format::view`]), which then copies nothing, when that lowers
+    /// the arena.
+    pub zero_copy_concat: bool,
 }
 
 impl Default for MemoryOptions {
@@ -51,8 +60,19 @@ impl Default for MemoryOptions {
             in_place: true,
             window_overlap: true,
             streaming: true,
+            zero_copy_concat: true,
         }
     }
+}
+
+impl MemoryOptions {
+    /// Every optimisation off: each tensor whole and apart (greedy-by-size's arena).
+    pub const NONE: MemoryOptions = MemoryOptions {
+        in_place: false,
+        window_overlap: false,
+        streaming: false,
+        zero_copy_concat: false,
+    };
 }
 
 /// Graphs with at most this many buffers get the exhaustive offset search.
@@ -97,19 +117,20 @@ fn row_geometry(q: &QModel, s: &QStep) -> Option<RowOverlap> {
 
 /// Overlap candidates of `order` over the buffer `groups` (`of`: each buffer's group): a
 /// conv or pool whose input group dies at its step and whose output group starts there,
-/// never over the model input (the caller's data survives a run).
+/// never over the model input (the caller's data survives a run), and never at the
+/// `busy_steps` (streamed, or writing a view).
 fn overlap_candidates(
     q: &QModel,
     order: &[usize],
     tensors: &[TensorId],
     of: &[usize],
     groups: &[Buffer],
-    streamed_steps: &[usize],
+    busy_steps: &[usize],
 ) -> Vec<Overlap> {
     let index = |t: TensorId| tensors.iter().position(|&x| x == t);
     let mut out = vec![];
     for (pos, &s) in order.iter().enumerate() {
-        if streamed_steps.contains(&pos) {
+        if busy_steps.contains(&pos) {
             continue;
         }
         let step = &q.steps[s];
@@ -158,6 +179,8 @@ pub struct MemPlan {
     pub scratch: Vec<(u32, u32)>,
     /// Streamed tensors and their resident rows ([`crate::format::stream`]).
     pub resident_rows: Vec<(TensorId, u32)>,
+    /// Views and their pixel pitch ([`crate::format::view`]).
+    pub pitch: Vec<(TensorId, u32)>,
     /// The offsets are proven optimal for the chosen order, lifetimes and buffers: the
     /// exhaustive search ([`memory::exact_placement`]) ran to the end with no overlaps.
     pub proven_optimal: bool,
@@ -173,6 +196,7 @@ fn buffers(
     order: &[usize],
     scratch: &[u32],
     streams: &[Stream],
+    views: &[ConcatViews],
 ) -> (Vec<TensorId>, Vec<Buffer>) {
     let mut tensors: Vec<TensorId> = vec![q.input];
     let mut index: std::collections::HashMap<TensorId, usize> = [(q.input, 0)].into();
@@ -214,9 +238,24 @@ fn buffers(
             bufs[i].last = bufs[i].last.max(st.pos + 1);
         }
     }
-    for (pos, &s) in order.iter().enumerate() {
+    // A zero-copy Concat's output lives from its first producer on; its inputs take no
+    // bytes of their own, and their producers a scratch band each.
+    let mut scratch_at: Vec<u32> = order.iter().map(|&s| scratch[s]).collect();
+    for v in views {
+        for input in &v.inputs {
+            if let Some(&i) = index.get(&input.tensor) {
+                bufs[i].size = 0;
+            }
+            scratch_at[input.producer] = scratch_at[input.producer].max(input.band_bytes);
+        }
+        if let Some(&i) = index.get(&v.output) {
+            let first = v.inputs.iter().map(|x| x.producer).min().unwrap_or(v.pos);
+            bufs[i].first = bufs[i].first.min(first);
+        }
+    }
+    for (pos, &size) in scratch_at.iter().enumerate() {
         bufs.push(Buffer {
-            size: scratch[s],
+            size,
             first: pos,
             last: pos,
         });
@@ -455,6 +494,84 @@ fn stream_candidates(q: &QModel, order: &[usize]) -> Vec<Stream> {
     out
 }
 
+/// A zero-copy Concat ([`crate::format::view`]): every input written straight into its
+/// channel slice of the output by its producer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ConcatViews {
+    /// The Concat's position in the order.
+    pos: usize,
+    /// The Concat's output.
+    output: TensorId,
+    /// Its channels: the views' pixel pitch.
+    pitch: u32,
+    /// The inputs, in the Concat's order.
+    inputs: Vec<ViewInput>,
+}
+
+/// One input of a [`ConcatViews`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ViewInput {
+    tensor: TensorId,
+    /// First channel of its slice of the output.
+    channel_offset: u32,
+    /// Position of its producer (a conv or pool) in the order.
+    producer: usize,
+    /// Scratch the producer writes its bands of dense rows into.
+    band_bytes: u32,
+}
+
+/// Output rows per band of a step writing a view: an 8th of them (at least one). Each band
+/// is a kernel call (the VNNI GEMM repacks its weights per call), the scratch holds one.
+fn view_band_rows(out_rows: u64) -> u64 {
+    (out_rows / 8).max(1)
+}
+
+/// Zero-copy Concats of `order`: Concats of two or more distinct tensors, each written by
+/// a conv or pool (maybe the consumer of a stream) and read by nothing else, none the model's
+/// input or output.
+fn view_candidates(q: &QModel, order: &[usize]) -> Vec<ConcatViews> {
+    let mut out = vec![];
+    for (pos, &s) in order.iter().enumerate() {
+        let step = &q.steps[s];
+        if !matches!(step.op, Op::Concat) || step.output == q.output {
+            continue;
+        }
+        let mut inputs = vec![];
+        let mut channel_offset = 0u32;
+        for (k, &t) in step.inputs.iter().enumerate() {
+            let producer = order.iter().position(|&p| q.steps[p].output == t);
+            let readers = q.steps.iter().filter(|r| r.inputs.contains(&t)).count();
+            let Some(producer) =
+                producer.filter(|&p| row_geometry(q, &q.steps[order[p]]).is_some())
+            else {
+                break;
+            };
+            if readers != 1 || t == q.input || t == q.output || step.inputs[..k].contains(&t) {
+                break;
+            }
+            let [h, w, c] = q.shapes[t];
+            let band = view_band_rows(h as u64) * (w * c) as u64;
+            inputs.push(ViewInput {
+                tensor: t,
+                channel_offset,
+                producer,
+                band_bytes: u32::try_from(band).unwrap_or(u32::MAX),
+            });
+            channel_offset += c as u32;
+        }
+        // One input alone would be the whole output: no view (the pitch would be its own).
+        if inputs.len() >= 2 && inputs.len() == step.inputs.len() {
+            out.push(ConcatViews {
+                pos,
+                output: step.output,
+                pitch: channel_offset,
+                inputs,
+            });
+        }
+    }
+    out
+}
+
 /// Greedy-by-size with `overlaps`, then without each overlap that the arena does not need
 /// (an overlapped step runs in bands: fewer is faster). Returns the overlaps kept, the
 /// offsets and the arena.
@@ -520,19 +637,40 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
             }
         }
         // Tensor-level figures: whole tensors, nothing streamed (what TFLM's planner sees).
-        let (_, whole) = buffers(q, &order, scratch, &[]);
+        let (_, whole) = buffers(q, &order, scratch, &[], &[]);
         let figures = WholeFigures {
             greedy: memory::greedy_by_size(&whole).1,
             lower_bound: memory::lower_bound(&whole, order.len()),
             naive: memory::naive(&whole),
         };
+        let views = if options.zero_copy_concat {
+            view_candidates(q, &order)
+        } else {
+            vec![]
+        };
+        // With `streams`: the best of no zero-copy Concat and every candidate, dropping
+        // each one the arena does not need.
+        let with_streams = |streams: &[Stream]| -> Option<MemPlan> {
+            let plain = plan_order(q, scratch, options, &order, streams, &[], figures);
+            if views.is_empty() {
+                return plain;
+            }
+            let viewed = prune(
+                views.clone(),
+                |v| plan_order(q, scratch, options, &order, streams, v, figures),
+                |p| p.report.arena_bytes,
+            )
+            .map(|(_, found)| found);
+            match (plain, viewed) {
+                (Some(p), Some(v)) if v.report.arena_bytes < p.report.arena_bytes => Some(v),
+                (Some(p), _) => Some(p),
+                (None, v) => v,
+            }
+        };
         for streams in stream_sets {
             // Drop each stream the arena does not need.
-            let Some((_, found)) = prune(
-                streams,
-                |s| plan_order(q, scratch, options, &order, s, figures),
-                |p| p.report.arena_bytes,
-            ) else {
+            let Some((_, found)) = prune(streams, |s| with_streams(s), |p| p.report.arena_bytes)
+            else {
                 continue;
             };
             if best
@@ -548,6 +686,7 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
         offsets: vec![],
         scratch: vec![],
         resident_rows: vec![],
+        pitch: vec![],
         proven_optimal: true,
         report: MemoryReport::default(),
     })
@@ -568,11 +707,21 @@ fn plan_order(
     options: MemoryOptions,
     order: &[usize],
     streams: &[Stream],
+    views: &[ConcatViews],
     whole: WholeFigures,
 ) -> Option<MemPlan> {
-    let (tensors, bufs) = buffers(q, order, scratch, streams);
+    let (tensors, bufs) = buffers(q, order, scratch, streams, views);
     let nt = tensors.len();
-    let streamed_steps: Vec<usize> = streams.iter().flat_map(|s| [s.pos, s.pos + 1]).collect();
+    // Steps that run in bands of their own: never overlapped.
+    let busy_steps: Vec<usize> = streams
+        .iter()
+        .flat_map(|s| [s.pos, s.pos + 1])
+        .chain(
+            views
+                .iter()
+                .flat_map(|v| v.inputs.iter().map(|x| x.producer)),
+        )
+        .collect();
     let mut best: Option<MemPlan> = None;
     // In place first: on a tie it wins (it never costs arena and lowers that step's peak).
     let mut variants = vec![];
@@ -587,7 +736,7 @@ fn plan_order(
         let (of, groups) = group(&bufs, &pairs);
         let mut overlap_variants = vec![vec![]];
         if options.window_overlap {
-            let all = overlap_candidates(q, order, &tensors, &of, &groups, &streamed_steps);
+            let all = overlap_candidates(q, order, &tensors, &of, &groups, &busy_steps);
             if !all.is_empty() {
                 overlap_variants.push(all);
             }
@@ -618,12 +767,29 @@ fn plan_order(
                 in_place_steps: pairs.len() as u32,
                 overlapped_steps: count_overlapped(&groups, &offs, &overlaps),
                 streamed_tensors: streams.len() as u32,
+                view_tensors: views.iter().map(|v| v.inputs.len() as u32).sum(),
+            };
+            // A view lies at its channel offset inside its Concat's output.
+            let offset_of = |t: TensorId| -> u32 {
+                let at = |t: TensorId| {
+                    tensors
+                        .iter()
+                        .position(|&x| x == t)
+                        .map_or(0, |k| offs[of[k]])
+                };
+                views
+                    .iter()
+                    .find_map(|v| {
+                        let x = v.inputs.iter().find(|x| x.tensor == t)?;
+                        Some(at(v.output) + x.channel_offset)
+                    })
+                    .unwrap_or_else(|| at(t))
             };
             best = Some(MemPlan {
-                offsets: tensors
+                offsets: tensors.iter().map(|&t| (t, offset_of(t))).collect(),
+                pitch: views
                     .iter()
-                    .enumerate()
-                    .map(|(k, &t)| (t, offs[of[k]]))
+                    .flat_map(|v| v.inputs.iter().map(|x| (x.tensor, v.pitch)))
                     .collect(),
                 scratch: (0..order.len())
                     .map(|p| (offs[of[nt + p]], bufs[nt + p].size))
@@ -696,15 +862,7 @@ mod tests {
     #[test]
     fn in_place_add_lowers_the_peak() {
         let q = block();
-        let off = plan(
-            &q,
-            &[0; 4],
-            MemoryOptions {
-                in_place: false,
-                window_overlap: false,
-                streaming: false,
-            },
-        );
+        let off = plan(&q, &[0; 4], MemoryOptions::NONE);
         let on = plan(&q, &[0; 4], MemoryOptions::default());
         assert_eq!(off.report.arena_bytes, 3 * 1024);
         assert_eq!(off.report.in_place_steps, 0);

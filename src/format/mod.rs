@@ -4,12 +4,15 @@
 //!   written by `PlanModel::encode`.
 //! * the wire layout (no_std): parsed and validated by [`crate::runtime::Plan::parse`].
 //!
-//! # Wire layout, versions 1 and 2
+//! # Wire layout, versions 1, 2 and 3
 //!
 //! Version 2 only gives meaning to a tensor record's bytes 22..24 (resident rows, for a
-//! streamed tensor); version 1 requires them to be zero. The encoder writes version 1
-//! unless the plan streams a tensor, so plans without one stay readable by version-1
-//! runtimes, and plans with one are refused by them rather than misread.
+//! streamed tensor); version 1 requires them to be zero. Version 3 makes tensor records 32
+//! bytes long: bytes 24..28 hold the pixel pitch of a *view* (a tensor written straight into
+//! its slice of a Concat's output, [`view`]; 0 for a dense tensor), bytes 28..32 are zero.
+//! The encoder writes the oldest version that holds the plan: 1 without streams or views,
+//! 2 with a stream and no view, 3 with a view. So plans without them stay readable by
+//! older runtimes, and plans with them are refused by those rather than misread.
 //!
 //! All integers little-endian, read with `from_le_bytes` (no alignment needed). Every
 //! section and every data item starts 16-byte aligned relative to the blob start, so a blob
@@ -30,6 +33,7 @@
 //! tensor record (24 bytes)
 //!   0 h, w, c: u32 × 3        12 arena offset u32     16 scale f32 (bits)
 //!   20 zero_point i8          21 zero u8      22 resident rows u16 (0 = whole tensor)
+//!   version 3 only (32-byte records): 24 pixel pitch u32 (0 = dense)   28 zero u32
 //! step record (80 bytes)
 //!   0 op u8 (1 Conv2d, 2 FullyConnected, 3 MaxPool, 4 AvgPool, 5 Add, 6 Concat, 7 Lrn,
 //!     8 Softmax, 9 Requantize)    1 act_min i8    2 act_max i8
@@ -60,7 +64,9 @@
 //! [`overlap::RowOverlap::is_safe`] holds (the runtime then computes it in bands); a tensor
 //! with resident rows (fewer than its height) is **streamed** between a conv or pool and the
 //! conv or pool right after it, its only reader ([`stream`]: the buffer must fit that pair's
-//! schedule, the producer's input lies apart from the consumer's output); a step's
+//! schedule, the producer's input lies apart from the consumer's output); a tensor with a
+//! pixel pitch is a **view** ([`view`]): written by a conv or pool with at least a row of
+//! scratch, read only by Concats of whose output it is exactly a channel slice; a step's
 //! scratch `(offset, len)` lies inside the arena and overlaps neither its inputs nor output.
 //! `FullyConnected` outputs are `1 × 1 × out`; pool and concat inputs share the output's
 //! zero point. Requantisation arrays hold one entry or one per output channel (`Add`:
@@ -90,6 +96,7 @@ pub mod math;
 pub mod model;
 pub mod overlap;
 pub mod stream;
+pub mod view;
 pub mod wire;
 
 /// Memory layout of a float tensor as the source model (or a `.npy` file) has it.

@@ -6,9 +6,11 @@
 //!
 //! # Conventions (fixed, every kernel and every pass relies on them)
 //!
-//! * Every activation tensor is **int8, NHWC with batch 1**, stored densely in the arena at
-//!   [`TensorDesc::offset`]: element `(y, x, c)` is at byte `(y * w + x) * c_total + c`.
-//!   A vector (after Flatten / Gemm) is `h = w = 1`.
+//! * Every activation tensor is **int8, NHWC with batch 1**, stored in the arena at
+//!   [`TensorDesc::offset`]: element `(y, x, c)` is at byte `(y * w + x) * pitch + c`, where
+//!   the pixel pitch is `c_total` (dense) except for a *view*, a tensor written straight into
+//!   its channel slice of a Concat's output, whose pitch is the Concat's channel count
+//!   ([`crate::format::view`]). A vector (after Flatten / Gemm) is `h = w = 1`.
 //! * A real value is `scale * (q - zero_point)`. Scales are carried for the host only
 //!   (dequantising for display, parity tests); the device never touches a float.
 //! * Conv weights are int8, layout `[oc][kh][kw][ic / groups]`, symmetric per output channel
@@ -65,6 +67,10 @@ pub struct TensorDesc {
     /// else the tensor flows between its producer and its one consumer through a buffer of
     /// this many rows at `offset` ([`crate::format::stream`]).
     pub resident_rows: u32,
+    /// Bytes from one pixel to the next: 0 for a dense tensor (pitch = channels); else the
+    /// tensor is a *view*, its channels a slice of each pixel of a Concat's output
+    /// ([`crate::format::view`]).
+    pub pitch: u32,
 }
 
 impl TensorDesc {
@@ -72,8 +78,13 @@ impl TensorDesc {
     pub fn len(&self) -> usize {
         self.shape.iter().map(|&d| d as usize).product()
     }
-    /// Bytes the tensor occupies in the arena: all of them, or its resident rows.
+    /// Bytes the tensor spans in the arena: all of them, its resident rows, or for a view
+    /// from its first element to its last (its siblings' channels in between).
     pub fn arena_len(&self) -> usize {
+        if self.pitch != 0 {
+            let [h, w, c] = self.shape.map(u64::from);
+            return super::view::span(h * w, c, self.pitch.into()).unwrap_or(u64::MAX) as usize;
+        }
         let rows = if self.resident_rows == 0 {
             self.shape[0]
         } else {
@@ -169,6 +180,9 @@ pub enum Op {
     Add(Add),
     /// Concatenation along channels. Every input has the output's scale and zero point
     /// (the compiler guarantees it), so this is a pure byte copy. Inputs: `[x0, x1, …]`.
+    /// An input that is a view of its slice of the output ([`crate::format::view`]) was
+    /// written there by its producer and is not copied: with every input a view, the
+    /// Concat costs nothing.
     Concat,
     /// Local response normalisation across channels (AlexNet, GoogLeNet). Inputs: `[x]`.
     ///

@@ -7,10 +7,13 @@
 
 /// The first four bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"ECNN";
-/// The newest wire version this crate reads and writes: 2, which added streamed tensors
-/// (a tensor record's resident rows). A plan without one is written as version 1,
-/// byte for byte what earlier runtimes read; a plan with one as version 2, which they refuse.
-pub const VERSION: u16 = 2;
+/// The newest wire version this crate reads and writes: 3, which added views (a tensor
+/// record's pixel pitch, for a tensor written straight into its slice of a Concat's output)
+/// in 32-byte tensor records. Version 2 added streamed tensors (a tensor record's resident
+/// rows). The encoder writes the oldest version that can hold the plan: 1 without streams
+/// or views (byte for byte what version-1 runtimes read), 2 with a stream and no view, 3
+/// with a view; older runtimes refuse a newer version rather than misread it.
+pub const VERSION: u16 = 3;
 /// The wire versions this crate reads.
 pub const VERSIONS: core::ops::RangeInclusive<u16> = 1..=VERSION;
 /// Length of the fixed header.
@@ -19,8 +22,20 @@ pub const HEADER_LEN: usize = 80;
 pub const CHECKED_FROM: usize = 16;
 /// Alignment of every section and data item, relative to the blob start.
 pub const ALIGN: usize = 16;
-/// Size of one tensor record.
+/// Size of one tensor record in versions 1 and 2.
 pub const TENSOR_RECORD_LEN: usize = 24;
+/// Size of one tensor record in version 3 (the version-2 record, then the pixel pitch and
+/// 4 reserved bytes).
+pub const TENSOR_RECORD_LEN_V3: usize = 32;
+
+/// Size of one tensor record in wire `version`.
+pub const fn tensor_record_len(version: u16) -> usize {
+    if version >= 3 {
+        TENSOR_RECORD_LEN_V3
+    } else {
+        TENSOR_RECORD_LEN
+    }
+}
 /// Size of one step record.
 pub const STEP_RECORD_LEN: usize = 80;
 /// Size of one `(offset, len)` reference.
@@ -75,6 +90,13 @@ pub mod tensor {
     /// `u16` resident rows: 0 = the whole tensor is in the arena; else only this many rows
     /// (a tensor streamed between two windowed steps, see [`crate::format::stream`]).
     pub const RESIDENT_ROWS: usize = 22;
+    /// Version 3: `u32` pixel pitch, the bytes from one pixel to the next: 0 for a dense
+    /// tensor (the pitch is its channel count); more than the channel count for a *view*,
+    /// a tensor written straight into its slice of a Concat's output
+    /// ([`crate::format::view`]).
+    pub const PITCH: usize = 24;
+    /// Version 3: 4 reserved bytes, zero.
+    pub const RESERVED: usize = 28;
 }
 
 /// Byte offsets inside a step record.
@@ -443,8 +465,16 @@ mod encode {
         });
         let labels_table = d.push(&alloc::vec![0u8; label_refs.len() * REF_LEN]);
 
+        let streamed = m.tensors.iter().any(|t| t.resident_rows != 0);
+        let viewed = m.tensors.iter().any(|t| t.pitch != 0);
+        let version = match (viewed, streamed) {
+            (true, _) => 3,
+            (false, true) => 2,
+            (false, false) => 1,
+        };
+        let record_len = tensor_record_len(version);
         let tensors_off = HEADER_LEN;
-        let steps_off = align(tensors_off + m.tensors.len() * TENSOR_RECORD_LEN);
+        let steps_off = align(tensors_off + m.tensors.len() * record_len);
         let data_off = align(steps_off + steps.len());
         let total = align(data_off + d.bytes.len());
         let base = data_off as u32;
@@ -480,8 +510,7 @@ mod encode {
 
         let mut b = alloc::vec![0u8; total];
         put(&mut b, header::MAGIC, &MAGIC);
-        let streamed = m.tensors.iter().any(|t| t.resident_rows != 0);
-        put_u16(&mut b, header::VERSION, if streamed { VERSION } else { 1 });
+        put_u16(&mut b, header::VERSION, version);
         put_u16(&mut b, header::HEADER_LEN, HEADER_LEN as u16);
         put_u32(&mut b, header::TOTAL_LEN, total as u32);
         put_u32(&mut b, header::ARENA_BYTES, m.arena_bytes);
@@ -499,7 +528,7 @@ mod encode {
             put_ref(&mut b, header::PREPROCESS, rec, base);
         }
         for (i, t) in m.tensors.iter().enumerate() {
-            let at = tensors_off + i * TENSOR_RECORD_LEN;
+            let at = tensors_off + i * record_len;
             for (k, &dim) in t.shape.iter().enumerate() {
                 put_u32(&mut b, at + tensor::SHAPE + 4 * k, dim);
             }
@@ -511,6 +540,9 @@ mod encode {
                 at + tensor::RESIDENT_ROWS,
                 &(t.resident_rows.min(u32::from(u16::MAX)) as u16).to_le_bytes(),
             );
+            if version >= 3 {
+                put_u32(&mut b, at + tensor::PITCH, t.pitch);
+            }
         }
         put(&mut b, steps_off, &steps);
         put(&mut b, data_off, &d.bytes);

@@ -36,6 +36,10 @@ pub enum StepFault {
     /// pool and read only by the conv or pool right after it, whose buffer is too small for
     /// that pair, or whose producer's input overlaps the consumer's output.
     Stream,
+    /// A view (a tensor with a pixel pitch, [`crate::format::view`]) written by a step that
+    /// is not a conv or pool with a row of scratch, or read by a step that is not a Concat
+    /// whose output it is exactly a channel slice of.
+    View,
     /// A size computation overflowed.
     Overflow,
     /// Pool or concat inputs whose zero point differs from the output's (the contract says
@@ -136,6 +140,7 @@ impl fmt::Display for StepFault {
             Self::Lut => f.write_str("bad lookup table"),
             Self::Overlap => f.write_str("output overlaps an input, or scratch misplaced"),
             Self::Stream => f.write_str("streamed tensor misused or its buffer too small"),
+            Self::View => f.write_str("view misused: not written by a conv or pool with a row of scratch, or not read as its slice by a Concat"),
             Self::Overflow => f.write_str("size overflow"),
             Self::ZeroPoint => f.write_str("input and output zero points differ"),
         }

@@ -13,11 +13,14 @@ pub struct TensorInfo {
     pub shape: [u32; 3],
     /// Arena offset.
     pub offset: u32,
-    /// Bytes it occupies in the arena: every element, or for a streamed tensor its
-    /// resident rows only ([`crate::format::stream`]).
+    /// Bytes it spans in the arena: every element, for a streamed tensor its resident rows
+    /// only ([`crate::format::stream`]), for a view its first element to its last
+    /// ([`crate::format::view`]).
     pub len: u32,
     /// Rows resident in the arena (`shape[0]` unless streamed).
     pub rows: u32,
+    /// Bytes from one pixel to the next: `shape[2]` for a dense tensor, more for a view.
+    pub pitch: u32,
     /// Real value of one step (host information).
     pub scale: f32,
     /// The int8 value of real 0.
@@ -29,6 +32,12 @@ impl TensorInfo {
     /// ([`crate::format::stream`]).
     pub fn is_streamed(&self) -> bool {
         self.rows < self.shape[0]
+    }
+
+    /// True for a view: a tensor written into its channel slice of a Concat's output,
+    /// its pixels `pitch` bytes apart ([`crate::format::view`]).
+    pub fn is_view(&self) -> bool {
+        self.pitch != self.shape[2]
     }
 
     /// `offset .. offset + len` as `usize`s (saturating: a hand-made `TensorInfo` past the
@@ -198,7 +207,7 @@ impl<'b> PreprocessInfo<'b> {
 #[derive(Clone, Copy)]
 pub struct Plan<'b> {
     pub(crate) blob: &'b [u8],
-    /// Wire version (1 or 2).
+    /// Wire version (1, 2 or 3).
     version: u16,
     arena_bytes: u32,
     input: u16,
@@ -295,7 +304,7 @@ impl<'b> Plan<'b> {
         let (tensors, n_tensors) = table(
             hdr_u32(blob, header::TENSORS)?,
             hdr_u32(blob, header::TENSORS + 4)?,
-            wire::TENSOR_RECORD_LEN,
+            wire::tensor_record_len(version),
             total,
         )?;
         let (steps, n_steps) = table(
@@ -347,6 +356,7 @@ impl<'b> Plan<'b> {
         plan.weights_bytes = weights;
         plan.macs = macs;
         plan.check_streams()?;
+        plan.check_views()?;
 
         // Labels: a table of refs, each to UTF-8 bytes.
         let labels = plan.data_ref(header::LABELS).ok_or(ParseError::Labels)?;
@@ -408,9 +418,20 @@ impl<'b> Plan<'b> {
         Ok(())
     }
 
+    /// A view is neither the model's input nor its output ([`crate::format::view`]; the
+    /// steps writing and reading it are checked by `decode_step`).
+    fn check_views(&self) -> Result<(), ParseError> {
+        for id in [self.input, self.output] {
+            if self.tensor(id).is_none_or(|t| t.is_view()) {
+                return Err(ParseError::InputOutput);
+            }
+        }
+        Ok(())
+    }
+
     fn check_tensor(&self, id: u16) -> Result<(), ParseError> {
         let at = self
-            .record(self.tensors, id as usize, wire::TENSOR_RECORD_LEN)
+            .record(self.tensors, id as usize, self.tensor_record_len())
             .ok_or(ParseError::Tensor(id))?;
         let shape = [0, 4, 8].map(|k| u32_at(self.blob, at + tensor::SHAPE + k).unwrap_or(0));
         let off = u32_at(self.blob, at + tensor::OFFSET).unwrap_or(u32::MAX) as u64;
@@ -428,13 +449,31 @@ impl<'b> Plan<'b> {
             0 => shape[0],
             r => u32::from(r),
         };
-        let len = (rows as u64)
-            .saturating_mul(shape[1] as u64)
-            .saturating_mul(shape[2] as u64);
+        // Version 3: a pixel pitch (0 = dense) and 4 reserved zero bytes.
+        let (pitch, reserved) = if self.version >= 3 {
+            (
+                u32_at(self.blob, at + tensor::PITCH).unwrap_or(u32::MAX),
+                u32_at(self.blob, at + tensor::RESERVED).unwrap_or(u32::MAX),
+            )
+        } else {
+            (0, 0)
+        };
+        let len = if pitch == 0 {
+            (rows as u64)
+                .saturating_mul(shape[1] as u64)
+                .saturating_mul(shape[2] as u64)
+        } else {
+            let pixels = (shape[0] as u64).saturating_mul(shape[1] as u64);
+            crate::format::view::span(pixels, shape[2].into(), pitch.into()).unwrap_or(u64::MAX)
+        };
+        // A view is wider than its channels, and never streamed.
+        let bad_view = pitch != 0 && (pitch <= shape[2] || resident != 0);
         let bad = shape.contains(&0)
             || rows > shape[0]
             || elements > u32::MAX as u64
-            || off + len > self.arena_bytes as u64;
+            || reserved != 0
+            || bad_view
+            || off.saturating_add(len) > self.arena_bytes as u64;
         if bad {
             return Err(ParseError::Tensor(id));
         }
@@ -497,6 +536,11 @@ impl<'b> Plan<'b> {
             return None;
         }
         self.blob.get(off..end)
+    }
+
+    /// Bytes of one tensor record in this plan's wire version.
+    fn tensor_record_len(&self) -> usize {
+        wire::tensor_record_len(self.version)
     }
 
     /// The raw record of step `i`.
@@ -595,7 +639,7 @@ impl<'b> Plan<'b> {
         if id as usize >= self.n_tensors {
             return None;
         }
-        let at = self.record(self.tensors, id as usize, wire::TENSOR_RECORD_LEN)?;
+        let at = self.record(self.tensors, id as usize, self.tensor_record_len())?;
         let b = self.blob;
         let shape = [
             u32_at(b, at + tensor::SHAPE)?,
@@ -606,12 +650,24 @@ impl<'b> Plan<'b> {
             0 => shape[0],
             r => u32::from(r).min(shape[0]),
         };
-        let len = rows.checked_mul(shape[1])?.checked_mul(shape[2])?;
+        let pitch = if self.version >= 3 {
+            u32_at(b, at + tensor::PITCH)?
+        } else {
+            0
+        };
+        let (len, pitch) = if pitch == 0 {
+            (rows.checked_mul(shape[1])?.checked_mul(shape[2])?, shape[2])
+        } else {
+            let pixels = u64::from(shape[0]).checked_mul(shape[1].into())?;
+            let span = crate::format::view::span(pixels, shape[2].into(), pitch.into())?;
+            (u32::try_from(span).ok()?, pitch)
+        };
         Some(TensorInfo {
             shape,
             offset: u32_at(b, at + tensor::OFFSET)?,
             len,
             rows,
+            pitch,
             scale: f32::from_bits(u32_at(b, at + tensor::SCALE)?),
             zero_point: u8_at(b, at + tensor::ZERO_POINT)? as i8,
         })

@@ -3,6 +3,8 @@
 use super::error::{BindError, RunError};
 use super::plan::{Plan, TensorInfo};
 use super::step::{OpView, StepView};
+use crate::format::overlap::RowOverlap;
+use crate::format::view;
 use crate::kernels::{self, In, Isa, Operand, Out, Shape};
 
 /// A [`Plan`] bound to an arena. Allocation-free; `run` never panics.
@@ -162,6 +164,9 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         let plan = self.plan;
         let isa = self.isa;
         let yt = plan.tensor(v.output)?;
+        if yt.is_view() {
+            return self.run_into_view(v);
+        }
         let yr = yt.range();
         // Split the arena around the output: inputs (validated disjoint) lie wholly below or
         // above it, so they can be borrowed immutably while the output is borrowed mutably.
@@ -210,10 +215,13 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             OpView::Concat => {
                 let mut off = 0usize;
                 for k in 0..v.inputs.len() {
-                    let x = input(k)?;
-                    let c = x.shape.c;
-                    kernels::concat_into(x, &mut y, off).ok()?;
-                    off = off.checked_add(c)?;
+                    let t = plan.tensor(v.inputs.get(k)?)?;
+                    // A view (validated: exactly this slice) was written in place by its
+                    // producer: nothing to copy.
+                    if !t.is_view() {
+                        kernels::concat_into(input(k)?, &mut y, off).ok()?;
+                    }
+                    off = off.checked_add(t.shape[2] as usize)?;
                 }
                 Ok(())
             }
@@ -269,6 +277,25 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         Some(())
     }
 
+    /// A conv or pool writing a view, its channel slice of a Concat's output (validated by
+    /// [`Plan::parse`], see [`crate::format::view`]): band by band through the step's
+    /// scratch. Same bytes as writing a dense tensor and copying it into the Concat.
+    fn run_into_view(&mut self, v: &StepView<'b>) -> Option<()> {
+        let plan = self.plan;
+        let xt = plan.tensor(v.inputs.get(0)?)?;
+        let yt = plan.tensor(v.output)?;
+        let g = super::step::row_overlap(&xt, &yt, &super::step::window_of(&v.op)?)?;
+        ViewBands {
+            op: &v.op,
+            x: &xt,
+            x_at: (g.in_offset, 0),
+            g: &g,
+            y: &yt,
+            scratch: v.scratch,
+        }
+        .run(self.arena, (0, g.out_rows), self.isa, self.threads)
+    }
+
     /// A conv or pool `p` whose output is streamed into the conv or pool `c` (validated by
     /// [`Plan::parse`], see [`crate::format::stream`]): band by band, the rows still needed
     /// move to the front of the buffer, `p` computes the next rows behind them, and `c` runs
@@ -311,6 +338,18 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             }
             // c: the buffer's rows → X2 rows.
             let (c0, c1) = band.consume;
+            if x2.is_view() {
+                // Through c's scratch into the view (validated apart from X0 and X1).
+                return ViewBands {
+                    op: &c.op,
+                    x: &x1,
+                    x_at: (x1.offset.into(), band.base),
+                    g: &g.consumer,
+                    y: &x2,
+                    scratch: c.scratch,
+                }
+                .run(arena, (c0, c1), isa, threads);
+            }
             let x_band = row_range(x1.offset.into(), row1, (0, band.reads_end - band.base))?;
             let y_band = row_range(x2.offset.into(), row2, (c0, c1))?;
             let (inp, out) = split_two(arena, x_band, y_band)?;
@@ -331,7 +370,9 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
     }
 
     /// Any tensor's current bytes, `None` for an unknown id (for parity tests, debugging).
-    /// A tensor whose arena bytes were reused by a later step shows the later contents.
+    /// A tensor whose arena bytes were reused by a later step shows the later contents; a
+    /// view ([`crate::format::view`]) shows its span, its pixels interleaved with the other
+    /// channels of its Concat's output; a streamed tensor its resident rows.
     pub fn tensor(&self, id: u16) -> Option<&[i8]> {
         let r = self.range(id)?;
         self.arena.get(r).map(bytemuck::cast_slice)
@@ -365,6 +406,73 @@ fn split_two(
         Some((hi.get(..x.end.checked_sub(x.start)?)?, lo.get_mut(y)?))
     } else {
         None
+    }
+}
+
+/// A conv or pool writing rows of a view ([`crate::format::view`]): in bands of as many
+/// rows as its scratch holds, each computed densely into the scratch by the ordinary kernel
+/// and scattered into the view.
+struct ViewBands<'s, 'b> {
+    op: &'s OpView<'b>,
+    /// The input.
+    x: &'s TensorInfo,
+    /// Where the input's rows lie: row `r` at `x_at.0 + (r - x_at.1) * row bytes` (the
+    /// whole tensor, or a stream's buffer whose first row is `x_at.1`).
+    x_at: (u64, u64),
+    /// The step's row geometry (its offsets unused).
+    g: &'s RowOverlap,
+    /// The view.
+    y: &'s TensorInfo,
+    /// The step's scratch `(offset, len)`.
+    scratch: (u32, u32),
+}
+
+impl ViewBands<'_, '_> {
+    /// Output rows `y0..y1`.
+    fn run(
+        &self,
+        arena: &mut [u8],
+        (mut y0, y1): (u64, u64),
+        isa: Isa,
+        threads: usize,
+    ) -> Option<()> {
+        let [_, w, c] = self.y.shape.map(u64::from);
+        let row = w.checked_mul(c)?;
+        let rows = view::band_rows(self.scratch.1.into(), row)?;
+        let pitch = u64::from(self.y.pitch);
+        while y0 < y1 {
+            let end = y0.saturating_add(rows).min(y1);
+            let (a, b) = (self.g.first_row(y0)?, self.g.end_row(end));
+            let x_rows = (a.checked_sub(self.x_at.1)?, b.checked_sub(self.x_at.1)?);
+            let x_band = row_range(self.x_at.0, self.g.in_row, x_rows)?;
+            let band = row_range(self.scratch.0.into(), row, (0, end - y0))?;
+            // Input rows and scratch: validated disjoint.
+            let (inp, out) = split_two(arena, x_band, band.clone())?;
+            Band {
+                x: self.x,
+                x_rows: (a, b),
+                y: self.y,
+                y_rows: (y0, end),
+                pad_top: self.g.band_pad_top(y0),
+            }
+            .run(self.op, inp, out, isa, threads)?;
+            // Scratch and view: validated disjoint.
+            let pixels = (end - y0).checked_mul(w)?;
+            let first =
+                u64::from(self.y.offset).checked_add(y0.checked_mul(w)?.checked_mul(pitch)?)?;
+            let span = view::span(pixels, c, pitch)?;
+            let dst =
+                usize::try_from(first).ok()?..usize::try_from(first.checked_add(span)?).ok()?;
+            let (src, dst) = split_two(arena, band, dst)?;
+            view::scatter(
+                src,
+                usize::try_from(c).ok()?,
+                dst,
+                usize::try_from(pitch).ok()?,
+            )?;
+            y0 = end;
+        }
+        Some(())
     }
 }
 

@@ -137,6 +137,11 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
     let mut overlapped = false;
     for (k, id) in inputs.iter().enumerate() {
         let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
+        if t.is_view() {
+            // Only a Concat reads a view, as its slice of the output (checked below).
+            ensure(code == OpCode::Concat, F::View)?;
+            continue;
+        }
         let in_place = span(&t) == span(&y) && matches!(code, OpCode::Add | OpCode::Requantize);
         if !(in_place || disjoint(span(&t), span(&y))) {
             ensure(windowed, F::Overlap)?;
@@ -158,6 +163,14 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
 
     let [xh, xw, xc] = x.shape;
     let [yh, yw, yc] = y.shape;
+    if y.is_view() {
+        // Written in bands through the scratch, then scattered ([`crate::format::view`]).
+        let row = u64::from(yw) * u64::from(yc);
+        ensure(
+            windowed && !overlapped && u64::from(scratch.1) >= row,
+            F::View,
+        )?;
+    }
     // Every element, also of a streamed output (whose `len` is its resident rows).
     let out_len = (yh as u64) * (yw as u64) * (yc as u64);
     let window = || -> R<Window> {
@@ -295,6 +308,11 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
                 let t = plan.tensor(id).ok_or(F::UnknownTensor(id))?;
                 ensure(t.shape[0] == yh && t.shape[1] == yw, F::Shape)?;
                 ensure(t.zero_point == y.zero_point, F::ZeroPoint)?;
+                if t.is_view() {
+                    // Exactly its slice of the output: channels `sum ..` of every pixel.
+                    let at = u64::from(y.offset) + sum;
+                    ensure(t.pitch == yc && u64::from(t.offset) == at, F::View)?;
+                }
                 sum += t.shape[2] as u64;
             }
             ensure(sum == yc as u64, F::Shape)?;
@@ -363,7 +381,8 @@ pub(crate) fn window_of(op: &OpView<'_>) -> Option<Window> {
 
 /// The streaming geometry of producer `p` and consumer `c` of a streamed tensor, or `None`
 /// when they are not two convs or pools chained through it with `p`'s input apart from
-/// `c`'s output, neither of those streamed, and neither step overlapped.
+/// `c`'s output, neither of those streamed, neither step overlapped, and no view but `c`'s
+/// output (whose bands go through `c`'s scratch, apart from `p`'s input).
 pub(crate) fn stream_geometry(
     plan: &Plan<'_>,
     p: &StepView<'_>,
@@ -375,8 +394,18 @@ pub(crate) fn stream_geometry(
     }
     let x0 = plan.tensor(p.inputs.get(0)?)?;
     let x2 = plan.tensor(c.output)?;
-    // Apart, and neither streamed itself (no chains of streams).
-    if !disjoint(span(&x0), span(&x2)) || x0.is_streamed() || x2.is_streamed() {
+    // Apart, neither streamed itself (no chains of streams), only `c`'s output maybe a view.
+    if !disjoint(span(&x0), span(&x2))
+        || x0.is_streamed()
+        || x2.is_streamed()
+        || x0.is_view()
+        || x1.is_view()
+    {
+        return None;
+    }
+    // `c` writing a view runs its bands through its scratch while `x0` is still read.
+    let scratch = (u64::from(c.scratch.0), u64::from(c.scratch.1));
+    if x2.is_view() && !disjoint(scratch, span(&x0)) {
         return None;
     }
     Some(StreamGeometry {

@@ -88,6 +88,7 @@ pub fn tiny_plan() -> PlanModel {
         scale: 1.0 / 255.0,
         zero_point: -128,
         resident_rows: 0,
+        pitch: 0,
     };
     let output = TensorDesc {
         shape: [1, 1, 3],
@@ -95,6 +96,7 @@ pub fn tiny_plan() -> PlanModel {
         scale: 0.1,
         zero_point: 0,
         resident_rows: 0,
+        pitch: 0,
     };
     let op = Op::FullyConnected(FullyConnected {
         // NHWC flatten order: index = y * 2 + x.

@@ -129,8 +129,11 @@ pub fn assert_same_bytes(name: &str, on: &PlanModel, off: &PlanModel, seed: u64)
         assert_eq!(ya, yb, "{name}: output of input {k} differs");
         if same_order {
             for (i, (x, y)) in sa.iter().zip(sb).enumerate() {
-                let streamed = on.tensors[on.steps[i].output as usize].resident_rows != 0;
-                assert!(streamed || x == y, "{name}: step {i} of input {k} differs");
+                // A streamed tensor never exists whole, a view is interleaved with its
+                // siblings (the Concat's output, compared, holds both).
+                let t = &on.tensors[on.steps[i].output as usize];
+                let partial = t.resident_rows != 0 || t.pitch != 0;
+                assert!(partial || x == y, "{name}: step {i} of input {k} differs");
             }
         }
     }
@@ -179,6 +182,25 @@ pub fn assert_memory_sound(plan: &PlanModel) {
         if plan.tensors[s.output as usize].resident_rows != 0 {
             let x0 = s.inputs[0] as usize;
             last[x0] = last[x0].max(i + 1);
+        }
+    }
+    // Views: each lies exactly in its channel slice of its Concat's output, which is then
+    // alive from the first of them on; their own bytes are the output's.
+    for s in &plan.steps {
+        if !matches!(s.op, edgecnn::format::model::Op::Concat) {
+            continue;
+        }
+        let y = &plan.tensors[s.output as usize];
+        let mut channel = 0;
+        for &x in &s.inputs {
+            let t = &plan.tensors[x as usize];
+            if t.pitch != 0 {
+                assert_eq!(t.pitch, y.shape[2], "view {x}: pitch");
+                assert_eq!(t.offset, y.offset + channel, "view {x}: offset");
+                assert_eq!(y.pitch, 0, "a view's Concat output is dense");
+                first[s.output as usize] = first[s.output as usize].min(first[x as usize]);
+            }
+            channel += t.shape[2];
         }
     }
     // In place: (output, input) tensor pairs sharing exactly the same bytes at their step.
@@ -239,7 +261,7 @@ pub fn assert_memory_sound(plan: &PlanModel) {
     // (start, end, first, last, tensor id or usize::MAX for scratch)
     let mut bufs: Vec<(u32, u32, usize, usize, usize)> = vec![];
     for (t, d) in plan.tensors.iter().enumerate() {
-        if first[t] != usize::MAX {
+        if first[t] != usize::MAX && d.pitch == 0 {
             bufs.push((
                 d.offset,
                 d.offset + d.arena_len() as u32,

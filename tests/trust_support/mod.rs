@@ -76,6 +76,7 @@ fn t(shape: [u32; 3], zp: i8) -> TensorDesc {
         scale: 0.05,
         zero_point: zp,
         resident_rows: 0,
+        pitch: 0,
     }
 }
 
@@ -435,6 +436,65 @@ pub fn windows() -> PlanModel {
     }
 }
 
+/// A zero-copy Concat (an Inception module in small): a 1×1 conv and a 3×3/1 max pool of the
+/// input write straight into their channel slices of the Concat's output (views, pitch 7),
+/// each through a scratch band (2 rows and 1 row), then an average pool reads the output.
+pub fn views() -> PlanModel {
+    let mut f = Fill(0x5EED_0006);
+    let mut tensors = vec![
+        t([6, 5, 4], 2), // 0 input @ 0, 120 B
+        t([6, 5, 3], 2), // 1 conv 1x1: channels 0..3 of 3 @ 128 (pitch 7)
+        t([6, 5, 4], 2), // 2 maxpool 3x3/1 pad 1: channels 3..7 of 3 @ 131 (pitch 7)
+        t([6, 5, 7], 2), // 3 concat @ 128, 210 B
+        t([3, 3, 7], 2), // 4 avgpool 2x2/2 ceil @ 0 (over the dead input)
+    ];
+    for (t, (off, pitch)) in tensors
+        .iter_mut()
+        .zip([(0, 0), (128, 7), (131, 7), (128, 0), (0, 0)])
+    {
+        t.offset = off;
+        t.pitch = pitch;
+    }
+    let pool = |k: u16, s: u16, p: u16| Pool {
+        kernel: [k, k],
+        stride: [s, s],
+        pad: [p, p],
+        act_min: -128,
+        act_max: 127,
+    };
+    let mut steps = vec![
+        step(
+            Op::Conv2d(sized(&mut f, conv([1, 1], [1, 1], [1, 1], [0, 0], 1), 4, 3)),
+            vec![0],
+            1,
+        ),
+        step(Op::MaxPool(pool(3, 1, 1)), vec![0], 2),
+        step(Op::Concat, vec![1, 2], 3),
+        step(
+            Op::AvgPool(AvgPool {
+                pool: pool(2, 2, 0),
+                pad_end: [1, 1],
+                count_include_pad: false,
+            }),
+            vec![3],
+            4,
+        ),
+    ];
+    // Scratch bands past the concat: 2 rows of the conv (30 B), 1 row of the pool (20 B).
+    steps[0].scratch = (352, 30);
+    steps[1].scratch = (384, 20);
+    PlanModel {
+        name: "trust: views".into(),
+        tensors,
+        steps,
+        input: 0,
+        output: 4,
+        arena_bytes: 416,
+        preprocess: None,
+        labels: vec![],
+    }
+}
+
 /// Every seed plan, with a file-name stem.
 pub fn all() -> Vec<(&'static str, PlanModel)> {
     vec![
@@ -443,5 +503,6 @@ pub fn all() -> Vec<(&'static str, PlanModel)> {
         ("tiny", tiny()),
         ("pools", pools()),
         ("windows", windows()),
+        ("views", views()),
     ]
 }

@@ -14,7 +14,7 @@
 //! 7. Miri (nightly; `rustup component add miri rust-src` first): the plan parser, the arena
 //!    binding, every runtime step and the reference kernels on small shapes, i.e.
 //!    `tests/runtime_plan.rs`, `tests/runtime_kernels.rs`, `tests/runtime_overlap.rs`,
-//!    `tests/runtime_stream.rs` and `tests/trust_seeds.rs` with
+//!    `tests/runtime_stream.rs`, `tests/runtime_view.rs` and `tests/trust_seeds.rs` with
 //!    their random case counts cut down under `cfg(miri)` (`runtime_oracle::cases`).
 //! 8. Lints: `cargo fmt --check`, and `cargo clippy -D warnings` on the `no_std` library (where
 //!    `format/` and `runtime/` deny unwrap/expect/panic/indexing) and on every target of the
@@ -182,11 +182,12 @@ fn fuzz(root: &Path) -> Result<()> {
 }
 
 /// The test binaries Miri runs (see the module docs).
-pub const MIRI_TESTS: [&str; 5] = [
+pub const MIRI_TESTS: [&str; 6] = [
     "runtime_plan",
     "runtime_kernels",
     "runtime_overlap",
     "runtime_stream",
+    "runtime_view",
     "trust_seeds",
 ];
 

@@ -111,6 +111,10 @@ pub struct CompileArgs {
     /// arena, every step run whole).
     #[arg(long)]
     pub no_streaming: bool,
+    /// Never let the convs and pools feeding a Concat write straight into their slices of
+    /// its output (a larger arena, the Concat copies).
+    #[arg(long)]
+    pub no_zero_copy_concat: bool,
 }
 
 /// `edgecnn classify`.

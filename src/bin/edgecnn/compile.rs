@@ -80,6 +80,7 @@ pub fn run(args: &CompileArgs) -> Result<()> {
         in_place: !args.no_in_place,
         window_overlap: !args.no_window_overlap,
         streaming: !args.no_streaming,
+        zero_copy_concat: !args.no_zero_copy_concat,
     };
     let result = compiler::compile_with_memory(
         &args.model,

@@ -39,6 +39,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "in_place_steps": mem.in_place_steps,
                 "overlapped_steps": mem.overlapped_steps,
                 "streamed_tensors": mem.streamed_tensors,
+                "view_tensors": mem.view_tensors,
                 "weights_bytes": plan.weights_bytes(),
                 "macs": plan.macs(),
                 "input_shape": plan.input_shape(),
@@ -116,8 +117,8 @@ fn memory_line(m: &MemoryReport) -> String {
     };
     format!(
         "memory: arena {} B = {ratio:.3} x greedy-by-size {} B; tensor lower bound {} B, \
-         with in place {} B ({} steps in place, {} overlapped by rows, {} tensors streamed); \
-         naive {} B",
+         with in place {} B ({} steps in place, {} overlapped by rows, {} tensors streamed, \
+         {} written into their Concat); naive {} B",
         m.arena_bytes,
         m.greedy_bytes,
         m.lower_bound_bytes,
@@ -125,6 +126,7 @@ fn memory_line(m: &MemoryReport) -> String {
         m.in_place_steps,
         m.overlapped_steps,
         m.streamed_tensors,
+        m.view_tensors,
         m.naive_bytes
     )
 }
@@ -141,6 +143,7 @@ fn tensor_json(plan: &Plan<'_>, id: u16) -> Option<Value> {
         "offset": t.offset,
         "len": t.len,
         "resident_rows": t.rows,
+        "pitch": t.pitch,
         "scale": t.scale,
         "zero_point": t.zero_point,
     }))

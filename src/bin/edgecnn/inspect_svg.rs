@@ -76,7 +76,7 @@ pub fn render(plan: &Plan<'_>, report: &MemoryReport) -> String {
 <svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="11">
 <defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#333" stroke-width="2"/></pattern></defs>
 <text x="{LEFT}" y="16" font-size="13">{}</text>
-<text x="{LEFT}" y="32">arena {} B, greedy-by-size {} B, tensor lower bound {} B; {} in place, {} overlapped, {} streamed; x: step, y: offset</text>"##,
+<text x="{LEFT}" y="32">arena {} B, greedy-by-size {} B, tensor lower bound {} B; {} in place, {} overlapped, {} streamed, {} written into their Concat; x: step, y: offset</text>"##,
         esc(plan.name()),
         report.arena_bytes,
         report.greedy_bytes,
@@ -84,6 +84,7 @@ pub fn render(plan: &Plan<'_>, report: &MemoryReport) -> String {
         report.in_place_steps,
         report.overlapped_steps,
         report.streamed_tensors,
+        report.view_tensors,
     );
     // frame and axes
     let _ = writeln!(
@@ -147,6 +148,14 @@ pub fn render(plan: &Plan<'_>, report: &MemoryReport) -> String {
         if source_of_in_place.contains(&l.id) {
             x1 -= 0.5;
         }
+        let mut opacity = "";
+        if let Some(y) = memory::view_of(plan, l.id) {
+            // Drawn over the Concat output's bytes, which it is interleaved with.
+            class = "tensor view";
+            opacity = r#" fill-opacity="0.35""#;
+            let pitch = plan.tensor(l.id).map_or(0, |t| t.pitch);
+            extra = format!(", a view in t{y} (pixel pitch {pitch} B), its bytes interleaved with its siblings'");
+        }
         let (rx, ry) = (x(x0), y(f64::from(l.offset)));
         let (rw, rh) = (
             (x(x1) - rx).max(1.0),
@@ -159,7 +168,7 @@ pub fn render(plan: &Plan<'_>, report: &MemoryReport) -> String {
         };
         let _ = writeln!(
             s,
-            r#"<rect class="{class}" data-tensor="{}" x="{rx:.2}" y="{ry:.2}" width="{rw:.2}" height="{rh:.2}" fill="{}"{dash}><title>t{}: {} output of {writer}, {} B at offset {}, alive steps {}..={}{extra}</title></rect>"#,
+            r#"<rect class="{class}" data-tensor="{}" x="{rx:.2}" y="{ry:.2}" width="{rw:.2}" height="{rh:.2}" fill="{}"{dash}{opacity}><title>t{}: {} output of {writer}, {} B at offset {}, alive steps {}..={}{extra}</title></rect>"#,
             l.id,
             colour(op),
             l.id,
