@@ -157,7 +157,7 @@ fn views_give_the_bytes_of_a_copying_concat() {
         );
         assert_eq!(run(&viewed, &x), copied, "case {case_no}: rows {rows:?}");
     }
-    assert!(banded > runtime_oracle::cases(300) / 2, "{banded}");
+    assert!(banded >= runtime_oracle::cases(300) / 2, "{banded}");
 }
 
 #[test]
