@@ -6,6 +6,7 @@
 mod support;
 
 use serde_json::Value;
+use std::path::Path;
 use support::{edgecnn, scratch};
 
 const MODEL: &str = "models/micro_resnet8.onnx";
@@ -202,30 +203,35 @@ fn nhwc_model_with_layout_and_channels_flags() {
     assert!(!wrong.exists(), "no plan is written on failure");
 }
 
+/// Compiles `models/<model>.onnx` on 16 calibration images into `dir/<name>` with `extra`
+/// options; the plan's path and its `inspect --json`.
+fn compile_micro(dir: &Path, model: &str, name: &str, extra: &[&str]) -> (String, Value) {
+    let plan = dir.join(name).to_str().unwrap().to_string();
+    let onnx = format!("models/{model}.onnx");
+    let mut args = vec![
+        "compile",
+        &onnx,
+        "--calibration",
+        "models/data/fashion-calib",
+        "--channels",
+        "1",
+        "--limit",
+        "16",
+        "-o",
+        &plan,
+    ];
+    args.extend_from_slice(extra);
+    edgecnn(&args).ok();
+    let v = json(edgecnn(&["inspect", &plan, "--json"]).ok());
+    (plan, v)
+}
+
 /// `--no-in-place --no-window-overlap --no-streaming` turn the memory optimisations off: the
 /// arena is greedy-by-size's, and the classes are the same.
 #[test]
 fn memory_optimisations_can_be_turned_off() {
     let dir = scratch("cli_e2e_memory");
-    let compile = |name: &str, extra: &[&str]| {
-        let plan = dir.join(name).to_str().unwrap().to_string();
-        let mut args = vec![
-            "compile",
-            "models/micro_alexnet.onnx",
-            "--calibration",
-            "models/data/fashion-calib",
-            "--channels",
-            "1",
-            "--limit",
-            "16",
-            "-o",
-            &plan,
-        ];
-        args.extend_from_slice(extra);
-        edgecnn(&args).ok();
-        let v = json(edgecnn(&["inspect", &plan, "--json"]).ok());
-        (plan, v)
-    };
+    let compile = |name: &str, extra: &[&str]| compile_micro(&dir, "micro_alexnet", name, extra);
     let (on, v_on) = compile("on.plan", &[]);
     let (off, v_off) = compile(
         "off.plan",
@@ -247,25 +253,7 @@ fn memory_optimisations_can_be_turned_off() {
 #[test]
 fn zero_copy_concat_can_be_turned_off() {
     let dir = scratch("cli_e2e_views");
-    let compile = |name: &str, extra: &[&str]| {
-        let plan = dir.join(name).to_str().unwrap().to_string();
-        let mut args = vec![
-            "compile",
-            "models/micro_googlenet.onnx",
-            "--calibration",
-            "models/data/fashion-calib",
-            "--channels",
-            "1",
-            "--limit",
-            "16",
-            "-o",
-            &plan,
-        ];
-        args.extend_from_slice(extra);
-        edgecnn(&args).ok();
-        let v = json(edgecnn(&["inspect", &plan, "--json"]).ok());
-        (plan, v)
-    };
+    let compile = |name: &str, extra: &[&str]| compile_micro(&dir, "micro_googlenet", name, extra);
     let (on, v_on) = compile("on.plan", &[]);
     let (off, v_off) = compile("off.plan", &["--no-zero-copy-concat"]);
     assert!(v_on["view_tensors"].as_u64().unwrap() > 0, "{v_on}");

@@ -57,6 +57,19 @@ fn fuzz_seed_corpus_is_current() {
     }
 }
 
+/// Runs `m` on a fixed input; its output bytes.
+fn run(m: &edgecnn::format::model::PlanModel) -> Vec<i8> {
+    let blob = m.encode();
+    let plan = Plan::parse(&blob).unwrap();
+    let mut arena = vec![0u8; plan.arena_bytes()];
+    let mut s = Session::new(&plan, &mut arena).unwrap();
+    let n = s.input_mut().len();
+    let x: Vec<i8> = (0..n).map(|i| (i * 53 % 256) as i8).collect();
+    s.set_input(&x).unwrap();
+    s.run().unwrap();
+    s.output().to_vec()
+}
+
 /// The `windows` seed (streamed and overlapped) gives the bytes of the same steps with
 /// every tensor whole and apart.
 #[test]
@@ -70,17 +83,6 @@ fn windows_seed_matches_its_plain_layout() {
         off += t.len() as u32;
     }
     plain.arena_bytes = off;
-    let run = |m: &edgecnn::format::model::PlanModel| {
-        let blob = m.encode();
-        let plan = Plan::parse(&blob).unwrap();
-        let mut arena = vec![0u8; plan.arena_bytes()];
-        let mut s = Session::new(&plan, &mut arena).unwrap();
-        let n = s.input_mut().len();
-        let x: Vec<i8> = (0..n).map(|i| (i * 53 % 256) as i8).collect();
-        s.set_input(&x).unwrap();
-        s.run().unwrap();
-        s.output().to_vec()
-    };
     assert_eq!(run(&streamed), run(&plain));
     let r = edgecnn::runtime::Plan::parse(&streamed.encode()).map(|p| p.arena_bytes());
     assert_eq!(r, Ok(320));
@@ -102,17 +104,6 @@ fn views_seed_matches_its_copying_layout() {
         s.scratch = (0, 0);
     }
     copying.arena_bytes = off;
-    let run = |m: &edgecnn::format::model::PlanModel| {
-        let blob = m.encode();
-        let plan = Plan::parse(&blob).unwrap();
-        let mut arena = vec![0u8; plan.arena_bytes()];
-        let mut s = Session::new(&plan, &mut arena).unwrap();
-        let n = s.input_mut().len();
-        let x: Vec<i8> = (0..n).map(|i| (i * 53 % 256) as i8).collect();
-        s.set_input(&x).unwrap();
-        s.run().unwrap();
-        s.output().to_vec()
-    };
     assert_eq!(run(&viewed), run(&copying));
     let blob = viewed.encode();
     assert_eq!(

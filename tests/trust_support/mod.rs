@@ -395,13 +395,6 @@ pub fn windows() -> PlanModel {
     for (t, off) in tensors.iter_mut().zip([0, 144, 256, 224, 304]) {
         t.offset = off;
     }
-    let pool = |k: u16, s: u16, p: u16| Pool {
-        kernel: [k, k],
-        stride: [s, s],
-        pad: [p, p],
-        act_min: -128,
-        act_max: 127,
-    };
     let steps = vec![
         step(
             Op::Conv2d(sized(&mut f, conv([3, 3], [1, 1], [1, 1], [1, 1], 1), 3, 4)),
@@ -455,13 +448,6 @@ pub fn views() -> PlanModel {
         t.offset = off;
         t.pitch = pitch;
     }
-    let pool = |k: u16, s: u16, p: u16| Pool {
-        kernel: [k, k],
-        stride: [s, s],
-        pad: [p, p],
-        act_min: -128,
-        act_max: 127,
-    };
     let mut steps = vec![
         step(
             Op::Conv2d(sized(&mut f, conv([1, 1], [1, 1], [1, 1], [0, 0], 1), 4, 3)),
@@ -492,6 +478,17 @@ pub fn views() -> PlanModel {
         arena_bytes: 416,
         preprocess: None,
         labels: vec![],
+    }
+}
+
+/// A square pooling window: `k`×`k`, stride `s`, padding `p`, no clamp.
+fn pool(k: u16, s: u16, p: u16) -> Pool {
+    Pool {
+        kernel: [k, k],
+        stride: [s, s],
+        pad: [p, p],
+        act_min: -128,
+        act_max: 127,
     }
 }
 
