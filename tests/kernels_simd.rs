@@ -196,21 +196,24 @@ fn conv2d_every_isa_matches_reference() {
 
 /// Layers larger than the random cases: windows up to and past the 4 608 taps of the VNNI
 /// GEMM path, more output channels than it repacks at once (several chunks, a partial last
-/// one), the 7×7 stride-2 stem, pixel counts that are not a multiple of its 8-pixel blocks.
+/// one; patches gathered once for all chunks, and gathered per chunk), the 7×7 stride-2
+/// stem, pixel counts that are not a multiple of its 8-pixel blocks.
 #[test]
 fn conv2d_large_layers_every_isa_matches_reference() {
     let isas = isas();
     let mut rng = Rng(0x513d_0003);
     // (ih, iw, ic, k, stride, pad, dilation, oc)
     let layers = [
-        (5, 5, 512, 3, 1, 1, 1, 40),  // exactly 4 608 taps
-        (4, 3, 520, 3, 1, 1, 1, 17),  // 4 680 taps: past the GEMM path
-        (23, 23, 3, 7, 2, 3, 1, 64),  // the stem
-        (6, 7, 64, 1, 1, 0, 1, 300),  // two chunks of a 1×1, the last partial
-        (5, 6, 256, 3, 2, 1, 1, 264), // five chunks of 64, the last of 8
-        (9, 9, 24, 3, 1, 2, 2, 48),   // dilated both ways
-        (3, 3, 16, 5, 1, 2, 1, 16),   // windows mostly in the padding
-        (32, 32, 64, 3, 1, 1, 1, 64), // 38 M MACs: the GEMM path splits it across 2 threads
+        (5, 5, 512, 3, 1, 1, 1, 40),   // exactly 4 608 taps
+        (4, 3, 520, 3, 1, 1, 1, 17),   // 4 680 taps: past the GEMM path
+        (23, 23, 3, 7, 2, 3, 1, 64),   // the stem
+        (6, 7, 64, 1, 1, 0, 1, 300),   // two chunks of a 1×1, the last partial
+        (5, 6, 256, 3, 2, 1, 1, 264),  // five chunks of 64, the last of 8
+        (9, 9, 24, 3, 1, 2, 2, 48),    // dilated both ways
+        (3, 3, 16, 5, 1, 2, 1, 16),    // windows mostly in the padding
+        (32, 32, 64, 3, 1, 1, 1, 64),  // 38 M MACs: the GEMM path splits it across 2 threads
+        (7, 7, 512, 3, 1, 1, 1, 72),   // ResNet-18's last stage: patches cached, at the limit
+        (10, 10, 512, 3, 1, 1, 1, 40), // too many patches to cache: two chunks regathered
     ];
     for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
         let eff = (k - 1) * d + 1;

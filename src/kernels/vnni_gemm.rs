@@ -1,22 +1,29 @@
 //! x86-64 AVX-512 VNNI dense convolution as a small GEMM with the output channels across
-//! the lanes: `vpdpbusd` of 16 channels × 4 taps against one pixel's 4 input bytes,
-//! broadcast. No horizontal reductions, and the requantisation is vectorised too.
+//! the lanes: `vpdpbusd` of one pixel's 4 input bytes, broadcast, against 16 channels × 4
+//! taps. No horizontal reductions, and the requantisation is vectorised too.
 //!
 //! Per call (per thread band), for each chunk of up to [`CHUNK_OC`] output channels:
-//! 1. the chunk's weights are repacked on the stack as `[32-channel block][tap / 4][32][4]`,
-//!    each byte `w + 128` (u8), taps padded to a multiple of 4 with weight 0;
-//! 2. for each block of [`PX`] output pixels (consecutive in NHWC order, across rows), each
-//!    pixel's whole window is gathered into a patch row in the weights' tap order, positions
-//!    in the padding filled with the input zero point;
-//! 3. `vpdpbusd` gives `Σ (w + 128) · x` per pixel and channel; the exact
-//!    `Σ w · (x − zp)` over the valid taps is that minus `128 · Σ x` (per pixel, patch
-//!    included) minus `zp · Σ w` (per channel): a padded tap holds `x = zp` and adds
-//!    `w · (zp − zp) = 0`, as the reference's skipped tap does. Everything is i32 wrapping,
-//!    the same sum modulo 2^32, so the accumulators are the reference's bit for bit, and the
-//!    requantisation is the reference's in i64 lanes.
+//! 1. the chunk's weights are repacked on the stack as `[32-channel block][tap / 4][32][4]`
+//!    (i8, as they are), taps padded to a multiple of 4 with weight 0;
+//! 2. for each block of up to [`PX`] output pixels (consecutive in NHWC order, across rows),
+//!    each pixel's whole window is gathered into a patch row in the weights' tap order as
+//!    `x + 128` (u8: the byte with its top bit flipped), positions in the padding filled with
+//!    `zp + 128`. When the chunks are several and every pixel's patch fits [`CACHE`] bytes
+//!    (the small maps of the last stages), the patches are gathered once, before the first
+//!    chunk, and every chunk reads them; otherwise each chunk gathers its blocks again;
+//! 3. `vpdpbusd` gives `Σ w · (x + 128)` per pixel and channel; the exact
+//!    `Σ w · (x − zp)` over the valid taps is that minus `(zp + 128) · Σ w` (per channel,
+//!    folded into the bias once per chunk): a padded tap holds `zp + 128` and adds
+//!    `w · (zp + 128)`, which the correction takes back, as the reference skips the tap.
+//!    Everything is i32 wrapping, the same sum modulo 2^32, so the accumulators are the
+//!    reference's bit for bit, and the requantisation is the reference's in i64 lanes.
 //!
-//! Stack: [`WBUF`] + [`PX`] × [`MAX_TAPS`] bytes plus three [`CHUNK_OC`] i32 arrays, about
-//! 184 KiB per call (host threads have ≥ 2 MiB). Allocates nothing.
+//! The pixels of a call are cut into blocks of nearly equal size (49 as 7 × 7, not 6 × 8 + 1):
+//! a block of one pixel loads two weight vectors per two `vpdpbusd`.
+//!
+//! Stack: [`WBUF`] + [`CACHE`] bytes (the two paths' frames are apart, see
+//! [`Conv::pixels`]) plus three [`CHUNK_OC`] i32 arrays, about 230 KiB per call at most (host
+//! threads have ≥ 2 MiB). Allocates nothing.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
@@ -27,16 +34,20 @@ use super::{ConvParams, In, KernelError, Out};
 
 /// Output channels of one micro-kernel call: two vectors of 16.
 const NB: usize = 32;
-/// Output pixels of one micro-kernel call.
+/// Most output pixels of one micro-kernel call.
 const PX: usize = 8;
 /// Most output channels repacked at once.
 const CHUNK_OC: usize = 256;
 /// Bytes of repacked weights: one 32-channel block of the largest window.
 const WBUF: usize = NB * MAX_TAPS;
+/// Bytes of patches gathered once for every chunk: a 7 × 7 map of the largest window.
+const CACHE: usize = 49 * MAX_TAPS;
 
 /// [`reference::conv2d`](super::reference::conv2d) for a dense convolution [`covers`]
 /// accepts; same contract, errors and bytes. Output rows are split into `threads` bands as
 /// in the dot-product kernels (feature `threads`).
+///
+/// [`covers`]: super::gemm::covers
 pub(super) fn conv2d(
     m: Avx512Vnni,
     x: In<'_>,
@@ -68,76 +79,142 @@ impl<'a> core::ops::Deref for Conv<'a> {
     }
 }
 
+/// The size of the next block of pixels when `left` remain: as many as [`PX`] allows,
+/// spread evenly over the blocks that `left` needs.
+fn block_len(left: usize) -> usize {
+    left.div_ceil(left.div_ceil(PX).max(1))
+}
+
 impl Conv<'_> {
     /// Computes the output pixels `pix0 ..` that `out` holds (whole pixels of `oc` bytes).
     fn pixels(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize) {
         let (oc, kp) = (self.oc, self.kp);
         let npix = out.len() / oc;
-        let mut wbuf = [0u8; WBUF];
-        let mut patch = [[0i8; MAX_TAPS]; PX];
-        let mut chunk = Chunk {
-            base: [0; CHUNK_OC],
-            mult: [0; CHUNK_OC],
-            shift: [1; CHUNK_OC],
-        };
         // Whole 32-channel blocks of the largest window fit `wbuf`; more per chunk when the
         // window is small.
         let per_chunk = (WBUF / kp / NB * NB).clamp(NB, CHUNK_OC);
+        if per_chunk < oc && npix * kp <= CACHE {
+            self.pixels_cached(m, out, pix0, per_chunk);
+        } else {
+            self.pixels_chunked(m, out, pix0, per_chunk);
+        }
+    }
+
+    /// [`Conv::pixels`] gathering each block of pixels again for each chunk. Not inlined, so
+    /// that its patch buffer and [`Conv::pixels_cached`]'s are never on the stack together.
+    #[inline(never)]
+    fn pixels_chunked(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize, per_chunk: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let npix = out.len() / oc;
+        let mut wbuf = [0u8; WBUF];
+        let mut patch = [0i8; PX * MAX_TAPS];
+        let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc {
             let nc = per_chunk.min(oc - c0);
-            let blocks = nc.div_ceil(NB);
-            let packed = &mut wbuf[..blocks * NB * kp];
+            let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
             self.repack(m, c0, nc, packed, &mut chunk);
             let mut q = 0;
             while q < npix {
-                let n = PX.min(npix - q);
-                let mut xsum = [0i32; PX];
-                for (j, (row, s)) in patch.iter_mut().zip(&mut xsum).take(n).enumerate() {
-                    let row = &mut row[..kp];
-                    self.gather(pix0 + q + j, row, |d, s| m.copy(d, s));
-                    *s = m.sum(row);
+                let n = block_len(npix - q);
+                for (j, row) in patch.chunks_exact_mut(kp).take(n).enumerate() {
+                    self.gather_flipped(m, pix0 + q + j, row);
                 }
-                let blk = Blocks {
-                    packed: &*packed,
-                    patch: &patch,
-                    xsum: &xsum[..n],
-                    chunk: &chunk,
-                    nc,
-                    c0,
-                };
                 let dst = &mut out[q * oc..(q + n) * oc];
-                // The last block of a band may hold fewer pixels: a smaller kernel.
-                match n {
-                    1 => self.blocks::<1>(m, &blk, dst),
-                    2 => self.blocks::<2>(m, &blk, dst),
-                    3 | 4 => self.blocks::<4>(m, &blk, dst),
-                    _ => self.blocks::<PX>(m, &blk, dst),
-                }
+                self.blocks(m, &patch, n, packed, &chunk, nc, c0, dst);
                 q += n;
             }
             c0 += nc;
         }
     }
 
-    /// Every 32-channel block of the chunk for the pixels of `b` (at most `P`).
+    /// [`Conv::pixels`] gathering every pixel's patch once (`npix · kp <= CACHE`), for
+    /// every chunk to read.
+    #[inline(never)]
+    fn pixels_cached(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize, per_chunk: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let npix = out.len() / oc;
+        let mut patches = [0i8; CACHE];
+        for (j, row) in patches.chunks_exact_mut(kp).take(npix).enumerate() {
+            self.gather_flipped(m, pix0 + j, row);
+        }
+        let mut wbuf = [0u8; WBUF];
+        let mut chunk = Chunk::new();
+        let mut c0 = 0;
+        while c0 < oc {
+            let nc = per_chunk.min(oc - c0);
+            let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
+            self.repack(m, c0, nc, packed, &mut chunk);
+            let mut q = 0;
+            while q < npix {
+                let n = block_len(npix - q);
+                let patch = patches.get(q * kp..).unwrap_or(&[]);
+                let dst = &mut out[q * oc..(q + n) * oc];
+                self.blocks(m, patch, n, packed, &chunk, nc, c0, dst);
+                q += n;
+            }
+            c0 += nc;
+        }
+    }
+
+    /// The window of pixel `pix` into `row` (`kp` bytes) as `x + 128`, `zp + 128` in the
+    /// padding.
+    #[inline]
+    fn gather_flipped(&self, m: Avx512Vnni, pix: usize, row: &mut [i8]) {
+        self.gather_filled(pix, row, self.zp ^ i8::MIN, |d, s| m.copy_flip(d, s));
+    }
+
+    /// Every 32-channel block of the chunk (`nc` channels from `c0`, repacked in `packed`)
+    /// for the `n` pixels (1 ..= [`PX`]) whose patches are the rows of `kp` bytes at the
+    /// start of `patch`; writes them to `dst` (`n` whole pixels).
+    #[allow(clippy::too_many_arguments)]
+    fn blocks(
+        &self,
+        m: Avx512Vnni,
+        patch: &[i8],
+        n: usize,
+        packed: &[u8],
+        chunk: &Chunk,
+        nc: usize,
+        c0: usize,
+        dst: &mut [i8],
+    ) {
+        let b = Blocks {
+            packed,
+            patch,
+            chunk,
+            nc,
+            c0,
+        };
+        match n {
+            1 => self.blocks_of::<1>(m, &b, dst),
+            2 => self.blocks_of::<2>(m, &b, dst),
+            3 => self.blocks_of::<3>(m, &b, dst),
+            4 => self.blocks_of::<4>(m, &b, dst),
+            5 => self.blocks_of::<5>(m, &b, dst),
+            6 => self.blocks_of::<6>(m, &b, dst),
+            7 => self.blocks_of::<7>(m, &b, dst),
+            _ => self.blocks_of::<PX>(m, &b, dst),
+        }
+    }
+
+    /// [`Conv::blocks`] for `P` pixels.
     #[inline(always)]
-    fn blocks<const P: usize>(&self, m: Avx512Vnni, b: &Blocks<'_>, dst: &mut [i8]) {
+    fn blocks_of<const P: usize>(&self, m: Avx512Vnni, b: &Blocks<'_>, dst: &mut [i8]) {
         let kp = self.kp;
         for (k, w) in b.packed.chunks_exact(NB * kp).enumerate() {
             let o = k * NB;
-            let acc = m.block::<P>(w, b.patch, kp / 4);
+            let acc = m.block::<P>(w, b.patch, kp);
             let o_end = (o + NB).min(b.nc);
-            m.store(
-                &acc, b.xsum, b.chunk, o, o_end, b.c0, self.oc, self.job, dst,
-            );
+            m.store(&acc, b.chunk, o, o_end, b.c0, self.oc, self.job, dst);
         }
     }
 
     /// Repacks output channels `c0 .. c0 + nc` (see the module docs) and their per-channel
-    /// constants: `base = bias − zp · Σ w`, the multiplier and the shift.
+    /// constants: `base = bias − (zp + 128) · Σ w`, the multiplier and the shift.
     fn repack(&self, m: Avx512Vnni, c0: usize, nc: usize, packed: &mut [u8], chunk: &mut Chunk) {
         let k = self.k;
+        let zp128 = self.zp as i32 + 128;
         for (b, blk) in packed.chunks_exact_mut(NB * self.kp).enumerate() {
             let o0 = b * NB;
             let rows = nc.saturating_sub(o0).min(NB);
@@ -151,8 +228,7 @@ impl Conv<'_> {
                 let o = o0 + j;
                 let (mult, shift) = self.p.rescale.at(c0 + o);
                 let bias = self.p.bias.get(c0 + o).unwrap_or(0);
-                let zsum = (self.zp as i32).wrapping_mul(m.sum(w));
-                chunk.base[o] = bias.wrapping_sub(zsum);
+                chunk.base[o] = bias.wrapping_sub(zp128.wrapping_mul(m.sum(w)));
                 chunk.mult[o] = mult;
                 chunk.shift[o] = shift as i32;
             }
@@ -160,12 +236,11 @@ impl Conv<'_> {
     }
 }
 
-/// What [`Conv::blocks`] reads: the repacked chunk (channels `c0 .. c0 + nc`), the gathered
-/// patches and their sums (one per pixel).
+/// What [`Conv::blocks_of`] reads: the repacked chunk (channels `c0 .. c0 + nc`) and the
+/// gathered patches (rows of `kp` bytes, from the block's first pixel).
 struct Blocks<'a> {
     packed: &'a [u8],
-    patch: &'a [[i8; MAX_TAPS]; PX],
-    xsum: &'a [i32],
+    patch: &'a [i8],
     chunk: &'a Chunk,
     nc: usize,
     c0: usize,
@@ -173,34 +248,37 @@ struct Blocks<'a> {
 
 /// Per-channel constants of the repacked chunk (index: channel − chunk start).
 struct Chunk {
-    /// `bias − zp · Σ w` (i32 wrapping).
+    /// `bias − (zp + 128) · Σ w` (i32 wrapping).
     base: [i32; CHUNK_OC],
     mult: [i32; CHUNK_OC],
     /// Right shift, `1..=62`.
     shift: [i32; CHUNK_OC],
 }
 
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            base: [0; CHUNK_OC],
+            mult: [0; CHUNK_OC],
+            shift: [1; CHUNK_OC],
+        }
+    }
+}
+
 /// Accumulators of one block: [`PX`] pixels × two vectors of 16 channels.
 type Acc<const P: usize = PX> = [[__m512i; 2]; P];
 
 impl Avx512Vnni {
-    /// `d.copy_from_slice(s)` (same lengths), one masked load and store up to 64 bytes (a
-    /// stem conv's kernel row is 21: a `memcpy` call costs more than the copy).
+    /// `d[i] = s[i] ^ 0x80` (`x + 128` as u8; same lengths): 64 bytes per step, the last
+    /// (or only: a stem conv's kernel row is 21 bytes) step masked.
     #[inline]
-    fn copy(self, d: &mut [i8], s: &[i8]) {
-        if d.len() != s.len() || s.len() > 64 {
-            d.copy_from_slice(s);
+    fn copy_flip(self, d: &mut [i8], s: &[i8]) {
+        if d.len() != s.len() {
             return;
         }
-        let mask: __mmask64 = if s.len() == 64 {
-            !0
-        } else {
-            (1u64 << s.len()) - 1
-        };
-        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected; the mask covers
-        // only the `len` bytes both slices have (masked-out bytes are neither read nor
-        // written).
-        unsafe { copy_masked(d.as_mut_ptr(), s.as_ptr(), mask) }
+        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected; both slices
+        // hold `s.len()` bytes.
+        unsafe { copy_flip_avx512(d.as_mut_ptr(), s.as_ptr(), s.len()) }
     }
 
     /// `Σ row` (i32).
@@ -209,20 +287,18 @@ impl Avx512Vnni {
         unsafe { sum_vnni(row) }
     }
 
-    /// `Σ_g w[g] · patch[p][4g..4g + 4]` for `g < groups`, per lane (see [`block_vnni`]).
-    fn block<const P: usize>(
-        self,
-        w: &[u8],
-        patch: &[[i8; MAX_TAPS]; PX],
-        groups: usize,
-    ) -> Acc<P> {
-        if w.len() < groups * NB * 4 || groups * 4 > MAX_TAPS {
+    /// `Σ_g w[g] · patch[p · stride + 4g ..][..4]` (the patch bytes as u8) for `g < groups`
+    /// and pixels `p < P`, per lane (see [`block_vnni`]); `stride` is the patch rows' length
+    /// and `4 · groups`.
+    fn block<const P: usize>(self, w: &[u8], patch: &[i8], stride: usize) -> Acc<P> {
+        let groups = stride / 4;
+        if P == 0 || w.len() < groups * NB * 4 || patch.len() < (P - 1) * stride + 4 * groups {
             // SAFETY: as in `sum`; the zero vector needs only AVX-512 F.
             return [[self.zero(); 2]; P];
         }
         // SAFETY: as in `sum`; `w` holds `groups` groups of 32 × 4 bytes and every patch
-        // row holds `4 * groups` bytes (both checked above).
-        unsafe { block_vnni::<P>(w.as_ptr(), patch, groups) }
+        // row `p < P` holds `4 * groups` bytes from `p * stride` (both checked above).
+        unsafe { block_vnni::<P>(w.as_ptr(), patch.as_ptr(), stride, groups) }
     }
 
     /// The zero vector.
@@ -231,11 +307,11 @@ impl Avx512Vnni {
         unsafe { _mm512_setzero_si512() }
     }
 
-    /// One 32-channel block: `blk[(g · 32 + j) · 4 + t] = w[j · k + 4g + t] + 128` for the
-    /// `rows` rows of `wb` (`k` bytes each), `128` (weight 0) past a row's end and for the
-    /// rows `rows .. 32`. `blk` is 32 × 4 bytes per group.
+    /// One 32-channel block: `blk[(g · 32 + j) · 4 + t] = w[j · k + 4g + t]` for the `rows`
+    /// rows of `wb` (`k` bytes each), `0` past a row's end and for the rows `rows .. 32`.
+    /// `blk` is 32 × 4 bytes per group.
     fn repack_block(self, wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
-        blk.fill(0x80);
+        blk.fill(0);
         let full = k / 4;
         if rows > NB || wb.len() != rows * k || blk.len() < full * NB * 4 || k > MAX_TAPS {
             return;
@@ -252,19 +328,18 @@ impl Avx512Vnni {
                     .iter_mut()
                     .zip(&w[4 * full..])
                 {
-                    *d = (v as u8) ^ 0x80;
+                    *d = v as u8;
                 }
             }
         }
     }
 
-    /// Requantises `acc` and writes pixels `0 .. xsum.len()`, channels `o .. o_end` of the
+    /// Requantises `acc` and writes pixels `0 .. acc.len()`, channels `o .. o_end` of the
     /// chunk starting at `c0` into `dst` (whole pixels of `oc` bytes).
     #[allow(clippy::too_many_arguments)]
     fn store(
         self,
         acc: &[[__m512i; 2]],
-        xsum: &[i32],
         chunk: &Chunk,
         o: usize,
         o_end: usize,
@@ -274,17 +349,34 @@ impl Avx512Vnni {
         dst: &mut [i8],
     ) {
         // SAFETY: as in `sum`.
-        unsafe { store_vnni(acc, xsum, chunk, o, o_end, c0, oc, job, dst) }
+        unsafe { store_vnni(acc, chunk, o, o_end, c0, oc, job, dst) }
     }
 }
 
 /// # Safety
-/// AVX-512 F/BW available; `d` and `s` valid for the bytes `mask` selects.
+/// AVX-512 F/BW available; `d` and `s` valid for `len` bytes.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-unsafe fn copy_masked(d: *mut i8, s: *const i8, mask: __mmask64) {
-    // SAFETY: the caller's contract.
-    unsafe { _mm512_mask_storeu_epi8(d, mask, _mm512_maskz_loadu_epi8(mask, s)) }
+unsafe fn copy_flip_avx512(d: *mut i8, s: *const i8, len: usize) {
+    let flip = _mm512_set1_epi8(i8::MIN);
+    let mut i = 0;
+    while i + 64 <= len {
+        // SAFETY: bytes i .. i + 64 <= len of both (the caller's contract).
+        unsafe {
+            let v = _mm512_loadu_si512(s.add(i).cast());
+            _mm512_storeu_si512(d.add(i).cast(), _mm512_xor_si512(v, flip));
+        }
+        i += 64;
+    }
+    if i < len {
+        let mask: __mmask64 = (1u64 << (len - i)) - 1;
+        // SAFETY: the mask covers bytes i .. len of both; masked-out bytes are neither read
+        // nor written.
+        unsafe {
+            let v = _mm512_maskz_loadu_epi8(mask, s.add(i));
+            _mm512_mask_storeu_epi8(d.add(i), mask, _mm512_xor_si512(v, flip));
+        }
+    }
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
@@ -323,7 +415,6 @@ fn sum_vnni(row: &[i8]) -> i32 {
 /// `blk.len() >= (k / 4) * 128`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
-    let flip = _mm512_set1_epi32(0x8080_8080u32 as i32);
     let full = k / 4;
     for first in [0, 16] {
         let live = rows.saturating_sub(first).min(16);
@@ -349,9 +440,7 @@ unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
             for (n, &c) in cols.iter().enumerate().take(groups) {
                 let at = ((g0 + n) * NB + first) * 4;
                 // SAFETY: at + 64 <= ((g0 + n) · 32 + 32) · 4 <= full · 128 <= blk.len().
-                unsafe {
-                    _mm512_storeu_si512(blk.as_mut_ptr().add(at).cast(), _mm512_xor_si512(c, flip))
-                };
+                unsafe { _mm512_storeu_si512(blk.as_mut_ptr().add(at).cast(), c) };
             }
             g0 += groups;
         }
@@ -391,19 +480,21 @@ fn transpose16(r: &[__m512i; 16]) -> [__m512i; 16] {
     out
 }
 
-/// The micro-kernel: 8 pixels × 32 channels, 16 `vpdpbusd` per group of 4 taps.
+/// The micro-kernel: `P` (at most 8) pixels × 32 channels, `2 · P` `vpdpbusd` per group of
+/// 4 taps: the weights (i8) against the patch bytes (u8), broadcast.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI available, `w` valid for `groups * 128` bytes, `groups * 4 <=
-/// MAX_TAPS`.
+/// AVX-512 F/BW/VNNI available, `w` valid for `groups * 128` bytes, `patch` valid for
+/// `4 * groups` bytes from `p * stride` for every `p < P`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn block_vnni<const P: usize>(
     w: *const u8,
-    patch: &[[i8; MAX_TAPS]; PX],
+    patch: *const i8,
+    stride: usize,
     groups: usize,
 ) -> Acc<P> {
     let mut acc: Acc<P> = [[_mm512_setzero_si512(); 2]; P];
-    let rows: [*const i8; P] = core::array::from_fn(|p| patch[p.min(PX - 1)].as_ptr());
+    let rows: [*const i8; P] = core::array::from_fn(|p| patch.wrapping_add(p * stride));
     for g in 0..groups {
         // SAFETY: g < groups: bytes `g * 128 .. g * 128 + 128` of `w` (the contract).
         let (w0, w1) = unsafe {
@@ -413,11 +504,11 @@ unsafe fn block_vnni<const P: usize>(
             )
         };
         for (a, r) in acc.iter_mut().zip(&rows) {
-            // SAFETY: 4 * g + 4 <= 4 * groups <= MAX_TAPS, the row's length.
+            // SAFETY: 4 * g + 4 <= 4 * groups bytes of row p (the contract).
             let x = unsafe { (r.add(4 * g) as *const i32).read_unaligned() };
             let xb = _mm512_set1_epi32(x);
-            a[0] = _mm512_dpbusd_epi32(a[0], w0, xb);
-            a[1] = _mm512_dpbusd_epi32(a[1], w1, xb);
+            a[0] = _mm512_dpbusd_epi32(a[0], xb, w0);
+            a[1] = _mm512_dpbusd_epi32(a[1], xb, w1);
         }
     }
     acc
@@ -428,7 +519,6 @@ unsafe fn block_vnni<const P: usize>(
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 fn store_vnni(
     acc: &[[__m512i; 2]],
-    xsum: &[i32],
     chunk: &Chunk,
     o: usize,
     o_end: usize,
@@ -462,12 +552,8 @@ fn store_vnni(
                 _mm512_loadu_si512(shift.as_ptr().cast()),
             )
         };
-        for (j, &xs) in xsum.iter().enumerate() {
-            let Some(a) = acc.get(j).map(|a| a[v]) else {
-                break;
-            };
-            let corr = _mm512_set1_epi32(xs.wrapping_mul(128));
-            let a = _mm512_sub_epi32(_mm512_add_epi32(a, base), corr);
+        for (j, a) in acc.iter().enumerate() {
+            let a = _mm512_add_epi32(a[v], base);
             // (a · m + 2^(s−1)) >> s, clamped to [lo − zp, hi − zp].
             let r = requantize16(a, mult, shift, lo, hi);
             let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv));
