@@ -107,6 +107,7 @@ impl<'a> Job<'a> {
     /// [`Job::gather`] with `fill` in the padding and past `k` instead of the zero point
     /// (for a `copy` that transforms the bytes it copies, `fill` being the zero point's
     /// image).
+    #[inline(always)]
     pub(super) fn gather_filled(
         &self,
         pix: usize,

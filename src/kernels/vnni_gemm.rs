@@ -27,6 +27,7 @@
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
+use core::mem::MaybeUninit;
 
 use super::gemm::{self, Job, MAX_TAPS};
 use super::x86::{requantize16, Avx512Vnni};
@@ -106,8 +107,10 @@ impl Conv<'_> {
     fn pixels_chunked(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize, per_chunk: usize) {
         let (oc, kp) = (self.oc, self.kp);
         let npix = out.len() / oc;
-        let mut wbuf = [0u8; WBUF];
-        let mut patch = [0i8; PX * MAX_TAPS];
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let wbuf = zeroed(&mut wbuf, per_chunk.min(oc).div_ceil(NB) * NB * kp);
+        let mut patch = MaybeUninit::<Aligned<{ PX * MAX_TAPS }>>::uninit();
+        let patch: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patch, PX * kp));
         let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc {
@@ -121,7 +124,7 @@ impl Conv<'_> {
                     self.gather_flipped(m, pix0 + q + j, row);
                 }
                 let dst = &mut out[q * oc..(q + n) * oc];
-                self.blocks(m, &patch, n, packed, &chunk, nc, c0, dst);
+                self.blocks(m, patch, n, packed, &chunk, nc, c0, dst);
                 q += n;
             }
             c0 += nc;
@@ -134,11 +137,13 @@ impl Conv<'_> {
     fn pixels_cached(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize, per_chunk: usize) {
         let (oc, kp) = (self.oc, self.kp);
         let npix = out.len() / oc;
-        let mut patches = [0i8; CACHE];
-        for (j, row) in patches.chunks_exact_mut(kp).take(npix).enumerate() {
+        let mut patches = MaybeUninit::<Aligned<CACHE>>::uninit();
+        let patches: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patches, npix * kp));
+        for (j, row) in patches.chunks_exact_mut(kp).enumerate() {
             self.gather_flipped(m, pix0 + j, row);
         }
-        let mut wbuf = [0u8; WBUF];
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let wbuf = zeroed(&mut wbuf, per_chunk.div_ceil(NB) * NB * kp);
         let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc {
@@ -161,7 +166,9 @@ impl Conv<'_> {
     /// padding.
     #[inline]
     fn gather_flipped(&self, m: Avx512Vnni, pix: usize, row: &mut [i8]) {
-        self.gather_filled(pix, row, self.zp ^ i8::MIN, |d, s| m.copy_flip(d, s));
+        let _ = m;
+        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected.
+        unsafe { gather_flip_avx512(self.job, pix, row) }
     }
 
     /// Every 32-channel block of the chunk (`nc` channels from `c0`, repacked in `packed`)
@@ -236,6 +243,24 @@ impl Conv<'_> {
     }
 }
 
+/// `N` bytes on a cache line boundary: the micro-kernel's 64-byte weight loads, and the
+/// repack's stores, each touch one line, not two.
+#[repr(C, align(64))]
+struct Aligned<const N: usize>([u8; N]);
+
+/// The first `len` bytes (at most `N`) of `buf`, zeroed: the buffers are large, and a call
+/// (one row band of a streamed conv) often uses a small part of them.
+fn zeroed<const N: usize>(buf: &mut MaybeUninit<Aligned<N>>, len: usize) -> &mut [u8] {
+    let len = len.min(N);
+    let p = buf.as_mut_ptr().cast::<u8>();
+    // SAFETY: `p` points to `N >= len` writable bytes, exclusively borrowed for the result's
+    // lifetime; they are all initialised (to 0) before the slice is made.
+    unsafe {
+        core::ptr::write_bytes(p, 0, len);
+        core::slice::from_raw_parts_mut(p, len)
+    }
+}
+
 /// What [`Conv::blocks_of`] reads: the repacked chunk (channels `c0 .. c0 + nc`) and the
 /// gathered patches (rows of `kp` bytes, from the block's first pixel).
 struct Blocks<'a> {
@@ -269,18 +294,6 @@ impl Chunk {
 type Acc<const P: usize = PX> = [[__m512i; 2]; P];
 
 impl Avx512Vnni {
-    /// `d[i] = s[i] ^ 0x80` (`x + 128` as u8; same lengths): 64 bytes per step, the last
-    /// (or only: a stem conv's kernel row is 21 bytes) step masked.
-    #[inline]
-    fn copy_flip(self, d: &mut [i8], s: &[i8]) {
-        if d.len() != s.len() {
-            return;
-        }
-        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected; both slices
-        // hold `s.len()` bytes.
-        unsafe { copy_flip_avx512(d.as_mut_ptr(), s.as_ptr(), s.len()) }
-    }
-
     /// `Σ row` (i32).
     fn sum(self, row: &[i8]) -> i32 {
         // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW/VNNI were detected.
@@ -293,12 +306,12 @@ impl Avx512Vnni {
     fn block<const P: usize>(self, w: &[u8], patch: &[i8], stride: usize) -> Acc<P> {
         let groups = stride / 4;
         if P == 0 || w.len() < groups * NB * 4 || patch.len() < (P - 1) * stride + 4 * groups {
-            // SAFETY: as in `sum`; the zero vector needs only AVX-512 F.
             return [[self.zero(); 2]; P];
         }
+        let (w, patch) = (w.as_ptr(), patch.as_ptr());
         // SAFETY: as in `sum`; `w` holds `groups` groups of 32 × 4 bytes and every patch
         // row `p < P` holds `4 * groups` bytes from `p * stride` (both checked above).
-        unsafe { block_vnni::<P>(w.as_ptr(), patch.as_ptr(), stride, groups) }
+        unsafe { block_vnni::<P>(w, patch, stride, groups) }
     }
 
     /// The zero vector.
@@ -311,7 +324,10 @@ impl Avx512Vnni {
     /// rows of `wb` (`k` bytes each), `0` past a row's end and for the rows `rows .. 32`.
     /// `blk` is 32 × 4 bytes per group.
     fn repack_block(self, wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
-        blk.fill(0);
+        // 32 whole rows of whole groups overwrite every byte (see `repack_vnni`).
+        if rows != NB || !k.is_multiple_of(4) || blk.len() != k * NB {
+            blk.fill(0);
+        }
         let full = k / 4;
         if rows > NB || wb.len() != rows * k || blk.len() < full * NB * 4 || k > MAX_TAPS {
             return;
@@ -353,6 +369,50 @@ impl Avx512Vnni {
     }
 }
 
+/// [`Conv::gather_flipped`]: [`Job::gather_filled`] inlined here, with its copies inlined
+/// too (a stem conv's kernel row is 21 bytes: a call per row costs more than the copy).
+/// A window wholly inside the input (most of them) is copied here directly: `kh` runs of
+/// `kw · ic` bytes, bounds checked once.
+#[target_feature(enable = "avx512f,avx512bw")]
+fn gather_flip_avx512(job: &Job<'_>, pix: usize, row: &mut [i8]) {
+    let fill = job.zp ^ i8::MIN;
+    let w = &job.p.window;
+    let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
+    let (ic, iw) = (job.ic, job.iw);
+    let (oy, ox) = (pix / job.ow.max(1), pix % job.ow.max(1));
+    if let (Some(iy0), Some(ix0)) = ((oy * sh).checked_sub(pt), (ox * sw).checked_sub(pl)) {
+        let line = kw * ic;
+        let step = dh * iw * ic;
+        let start = (iy0 * iw + ix0) * ic;
+        let inside = dw == 1 && kh > 0 && iy0 + (kh - 1) * dh < job.ih && ix0 + kw <= iw;
+        if inside && start + (kh - 1) * step + line <= job.x.len() && kh * line <= row.len() {
+            row[kh * line..].fill(fill);
+            for ky in 0..kh {
+                // SAFETY: AVX-512 F/BW are enabled here; source bytes `start + ky · step ..`
+                // `+ line` lie in `job.x` and destination bytes `ky · line .. + line` in
+                // `row` (both checked above for the last `ky`).
+                unsafe {
+                    copy_flip_avx512(
+                        row.as_mut_ptr().add(ky * line),
+                        job.x.as_ptr().add(start + ky * step),
+                        line,
+                    )
+                }
+            }
+            return;
+        }
+    }
+    job.gather_filled(pix, row, fill, |d, s| {
+        if d.len() == s.len() {
+            // SAFETY: AVX-512 F/BW are enabled here; both slices hold `s.len()` bytes.
+            unsafe { copy_flip_avx512(d.as_mut_ptr(), s.as_ptr(), s.len()) }
+        }
+    });
+}
+
+/// `d[i] = s[i] ^ 0x80` (`x + 128` as u8) for `i < len`: 64 bytes per step, the last (or
+/// only) step masked.
+///
 /// # Safety
 /// AVX-512 F/BW available; `d` and `s` valid for `len` bytes.
 #[target_feature(enable = "avx512f,avx512bw")]
