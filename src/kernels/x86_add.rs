@@ -5,7 +5,7 @@
 //! large), adds them saturating at the i32 range, and requantises the sum. This computes the
 //! same per lane: the two input rescales (table gathers are slower on Zen 4), a saturating
 //! add, the i64 requantisation and clamp. Same values, so the same bytes; the last
-//! `len % 16` elements take the same step on a zero-padded copy.
+//! `len % 16` elements take the same step with masked loads and stores.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
@@ -66,35 +66,60 @@ impl Avx512Vnni {
 }
 
 /// See [`Avx512Vnni::add_all`]. One function with the target features, so that the steps
-/// inline into its loop and their constants are computed once.
+/// inline into its loop and their constants are computed once. The inputs are read in
+/// place, 16 bytes at a time (the last step masked); an in-place input is `y`'s own bytes,
+/// read before they are overwritten.
 #[target_feature(enable = "avx512f,avx512bw")]
 fn add_all(a: &Operand<'_>, b: &Operand<'_>, y: &mut [i8], step: &Step) {
-    // Elements `at .. at + own.len()` of an input (`own`: the output's, for one in place),
-    // zero-padded to 16.
-    let input = |o: &Operand<'_>, at: usize, own: &[i8]| -> [i8; 16] {
-        let src = match o {
-            Operand::Tensor(t) => t.data.get(at..at + own.len()).unwrap_or(&[]),
-            Operand::Output { .. } => own,
-        };
-        let mut v = [0i8; 16];
-        for (d, &s) in v.iter_mut().zip(src) {
-            *d = s;
-        }
-        v
+    let len = y.len();
+    // The input's bytes (`None`: `y` itself), which the caller checked hold `len`.
+    let src = |o: &Operand<'_>| match o {
+        Operand::Tensor(t) => Some(t.data.as_ptr()),
+        Operand::Output { .. } => None,
     };
-    for (i, dst) in y.chunks_mut(16).enumerate() {
-        let (av, bv) = (input(a, 16 * i, dst), input(b, 16 * i, dst));
-        let r = add16(&av, &bv, step);
-        dst.copy_from_slice(&r[..dst.len()]);
+    let (pa, pb) = (src(a), src(b));
+    let lens_ok = |o: &Operand<'_>| match o {
+        Operand::Tensor(t) => t.data.len() >= len,
+        Operand::Output { .. } => true,
+    };
+    if !lens_ok(a) || !lens_ok(b) {
+        return;
+    }
+    let out = y.as_mut_ptr();
+    let (pa, pb) = (
+        pa.unwrap_or(out.cast_const()),
+        pb.unwrap_or(out.cast_const()),
+    );
+    let mut i = 0;
+    while i + 16 <= len {
+        // SAFETY: bytes `i .. i + 16 <= len` of each pointer, all of which hold `len` bytes
+        // (checked above); unaligned loads and store.
+        unsafe {
+            let (va, vb) = (
+                _mm_loadu_si128(pa.add(i).cast()),
+                _mm_loadu_si128(pb.add(i).cast()),
+            );
+            _mm_storeu_si128(out.add(i).cast(), add16(va, vb, step));
+        }
+        i += 16;
+    }
+    if i < len {
+        let mask: __mmask64 = (1u64 << (len - i)) - 1;
+        // SAFETY: the mask selects bytes `i .. len` of each pointer (see above); masked-out
+        // bytes are neither read nor written.
+        unsafe {
+            let load = |p: *const i8| _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(mask, p));
+            let r = add16(load(pa.add(i)), load(pb.add(i)), step);
+            _mm512_mask_storeu_epi8(out.add(i), mask, _mm512_castsi128_si512(r));
+        }
     }
 }
 
 /// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn rescaled(x: &[i8; 16], (z, (m, s)): (i8, (i32, u8))) -> __m512i {
-    // SAFETY: `x` is 16 bytes; unaligned load.
-    let v = _mm512_cvtepi8_epi32(unsafe { _mm_loadu_si128(x.as_ptr().cast()) });
+fn rescaled(x: __m128i, (z, (m, s)): (i8, (i32, u8))) -> __m512i {
+    let v = _mm512_cvtepi8_epi32(x);
     let v = _mm512_slli_epi32::<20>(_mm512_sub_epi32(v, _mm512_set1_epi32(z as i32)));
     let (imin, imax) = (
         _mm512_set1_epi64(i32::MIN as i64),
@@ -108,7 +133,7 @@ fn rescaled(x: &[i8; 16], (z, (m, s)): (i8, (i32, u8))) -> __m512i {
 /// `clamp(requantize(a' +sat b', m, s) + zp)`.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn add16(a: &[i8; 16], b: &[i8; 16], step: &Step) -> [i8; 16] {
+fn add16(a: __m128i, b: __m128i, step: &Step) -> __m128i {
     let (va, vb) = (rescaled(a, step.a), rescaled(b, step.b));
     // Saturating i32 add: where both signs agree and the sum's differs, the bound of a's sign.
     let sum = _mm512_add_epi32(va, vb);
@@ -127,9 +152,5 @@ fn add16(a: &[i8; 16], b: &[i8; 16], step: &Step) -> [i8; 16] {
         _mm512_set1_epi64(step.lo as i64 - zp),
         _mm512_set1_epi64(step.hi as i64 - zp),
     );
-    let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(step.zp as i32)));
-    let mut out = [0i8; 16];
-    // SAFETY: 16 writable bytes; unaligned store.
-    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), bytes) };
-    out
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(step.zp as i32)))
 }
