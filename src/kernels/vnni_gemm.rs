@@ -467,8 +467,9 @@ fn sum_vnni(row: &[i8]) -> i32 {
 }
 
 /// The whole groups of 4 taps of [`Avx512Vnni::repack_block`], 16 rows × 16 groups at a
-/// time: 16 contiguous row loads (masked at the rows' ends), a 16 × 16 transpose of 4-byte
-/// groups, 16 stores (a gather per group is several times slower on Zen 4).
+/// time: [`repack16_full`] for a whole tile, else 16 contiguous row loads (masked at the
+/// rows' ends), a 16 × 16 transpose of 4-byte groups, 16 stores (a gather per group is
+/// several times slower on Zen 4).
 ///
 /// # Safety
 /// AVX-512 F/BW available; `rows <= 32`, `wb.len() == rows * k`, `k <= MAX_TAPS` and
@@ -484,6 +485,19 @@ unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
         let mut g0 = 0;
         while g0 < full {
             let groups = (full - g0).min(16);
+            if live == 16 && groups == 16 {
+                // SAFETY: rows first .. first + 16 < rows, bytes 4 · g0 .. 4 · g0 + 64 <=
+                // 4 · full <= k of each; destination as below.
+                unsafe {
+                    repack16_full(
+                        wb.as_ptr().add(first * k + 4 * g0),
+                        k,
+                        blk.as_mut_ptr().add((g0 * NB + first) * 4),
+                    )
+                };
+                g0 += 16;
+                continue;
+            }
             let bytes = 4 * groups;
             let mask: __mmask64 = if bytes == 64 { !0 } else { (1u64 << bytes) - 1 };
             let mut r = [_mm512_setzero_si512(); 16];
@@ -503,6 +517,46 @@ unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
                 unsafe { _mm512_storeu_si512(blk.as_mut_ptr().add(at).cast(), c) };
             }
             g0 += groups;
+        }
+    }
+}
+
+/// 16 whole rows × 16 groups of [`repack_vnni`], the transpose's 128-bit-lane stage done
+/// by the loads: register `i` of column quad `c` takes, in 128-bit lane `L`, bytes `16c ..
+/// 16c + 16` of row `4L + i`; an in-lane 4 × 4 transpose of 4-byte groups then gives four
+/// output columns. 64 16-byte loads and 32 shuffles, against 16 loads and 64 shuffles (half
+/// of them across lanes) for [`transpose16`].
+///
+/// # Safety
+/// AVX-512 F available; `src` valid for 64 bytes from `j · k` for each `j < 16`, `dst` for
+/// 64 bytes from `n · 128` for each `n < 16`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn repack16_full(src: *const i8, k: usize, dst: *mut u8) {
+    for c in 0..4 {
+        let x: [__m512i; 4] = core::array::from_fn(|i| {
+            // SAFETY: rows `i`, 4 + i, 8 + i, 12 + i, bytes 16c .. 16c + 16 (the contract).
+            unsafe {
+                let row = |l: usize| _mm_loadu_si128(src.add((4 * l + i) * k + 16 * c).cast());
+                let v = _mm512_castsi128_si512(row(0));
+                let v = _mm512_inserti32x4::<1>(v, row(1));
+                let v = _mm512_inserti32x4::<2>(v, row(2));
+                _mm512_inserti32x4::<3>(v, row(3))
+            }
+        });
+        let t0 = _mm512_unpacklo_epi32(x[0], x[1]);
+        let t1 = _mm512_unpackhi_epi32(x[0], x[1]);
+        let t2 = _mm512_unpacklo_epi32(x[2], x[3]);
+        let t3 = _mm512_unpackhi_epi32(x[2], x[3]);
+        let y = [
+            _mm512_unpacklo_epi64(t0, t2),
+            _mm512_unpackhi_epi64(t0, t2),
+            _mm512_unpacklo_epi64(t1, t3),
+            _mm512_unpackhi_epi64(t1, t3),
+        ];
+        for (n, &v) in y.iter().enumerate() {
+            // SAFETY: column 4c + n < 16: bytes (4c + n) · 128 .. + 64 (the contract).
+            unsafe { _mm512_storeu_si512(dst.add((4 * c + n) * NB * 4).cast(), v) };
         }
     }
 }
