@@ -386,8 +386,29 @@ fn gather_flip_avx512(job: &Job<'_>, pix: usize, row: &mut [i8]) {
         let start = (iy0 * iw + ix0) * ic;
         let inside = dw == 1 && kh > 0 && iy0 + (kh - 1) * dh < job.ih && ix0 + kw <= iw;
         if inside && start + (kh - 1) * step + line <= job.x.len() && kh * line <= row.len() {
-            row[kh * line..].fill(fill);
-            for ky in 0..kh {
+            // Short lines (the stem's 21 bytes): whole 32-byte loads and stores for all but
+            // the last line, each store's excess overwritten by the next line's copy (and
+            // past the window by the fill below); masked copies of a few bytes cost more
+            // here (they cross cache lines).
+            let short = line <= 32
+                && kh >= 2
+                && (kh - 2) * line + 32 <= row.len()
+                && start + (kh - 2) * step + 32 <= job.x.len();
+            let exact_from = if short { kh - 1 } else { 0 };
+            if short {
+                let flip = _mm256_set1_epi8(i8::MIN);
+                for ky in 0..kh - 1 {
+                    // SAFETY: AVX2 is implied by AVX-512 F; source bytes `start + ky · step ..`
+                    // `+ 32` lie in `job.x` and destination bytes `ky · line .. + 32` in `row`
+                    // (both checked above for the last `ky`, `kh − 2`).
+                    unsafe {
+                        let v = _mm256_loadu_si256(job.x.as_ptr().add(start + ky * step).cast());
+                        let d = row.as_mut_ptr().add(ky * line);
+                        _mm256_storeu_si256(d.cast(), _mm256_xor_si256(v, flip));
+                    }
+                }
+            }
+            for ky in exact_from..kh {
                 // SAFETY: AVX-512 F/BW are enabled here; source bytes `start + ky · step ..`
                 // `+ line` lie in `job.x` and destination bytes `ky · line .. + line` in
                 // `row` (both checked above for the last `ky`).
@@ -399,6 +420,7 @@ fn gather_flip_avx512(job: &Job<'_>, pix: usize, row: &mut [i8]) {
                     )
                 }
             }
+            row[kh * line..].fill(fill);
             return;
         }
     }
