@@ -117,6 +117,7 @@ impl Conv<'_> {
             let nc = per_chunk.min(oc - c0);
             let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
             self.repack(m, c0, nc, packed, &mut chunk);
+            let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
                 let n = block_len(npix - q);
@@ -124,7 +125,8 @@ impl Conv<'_> {
                     self.gather_flipped(m, pix0 + q + j, row);
                 }
                 let dst = &mut out[q * oc..(q + n) * oc];
-                self.blocks(m, patch, n, packed, &chunk, nc, c0, dst);
+                let pf = next.next().unwrap_or(&[]);
+                self.blocks(m, patch, n, packed, &chunk, nc, c0, pf, dst);
                 q += n;
             }
             c0 += nc;
@@ -150,16 +152,31 @@ impl Conv<'_> {
             let nc = per_chunk.min(oc - c0);
             let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
             self.repack(m, c0, nc, packed, &mut chunk);
+            let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
                 let n = block_len(npix - q);
                 let patch = patches.get(q * kp..).unwrap_or(&[]);
                 let dst = &mut out[q * oc..(q + n) * oc];
-                self.blocks(m, patch, n, packed, &chunk, nc, c0, dst);
+                let pf = next.next().unwrap_or(&[]);
+                self.blocks(m, patch, n, packed, &chunk, nc, c0, pf, dst);
                 q += n;
             }
             c0 += nc;
         }
+    }
+
+    /// The raw weights of the chunk after the one being computed (up to `per_chunk`
+    /// channels from `c1`), in one piece per block of the `npix` pixels: each block's
+    /// micro-kernel prefetches its piece into L2, a line every few groups of taps, so that
+    /// the next repack finds them there. In a whole model they come from memory, and the
+    /// repack's 16 rows at a time are more streams than the hardware prefetcher follows
+    /// (prefetching a whole piece at once, before the block, gained nothing).
+    fn next_chunk(&self, c1: usize, per_chunk: usize, npix: usize) -> core::slice::Chunks<'_, i8> {
+        let k = self.k;
+        let c2 = (c1 + per_chunk).min(self.oc);
+        let next = self.p.weights.get(c1 * k..c2 * k).unwrap_or(&[]);
+        next.chunks(next.len().div_ceil(npix.div_ceil(PX)).max(1))
     }
 
     /// The window of pixel `pix` into `row` (`kp` bytes) as `x + 128`, `zp + 128` in the
@@ -184,6 +201,7 @@ impl Conv<'_> {
         chunk: &Chunk,
         nc: usize,
         c0: usize,
+        pf: &[i8],
         dst: &mut [i8],
     ) {
         let b = Blocks {
@@ -192,6 +210,7 @@ impl Conv<'_> {
             chunk,
             nc,
             c0,
+            pf,
         };
         match n {
             1 => self.blocks_of::<1>(m, &b, dst),
@@ -209,9 +228,11 @@ impl Conv<'_> {
     #[inline(always)]
     fn blocks_of<const P: usize>(&self, m: Avx512Vnni, b: &Blocks<'_>, dst: &mut [i8]) {
         let kp = self.kp;
+        let blocks = (b.packed.len() / (NB * kp).max(1)).max(1);
+        let mut pf = b.pf.chunks(b.pf.len().div_ceil(blocks).max(1));
         for (k, w) in b.packed.chunks_exact(NB * kp).enumerate() {
             let o = k * NB;
-            let acc = m.block::<P>(w, b.patch, kp);
+            let acc = m.block::<P>(w, b.patch, kp, pf.next().unwrap_or(&[]));
             let o_end = (o + NB).min(b.nc);
             m.store(&acc, b.chunk, o, o_end, b.c0, self.oc, self.job, dst);
         }
@@ -269,6 +290,8 @@ struct Blocks<'a> {
     chunk: &'a Chunk,
     nc: usize,
     c0: usize,
+    /// Bytes to prefetch into L2 meanwhile.
+    pf: &'a [i8],
 }
 
 /// Per-channel constants of the repacked chunk (index: channel − chunk start).
@@ -303,15 +326,22 @@ impl Avx512Vnni {
     /// `Σ_g w[g] · patch[p · stride + 4g ..][..4]` (the patch bytes as u8) for `g < groups`
     /// and pixels `p < P`, per lane (see [`block_vnni`]); `stride` is the patch rows' length
     /// and `4 · groups`.
-    fn block<const P: usize>(self, w: &[u8], patch: &[i8], stride: usize) -> Acc<P> {
+    fn block<const P: usize>(self, w: &[u8], patch: &[i8], stride: usize, pf: &[i8]) -> Acc<P> {
         let groups = stride / 4;
         if P == 0 || w.len() < groups * NB * 4 || patch.len() < (P - 1) * stride + 4 * groups {
             return [[self.zero(); 2]; P];
         }
         let (w, patch) = (w.as_ptr(), patch.as_ptr());
+        let step = pf.len().div_ceil(groups.max(1));
         // SAFETY: as in `sum`; `w` holds `groups` groups of 32 × 4 bytes and every patch
         // row `p < P` holds `4 * groups` bytes from `p * stride` (both checked above).
-        unsafe { block_vnni::<P>(w, patch, stride, groups) }
+        unsafe {
+            if pf.is_empty() {
+                block_vnni::<P, false>(w, patch, stride, groups, pf.as_ptr(), 0)
+            } else {
+                block_vnni::<P, true>(w, patch, stride, groups, pf.as_ptr(), step)
+            }
+        }
     }
 
     /// The zero vector.
@@ -623,15 +653,21 @@ fn transpose16(r: &[__m512i; 16]) -> [__m512i; 16] {
 /// AVX-512 F/BW/VNNI available, `w` valid for `groups * 128` bytes, `patch` valid for
 /// `4 * groups` bytes from `p * stride` for every `p < P`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn block_vnni<const P: usize>(
+unsafe fn block_vnni<const P: usize, const PF: bool>(
     w: *const u8,
     patch: *const i8,
     stride: usize,
     groups: usize,
+    pf: *const i8,
+    pf_step: usize,
 ) -> Acc<P> {
     let mut acc: Acc<P> = [[_mm512_setzero_si512(); 2]; P];
     let rows: [*const i8; P] = core::array::from_fn(|p| patch.wrapping_add(p * stride));
     for g in 0..groups {
+        if PF {
+            // A hint: any address will do, nothing is read.
+            _mm_prefetch::<_MM_HINT_T1>(pf.wrapping_add(g * pf_step));
+        }
         // SAFETY: g < groups: bytes `g * 128 .. g * 128 + 128` of `w` (the contract).
         let (w0, w1) = unsafe {
             (
