@@ -121,9 +121,7 @@ impl Conv<'_> {
             let mut q = 0;
             while q < npix {
                 let n = block_len(npix - q);
-                for (j, row) in patch.chunks_exact_mut(kp).take(n).enumerate() {
-                    self.gather_flipped(m, pix0 + q + j, row);
-                }
+                self.gather_flipped(m, pix0 + q, &mut patch[..n * kp]);
                 let dst = &mut out[q * oc..(q + n) * oc];
                 let pf = next.next().unwrap_or(&[]);
                 self.blocks(m, patch, n, packed, &chunk, nc, c0, pf, dst);
@@ -141,9 +139,7 @@ impl Conv<'_> {
         let npix = out.len() / oc;
         let mut patches = MaybeUninit::<Aligned<CACHE>>::uninit();
         let patches: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patches, npix * kp));
-        for (j, row) in patches.chunks_exact_mut(kp).enumerate() {
-            self.gather_flipped(m, pix0 + j, row);
-        }
+        self.gather_flipped(m, pix0, patches);
         let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
         let wbuf = zeroed(&mut wbuf, per_chunk.div_ceil(NB) * NB * kp);
         let mut chunk = Chunk::new();
@@ -179,13 +175,13 @@ impl Conv<'_> {
         next.chunks(next.len().div_ceil(npix.div_ceil(PX)).max(1))
     }
 
-    /// The window of pixel `pix` into `row` (`kp` bytes) as `x + 128`, `zp + 128` in the
-    /// padding.
+    /// The windows of pixels `pix, pix + 1, …` into the rows of `kp` bytes of `rows`, as
+    /// `x + 128`, `zp + 128` in the padding.
     #[inline]
-    fn gather_flipped(&self, m: Avx512Vnni, pix: usize, row: &mut [i8]) {
+    fn gather_flipped(&self, m: Avx512Vnni, pix: usize, rows: &mut [i8]) {
         let _ = m;
         // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected.
-        unsafe { gather_flip_avx512(self.job, pix, row) }
+        unsafe { gather_flip_avx512(self.job, pix, rows, self.kp) }
     }
 
     /// Every 32-channel block of the chunk (`nc` channels from `c0`, repacked in `packed`)
@@ -404,12 +400,28 @@ impl Avx512Vnni {
 /// A window wholly inside the input (most of them) is copied here directly: `kh` runs of
 /// `kw · ic` bytes, bounds checked once.
 #[target_feature(enable = "avx512f,avx512bw")]
-fn gather_flip_avx512(job: &Job<'_>, pix: usize, row: &mut [i8]) {
+fn gather_flip_avx512(job: &Job<'_>, pix: usize, rows: &mut [i8], kp: usize) {
+    let ow = job.ow.max(1);
+    // One division per run of pixels, not per pixel.
+    let (mut oy, mut ox) = (pix / ow, pix % ow);
+    for (j, row) in rows.chunks_exact_mut(kp.max(1)).enumerate() {
+        gather_one(job, pix + j, oy, ox, row);
+        ox += 1;
+        if ox == ow {
+            (oy, ox) = (oy + 1, 0);
+        }
+    }
+}
+
+/// One pixel's window for [`gather_flip_avx512`]: pixel `pix`, at output row `oy`, column
+/// `ox`.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn gather_one(job: &Job<'_>, pix: usize, oy: usize, ox: usize, row: &mut [i8]) {
     let fill = job.zp ^ i8::MIN;
     let w = &job.p.window;
     let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
     let (ic, iw) = (job.ic, job.iw);
-    let (oy, ox) = (pix / job.ow.max(1), pix % job.ow.max(1));
     if let (Some(iy0), Some(ix0)) = ((oy * sh).checked_sub(pt), (ox * sw).checked_sub(pl)) {
         let line = kw * ic;
         let step = dh * iw * ic;
