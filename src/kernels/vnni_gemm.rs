@@ -30,7 +30,7 @@ use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
 use super::gemm::{self, Job, MAX_TAPS};
-use super::x86::{requantize16, Avx512Vnni};
+use super::x86::{requantize16, requantize16_hi, Avx512Vnni};
 use super::{ConvParams, In, KernelError, Out};
 
 /// Output channels of one micro-kernel call: two vectors of 16.
@@ -716,6 +716,10 @@ fn store_vnni(
     let lo = _mm512_set1_epi64(clamp.min as i64 - zp);
     let hi = _mm512_set1_epi64(clamp.max as i64 - zp);
     let zpv = _mm512_set1_epi32(job.out_zp as i32);
+    let (lo32, hi32) = (
+        _mm512_set1_epi32(clamp.min as i32 - job.out_zp as i32),
+        _mm512_set1_epi32(clamp.max as i32 - job.out_zp as i32),
+    );
     for (v, o) in [o, o + 16].into_iter().enumerate() {
         if o >= o_end {
             break;
@@ -736,10 +740,17 @@ fn store_vnni(
                 _mm512_loadu_si512(shift.as_ptr().cast()),
             )
         };
+        // The lanes stored all shift by 32 or more: the cheaper exact form.
+        let live: __mmask16 = ((1u32 << n) - 1) as u16;
+        let big = _mm512_cmpge_epi32_mask(shift, _mm512_set1_epi32(32)) & live == live;
         for (j, a) in acc.iter().enumerate() {
             let a = _mm512_add_epi32(a[v], base);
             // (a · m + 2^(s−1)) >> s, clamped to [lo − zp, hi − zp].
-            let r = requantize16(a, mult, shift, lo, hi);
+            let r = if big {
+                requantize16_hi(a, mult, shift, lo32, hi32)
+            } else {
+                requantize16(a, mult, shift, lo, hi)
+            };
             let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv));
             let at = j * oc + c0 + o;
             if let Some(d) = dst.get_mut(at..at + 16).filter(|_| n == 16) {
