@@ -323,3 +323,19 @@ pub(super) fn requantize16_hi(
     let r = _mm512_srav_epi32(high, _mm512_sub_epi32(s, _mm512_set1_epi32(32)));
     _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
 }
+
+/// [`requantize16`] without the clamp, for lanes whose result is known to fit i32.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) fn requantize16_unclamped(x: __m512i, m: __m512i, s: __m512i) -> __m512i {
+    let one = _mm512_set1_epi64(1);
+    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
+    let s_od = _mm512_srli_epi64::<32>(s);
+    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
+    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
+    let ev = _mm512_mul_epi32(x, m);
+    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
+    let ev = _mm512_srav_epi64(_mm512_add_epi64(ev, h_ev), s_ev);
+    let od = _mm512_srav_epi64(_mm512_add_epi64(od, h_od), s_od);
+    _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od))
+}

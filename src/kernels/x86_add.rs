@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 use super::reference;
-use super::x86::{requantize16, Avx512Vnni};
+use super::x86::{requantize16, requantize16_unclamped, Avx512Vnni};
 use super::{AddParams, KernelError, Operand, Out};
 
 /// [`reference::add_into`] on AVX-512: same contract, errors and bytes.
@@ -90,51 +90,88 @@ fn add_all(a: &Operand<'_>, b: &Operand<'_>, y: &mut [i8], step: &Step) {
         pa.unwrap_or(out.cast_const()),
         pb.unwrap_or(out.cast_const()),
     );
+    if fits_i32(step.a.1) && fits_i32(step.b.1) {
+        // SAFETY: `pa`, `pb` and `out` hold `len` bytes (checked above).
+        unsafe { add_run(pa, pb, out, len, |va, vb| add16::<false>(va, vb, step)) }
+    } else {
+        // SAFETY: as above.
+        unsafe { add_run(pa, pb, out, len, |va, vb| add16::<true>(va, vb, step)) }
+    }
+}
+
+/// Whether `requantize((x − zp) << 20, m, s)` is inside the i32 range for every `x − zp`
+/// in `−255 ..= 255`, so that the reference's clamp to it changes nothing: `|result| <=`
+/// `(255 · 2^20 · |m| + 2^(s−1)) / 2^s + 1` (the usual case: `m / 2^s` is at most about 1).
+fn fits_i32((m, s): (i32, u8)) -> bool {
+    let s = s.clamp(1, 62) as u32;
+    let top = ((255i128 << 20) * (m as i128).abs() + (1i128 << (s - 1))) >> s;
+    top < i32::MAX as i128
+}
+
+/// `out[i] = f(a[i], b[i])`, 16 bytes at a time (the last step masked).
+///
+/// # Safety
+/// AVX-512 F/BW available; `pa`, `pb` and `out` valid for `len` bytes (`out` may be one of
+/// the others: each step reads its 16 bytes before it writes them).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn add_run(
+    pa: *const i8,
+    pb: *const i8,
+    out: *mut i8,
+    len: usize,
+    f: impl Fn(__m128i, __m128i) -> __m128i,
+) {
     let mut i = 0;
     while i + 16 <= len {
         // SAFETY: bytes `i .. i + 16 <= len` of each pointer, all of which hold `len` bytes
-        // (checked above); unaligned loads and store.
+        // (the contract); unaligned loads and store.
         unsafe {
             let (va, vb) = (
                 _mm_loadu_si128(pa.add(i).cast()),
                 _mm_loadu_si128(pb.add(i).cast()),
             );
-            _mm_storeu_si128(out.add(i).cast(), add16(va, vb, step));
+            _mm_storeu_si128(out.add(i).cast(), f(va, vb));
         }
         i += 16;
     }
     if i < len {
         let mask: __mmask64 = (1u64 << (len - i)) - 1;
-        // SAFETY: the mask selects bytes `i .. len` of each pointer (see above); masked-out
-        // bytes are neither read nor written.
+        // SAFETY: the mask selects bytes `i .. len` of each pointer (the contract);
+        // masked-out bytes are neither read nor written.
         unsafe {
             let load = |p: *const i8| _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(mask, p));
-            let r = add16(load(pa.add(i)), load(pb.add(i)), step);
+            let r = f(load(pa.add(i)), load(pb.add(i)));
             _mm512_mask_storeu_epi8(out.add(i), mask, _mm512_castsi128_si512(r));
         }
     }
 }
 
-/// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`).
+/// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`). Without
+/// `CLAMP` the clamp to the i32 range is left out ([`fits_i32`] said it changes nothing).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn rescaled(x: __m128i, (z, (m, s)): (i8, (i32, u8))) -> __m512i {
+fn rescaled<const CLAMP: bool>(x: __m128i, (z, (m, s)): (i8, (i32, u8))) -> __m512i {
     let v = _mm512_cvtepi8_epi32(x);
     let v = _mm512_slli_epi32::<20>(_mm512_sub_epi32(v, _mm512_set1_epi32(z as i32)));
-    let (imin, imax) = (
-        _mm512_set1_epi64(i32::MIN as i64),
-        _mm512_set1_epi64(i32::MAX as i64),
-    );
     let s = _mm512_set1_epi32(s.clamp(1, 62) as i32);
-    requantize16(v, _mm512_set1_epi32(m), s, imin, imax)
+    if CLAMP {
+        let (imin, imax) = (
+            _mm512_set1_epi64(i32::MIN as i64),
+            _mm512_set1_epi64(i32::MAX as i64),
+        );
+        requantize16(v, _mm512_set1_epi32(m), s, imin, imax)
+    } else {
+        requantize16_unclamped(v, _mm512_set1_epi32(m), s)
+    }
 }
 
 /// 16 outputs of the reference's arithmetic: `a'` and `b'` (what its tables hold), then
 /// `clamp(requantize(a' +sat b', m, s) + zp)`.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn add16(a: __m128i, b: __m128i, step: &Step) -> __m128i {
-    let (va, vb) = (rescaled(a, step.a), rescaled(b, step.b));
+fn add16<const CLAMP: bool>(a: __m128i, b: __m128i, step: &Step) -> __m128i {
+    let (va, vb) = (rescaled::<CLAMP>(a, step.a), rescaled::<CLAMP>(b, step.b));
     // Saturating i32 add: where both signs agree and the sum's differs, the bound of a's sign.
     let sum = _mm512_add_epi32(va, vb);
     let over = _mm512_cmplt_epi32_mask(
