@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 use super::reference;
-use super::x86::{requantize16, requantize16_unclamped, Avx512Vnni};
+use super::x86::{requantize16, requantize16_hi, requantize16_unclamped, Avx512Vnni};
 use super::{AddParams, KernelError, Operand, Out};
 
 /// [`reference::add_into`] on AVX-512: same contract, errors and bytes.
@@ -90,22 +90,35 @@ fn add_all(a: &Operand<'_>, b: &Operand<'_>, y: &mut [i8], step: &Step) {
         pa.unwrap_or(out.cast_const()),
         pb.unwrap_or(out.cast_const()),
     );
-    if fits_i32(step.a.1) && fits_i32(step.b.1) {
+    let fast = bound(step.a.1) + bound(step.b.1) <= i32::MAX as i128;
+    let hi = step.out.1.clamp(1, 62) >= 32;
+    match (fast, hi) {
         // SAFETY: `pa`, `pb` and `out` hold `len` bytes (checked above).
-        unsafe { add_run(pa, pb, out, len, |va, vb| add16::<false>(va, vb, step)) }
-    } else {
+        (true, true) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<true, true>(a, b, step))
+        },
         // SAFETY: as above.
-        unsafe { add_run(pa, pb, out, len, |va, vb| add16::<true>(va, vb, step)) }
+        (true, false) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<true, false>(a, b, step))
+        },
+        // SAFETY: as above.
+        (false, true) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<false, true>(a, b, step))
+        },
+        // SAFETY: as above.
+        (false, false) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<false, false>(a, b, step))
+        },
     }
 }
 
-/// Whether `requantize((x − zp) << 20, m, s)` is inside the i32 range for every `x − zp`
-/// in `−255 ..= 255`, so that the reference's clamp to it changes nothing: `|result| <=`
-/// `(255 · 2^20 · |m| + 2^(s−1)) / 2^s + 1` (the usual case: `m / 2^s` is at most about 1).
-fn fits_i32((m, s): (i32, u8)) -> bool {
+/// A bound on `|requantize((x − zp) << 20, m, s)|` for every `x − zp` in `−255 ..= 255`:
+/// `(255 · 2^20 · |m| + 2^(s−1)) / 2^s + 1`. When the two inputs' bounds add up to at most
+/// `i32::MAX` (the usual case: `m / 2^s` is at most about 1), neither rescale reaches the
+/// reference's clamp to the i32 range, nor their sum its saturation.
+fn bound((m, s): (i32, u8)) -> i128 {
     let s = s.clamp(1, 62) as u32;
-    let top = ((255i128 << 20) * (m as i128).abs() + (1i128 << (s - 1))) >> s;
-    top < i32::MAX as i128
+    (((255i128 << 20) * (m as i128).abs() + (1i128 << (s - 1))) >> s) + 1
 }
 
 /// `out[i] = f(a[i], b[i])`, 16 bytes at a time (the last step masked).
@@ -147,47 +160,56 @@ unsafe fn add_run(
     }
 }
 
-/// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`). Without
-/// `CLAMP` the clamp to the i32 range is left out ([`fits_i32`] said it changes nothing).
+/// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`). With
+/// `UNCLAMPED` the clamp to the i32 range is left out ([`bound`] said it changes nothing).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn rescaled<const CLAMP: bool>(x: __m128i, (z, (m, s)): (i8, (i32, u8))) -> __m512i {
+fn rescaled<const UNCLAMPED: bool>(x: __m128i, (z, (m, s)): (i8, (i32, u8))) -> __m512i {
     let v = _mm512_cvtepi8_epi32(x);
     let v = _mm512_slli_epi32::<20>(_mm512_sub_epi32(v, _mm512_set1_epi32(z as i32)));
     let s = _mm512_set1_epi32(s.clamp(1, 62) as i32);
-    if CLAMP {
+    if UNCLAMPED {
+        requantize16_unclamped(v, _mm512_set1_epi32(m), s)
+    } else {
         let (imin, imax) = (
             _mm512_set1_epi64(i32::MIN as i64),
             _mm512_set1_epi64(i32::MAX as i64),
         );
         requantize16(v, _mm512_set1_epi32(m), s, imin, imax)
-    } else {
-        requantize16_unclamped(v, _mm512_set1_epi32(m), s)
     }
 }
 
 /// 16 outputs of the reference's arithmetic: `a'` and `b'` (what its tables hold), then
-/// `clamp(requantize(a' +sat b', m, s) + zp)`.
+/// `clamp(requantize(a' +sat b', m, s) + zp)`. `FAST`: the rescales need no clamp and their
+/// sum no saturation ([`bound`]); `HI`: the output shift is at least 32
+/// ([`requantize16_hi`]: same value, cheaper).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn add16<const CLAMP: bool>(a: __m128i, b: __m128i, step: &Step) -> __m128i {
-    let (va, vb) = (rescaled::<CLAMP>(a, step.a), rescaled::<CLAMP>(b, step.b));
-    // Saturating i32 add: where both signs agree and the sum's differs, the bound of a's sign.
+fn add16<const FAST: bool, const HI: bool>(a: __m128i, b: __m128i, step: &Step) -> __m128i {
+    let (va, vb) = (rescaled::<FAST>(a, step.a), rescaled::<FAST>(b, step.b));
     let sum = _mm512_add_epi32(va, vb);
-    let over = _mm512_cmplt_epi32_mask(
-        _mm512_and_si512(_mm512_xor_si512(va, sum), _mm512_xor_si512(vb, sum)),
-        _mm512_setzero_si512(),
+    let sum = if FAST {
+        sum // no overflow (see `bound`)
+    } else {
+        // Saturating: where both signs agree and the sum's differs, the bound of a's sign.
+        let over = _mm512_cmplt_epi32_mask(
+            _mm512_and_si512(_mm512_xor_si512(va, sum), _mm512_xor_si512(vb, sum)),
+            _mm512_setzero_si512(),
+        );
+        let bound = _mm512_xor_si512(_mm512_srai_epi32::<31>(va), _mm512_set1_epi32(i32::MAX));
+        _mm512_mask_blend_epi32(over, sum, bound)
+    };
+    let zp = step.zp as i32;
+    let (m, s) = (
+        _mm512_set1_epi32(step.out.0),
+        _mm512_set1_epi32(step.out.1.clamp(1, 62) as i32),
     );
-    let bound = _mm512_xor_si512(_mm512_srai_epi32::<31>(va), _mm512_set1_epi32(i32::MAX));
-    let sum = _mm512_mask_blend_epi32(over, sum, bound);
-    let zp = step.zp as i64;
-    let (m, s) = (step.out.0, step.out.1.clamp(1, 62));
-    let r = requantize16(
-        sum,
-        _mm512_set1_epi32(m),
-        _mm512_set1_epi32(s as i32),
-        _mm512_set1_epi64(step.lo as i64 - zp),
-        _mm512_set1_epi64(step.hi as i64 - zp),
-    );
-    _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(step.zp as i32)))
+    let r = if HI {
+        let (lo, hi) = (step.lo as i32 - zp, step.hi as i32 - zp);
+        requantize16_hi(sum, m, s, _mm512_set1_epi32(lo), _mm512_set1_epi32(hi))
+    } else {
+        let (lo, hi) = (step.lo as i64 - zp as i64, step.hi as i64 - zp as i64);
+        requantize16(sum, m, s, _mm512_set1_epi64(lo), _mm512_set1_epi64(hi))
+    };
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(zp)))
 }
