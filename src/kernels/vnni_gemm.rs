@@ -462,7 +462,7 @@ fn gather_one(job: &Job<'_>, pix: usize, oy: usize, ox: usize, row: &mut [i8]) {
                     )
                 }
             }
-            row[kh * line..].fill(fill);
+            fill_short(&mut row[kh * line..], fill);
             return;
         }
     }
@@ -472,6 +472,24 @@ fn gather_one(job: &Job<'_>, pix: usize, oy: usize, ox: usize, row: &mut [i8]) {
             unsafe { copy_flip_avx512(d.as_mut_ptr(), s.as_ptr(), s.len()) }
         }
     });
+}
+
+/// `d.fill(v)`, one masked store when `d` is at most 64 bytes (the few bytes past a window,
+/// up to the next multiple of 4: a `memset` call per pixel cost more than the store).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn fill_short(d: &mut [i8], v: i8) {
+    if d.len() > 64 {
+        d.fill(v);
+        return;
+    }
+    let mask: __mmask64 = if d.len() == 64 {
+        !0
+    } else {
+        (1u64 << d.len()) - 1
+    };
+    // SAFETY: the mask selects `d`'s bytes; masked-out bytes are not written.
+    unsafe { _mm512_mask_storeu_epi8(d.as_mut_ptr(), mask, _mm512_set1_epi8(v)) }
 }
 
 /// `d[i] = s[i] ^ 0x80` (`x + 128` as u8) for `i < len`: 64 bytes per step, the last (or
