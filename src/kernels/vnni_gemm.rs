@@ -248,11 +248,13 @@ impl Conv<'_> {
                 .get((c0 + o0) * k..(c0 + o0 + rows) * k)
                 .unwrap_or(&[]);
             m.repack_block(wb, rows, k, blk);
-            for (j, w) in wb.chunks_exact(k).enumerate() {
+            // Σ w of each channel from the repacked block (its padding is weight 0).
+            let sums = m.block_sums(blk);
+            for (j, &sum) in sums.iter().enumerate().take(rows) {
                 let o = o0 + j;
                 let (mult, shift) = self.p.rescale.at(c0 + o);
                 let bias = self.p.bias.get(c0 + o).unwrap_or(0);
-                chunk.base[o] = bias.wrapping_sub(zp128.wrapping_mul(m.sum(w)));
+                chunk.base[o] = bias.wrapping_sub(zp128.wrapping_mul(sum));
                 chunk.mult[o] = mult;
                 chunk.shift[o] = shift as i32;
             }
@@ -313,10 +315,13 @@ impl Chunk {
 type Acc<const P: usize = PX> = [[__m512i; 2]; P];
 
 impl Avx512Vnni {
-    /// `Σ row` (i32).
-    fn sum(self, row: &[i8]) -> i32 {
+    /// The 32 channels' weight sums of a repacked block (`[group][32][4]`, i8): one
+    /// `vpdpbusd` of ones per 16 channels and group, no pass over the rows.
+    fn block_sums(self, blk: &[u8]) -> [i32; NB] {
+        let mut out = [0i32; NB];
         // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW/VNNI were detected.
-        unsafe { sum_vnni(row) }
+        unsafe { block_sums_vnni(blk, &mut out) };
+        out
     }
 
     /// `Σ_g w[g] · patch[p · stride + 4g ..][..4]` (the patch bytes as u8) for `g < groups`
@@ -521,31 +526,30 @@ unsafe fn copy_flip_avx512(d: *mut i8, s: *const i8, len: usize) {
     }
 }
 
+/// See [`Avx512Vnni::block_sums`].
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn sum_vnni(row: &[i8]) -> i32 {
+fn block_sums_vnni(blk: &[u8], out: &mut [i32; NB]) {
     let ones = _mm512_set1_epi8(1);
-    // Four independent accumulators: one chain would wait on `vpdpbusd`'s latency.
+    // Two chains per half: one would wait on `vpdpbusd`'s latency.
     let mut s = [_mm512_setzero_si512(); 4];
-    let mut quads = row.chunks_exact(256);
-    for q in quads.by_ref() {
-        for (a, c) in s.iter_mut().zip(q.chunks_exact(64)) {
-            // SAFETY: `c` is 64 bytes; unaligned load.
-            let v = unsafe { _mm512_loadu_si512(c.as_ptr().cast()) };
-            *a = _mm512_dpbusd_epi32(*a, ones, v);
-        }
-    }
-    for c in quads.remainder().chunks(64) {
-        let mask: __mmask64 = if c.len() >= 64 {
-            !0
-        } else {
-            (1u64 << c.len()) - 1
+    for (i, g) in blk.chunks_exact(NB * 4).enumerate() {
+        let h = 2 * (i & 1);
+        // SAFETY: `g` is 128 bytes; unaligned loads.
+        let (w0, w1) = unsafe {
+            (
+                _mm512_loadu_si512(g.as_ptr().cast()),
+                _mm512_loadu_si512(g.as_ptr().add(64).cast()),
+            )
         };
-        // SAFETY: the mask covers only `c`'s bytes; masked-out bytes are not read.
-        let v = unsafe { _mm512_maskz_loadu_epi8(mask, c.as_ptr()) };
-        s[0] = _mm512_dpbusd_epi32(s[0], ones, v);
+        s[h] = _mm512_dpbusd_epi32(s[h], ones, w0);
+        s[h + 1] = _mm512_dpbusd_epi32(s[h + 1], ones, w1);
     }
-    let s = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
-    _mm512_reduce_add_epi32(s)
+    let (lo, hi) = (_mm512_add_epi32(s[0], s[2]), _mm512_add_epi32(s[1], s[3]));
+    // SAFETY: `out` is 32 i32 (128 bytes); unaligned stores.
+    unsafe {
+        _mm512_storeu_si512(out.as_mut_ptr().cast(), lo);
+        _mm512_storeu_si512(out.as_mut_ptr().add(16).cast(), hi);
+    }
 }
 
 /// The whole groups of 4 taps of [`Avx512Vnni::repack_block`], 16 rows × 16 groups at a
