@@ -16,14 +16,17 @@
 //!    folded into the bias once per chunk): a padded tap holds `zp + 128` and adds
 //!    `w · (zp + 128)`, which the correction takes back, as the reference skips the tap.
 //!    Everything is i32 wrapping, the same sum modulo 2^32, so the accumulators are the
-//!    reference's bit for bit, and the requantisation is the reference's in i64 lanes.
+//!    reference's bit for bit, and the requantisation is the reference's in i64 lanes (or,
+//!    where every shift of 16 channels is at least 32, its exact 32-bit form).
 //!
 //! The pixels of a call are cut into blocks of nearly equal size (49 as 7 × 7, not 6 × 8 + 1):
-//! a block of one pixel loads two weight vectors per two `vpdpbusd`.
+//! a block of one pixel loads two weight vectors per two `vpdpbusd`. While a chunk computes,
+//! the next chunk's weights are prefetched into L2.
 //!
-//! Stack: [`WBUF`] + [`CACHE`] bytes (the two paths' frames are apart, see
-//! [`Conv::pixels`]) plus three [`CHUNK_OC`] i32 arrays, about 230 KiB per call at most (host
-//! threads have ≥ 2 MiB). Allocates nothing.
+//! Stack: [`WBUF`] bytes plus [`PX`] × [`MAX_TAPS`] of patches (about 184 KiB), or, on the
+//! small-map path, [`CACHE`] bytes of patches (about 368 KiB); the two paths' frames are
+//! apart (see [`Conv::pixels`]); plus three [`CHUNK_OC`] i32 arrays. Host threads have
+//! ≥ 2 MiB. Allocates nothing.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;

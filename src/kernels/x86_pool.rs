@@ -1,6 +1,6 @@
 //! x86-64 AVX-512 max pool: 64 channels per step (`vpmaxsb`), the last `c % 64` masked.
 //!
-//! [`reference::max_pool`](super::reference::max_pool) takes, per output pixel and channel,
+//! [`reference::max_pool`] takes, per output pixel and channel,
 //! the max over the valid window positions (starting from −128), then the clamp. This does
 //! the same per lane: the same positions, max is exact, so the same bytes.
 #![allow(unsafe_code)]
