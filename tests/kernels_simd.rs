@@ -114,7 +114,14 @@ fn conv_case(rng: &mut Rng) -> Option<(Vec<i8>, Shape, i8, Shape, i8, Window, us
     let ow = out(iw, k[1], s[1], d[1], p[1], rng.usize(0, p[1]))?;
     let x = data(rng, ih * iw * ic);
     let w = data(rng, oc * k[0] * k[1] * (ic / g));
-    let rq = requant(rng, oc, k[0] * k[1] * ic / g);
+    let mut rq = requant(rng, oc, k[0] * k[1] * ic / g);
+    if rng.usize(0, 3) == 0 {
+        // Shifts on both sides of 32 (the VNNI GEMM's requantisation takes a cheaper form
+        // when all of a vector's are at least 32); most outputs then saturate.
+        for s in rq.shift.iter_mut() {
+            *s = rng.range(16, 40) as u8;
+        }
+    }
     let win = Window {
         kernel: k,
         stride: s,
@@ -196,21 +203,24 @@ fn conv2d_every_isa_matches_reference() {
 
 /// Layers larger than the random cases: windows up to and past the 4 608 taps of the VNNI
 /// GEMM path, more output channels than it repacks at once (several chunks, a partial last
-/// one), the 7×7 stride-2 stem, pixel counts that are not a multiple of its 8-pixel blocks.
+/// one; patches gathered once for all chunks, and gathered per chunk), the 7×7 stride-2
+/// stem, pixel counts that are not a multiple of its 8-pixel blocks.
 #[test]
 fn conv2d_large_layers_every_isa_matches_reference() {
     let isas = isas();
     let mut rng = Rng(0x513d_0003);
     // (ih, iw, ic, k, stride, pad, dilation, oc)
     let layers = [
-        (5, 5, 512, 3, 1, 1, 1, 40),  // exactly 4 608 taps
-        (4, 3, 520, 3, 1, 1, 1, 17),  // 4 680 taps: past the GEMM path
-        (23, 23, 3, 7, 2, 3, 1, 64),  // the stem
-        (6, 7, 64, 1, 1, 0, 1, 300),  // two chunks of a 1×1, the last partial
-        (5, 6, 256, 3, 2, 1, 1, 264), // five chunks of 64, the last of 8
-        (9, 9, 24, 3, 1, 2, 2, 48),   // dilated both ways
-        (3, 3, 16, 5, 1, 2, 1, 16),   // windows mostly in the padding
-        (32, 32, 64, 3, 1, 1, 1, 64), // 38 M MACs: the GEMM path splits it across 2 threads
+        (5, 5, 512, 3, 1, 1, 1, 40),   // exactly 4 608 taps
+        (4, 3, 520, 3, 1, 1, 1, 17),   // 4 680 taps: past the GEMM path
+        (23, 23, 3, 7, 2, 3, 1, 64),   // the stem
+        (6, 7, 64, 1, 1, 0, 1, 300),   // two chunks of a 1×1, the last partial
+        (5, 6, 256, 3, 2, 1, 1, 264),  // five chunks of 64, the last of 8
+        (9, 9, 24, 3, 1, 2, 2, 48),    // dilated both ways
+        (3, 3, 16, 5, 1, 2, 1, 16),    // windows mostly in the padding
+        (32, 32, 64, 3, 1, 1, 1, 64),  // 38 M MACs: the GEMM path splits it across 2 threads
+        (7, 7, 512, 3, 1, 1, 1, 72),   // ResNet-18's last stage: patches cached, at the limit
+        (10, 10, 512, 3, 1, 1, 1, 40), // too many patches to cache: two chunks regathered
     ];
     for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
         let eff = (k - 1) * d + 1;
@@ -538,6 +548,115 @@ fn add_every_isa_matches_reference() {
                 run(Some(isa)),
                 expected,
                 "{isa:?} case {case} len {n} {p:?}"
+            );
+        }
+    }
+}
+
+/// Max pools on every variant against the reference: random shapes, windows (the 3×3/2 of
+/// ResNet's stem among them), pads, dilations, channel counts around the 64-byte steps,
+/// clamps (some with `min > max`), inputs at the extremes.
+#[test]
+fn max_pool_every_isa_matches_reference() {
+    let isas = isas();
+    let mut rng = Rng(0x513d_0005);
+    let mut cases = 0;
+    while cases < 400 {
+        let c = [1, 3, 17, 63, 64, 65, 128, 130][rng.usize(0, 7)];
+        let (ih, iw) = (rng.usize(1, 12), rng.usize(1, 12));
+        let k = [rng.usize(1, 4), rng.usize(1, 4)];
+        let s = [rng.usize(1, 3), rng.usize(1, 3)];
+        let d = if rng.usize(0, 3) == 0 {
+            [rng.usize(1, 2), rng.usize(1, 2)]
+        } else {
+            [1, 1]
+        };
+        let p = [rng.usize(0, k[0]), rng.usize(0, k[1])];
+        let out = |n: usize, k: usize, s: usize, d: usize, p: usize| {
+            let eff = (k - 1) * d + 1;
+            (n + 2 * p >= eff).then(|| (n + 2 * p - eff) / s + 1)
+        };
+        let (Some(oh), Some(ow)) = (
+            out(ih, k[0], s[0], d[0], p[0]),
+            out(iw, k[1], s[1], d[1], p[1]),
+        ) else {
+            continue;
+        };
+        cases += 1;
+        let x = data(&mut rng, ih * iw * c);
+        let win = Window {
+            kernel: k,
+            stride: s,
+            dilation: d,
+            pad: p,
+        };
+        let mut clamp = requant(&mut rng, 1, 1).clamp;
+        if rng.usize(0, 5) == 0 {
+            // Out of contract, but defined: `max` wins.
+            (clamp.min, clamp.max) = (clamp.max.saturating_add(1), clamp.min);
+        }
+        let run = |isa: Option<Isa>| {
+            let mut y = vec![0x55u8 as i8; oh * ow * c];
+            let xin = In {
+                data: &x,
+                shape: shape(ih, iw, c),
+                zero_point: 0,
+            };
+            let yout = Out {
+                data: &mut y,
+                shape: shape(oh, ow, c),
+                zero_point: 0,
+            };
+            match isa {
+                Some(isa) => kernels::max_pool_on(isa, xin, yout, &win, clamp).unwrap(),
+                None => reference::max_pool(xin, yout, &win, clamp).unwrap(),
+            }
+            y
+        };
+        let expected = run(None);
+        for &isa in &isas {
+            assert_eq!(
+                run(Some(isa)),
+                expected,
+                "{isa:?} case {cases} {c} ch {win:?}"
+            );
+        }
+    }
+    // What the reference rejects, every variant rejects: channel counts that differ, a
+    // length that does not match its shape, a zero window.
+    let (x, mut y) = ([0i8; 8], [0i8; 8]);
+    let win = Window {
+        kernel: [1, 1],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pad: [0, 0],
+    };
+    let zero = Window {
+        kernel: [0, 1],
+        ..win
+    };
+    let cases = [
+        (shape(2, 2, 2), shape(1, 1, 8), win),
+        (shape(2, 2, 2), shape(2, 2, 1), win),
+        (shape(2, 2, 2), shape(2, 2, 2), zero),
+    ];
+    for (xs, ys, w) in cases {
+        for &isa in &isas {
+            let xin = In {
+                data: &x,
+                shape: xs,
+                zero_point: 0,
+            };
+            let yout = Out {
+                data: &mut y,
+                shape: ys,
+                zero_point: 0,
+            };
+            let got = kernels::max_pool_on(isa, xin, yout, &w, Clamp::NONE);
+            assert_eq!(
+                got,
+                Err(kernels::KernelError),
+                "{isa:?} {xs:?} {ys:?} {w:?}"
             );
         }
     }

@@ -6,7 +6,9 @@
     all(target_arch = "arm", target_feature = "dsp")
 ))]
 use super::dense;
-use super::{reference, AddParams, ConvParams, FcParams, In, KernelError, Operand, Out};
+use super::{
+    reference, AddParams, Clamp, ConvParams, FcParams, In, KernelError, Operand, Out, Window,
+};
 
 /// An implementation of the dense kernels ([`conv2d`], [`fully_connected`]). Every one gives
 /// the reference's bytes; they differ only in speed.
@@ -231,4 +233,29 @@ pub fn add_on(
         }
     }
     reference::add_into(a, b, y, p)
+}
+
+/// [`reference::max_pool`] on the best available [`Isa`]: same contract, same bytes. (The
+/// runtime calls this whatever `--isa` says: a max is exact, so only the speed differs.)
+pub fn max_pool(x: In<'_>, y: Out<'_>, w: &Window, clamp: Clamp) -> Result<(), KernelError> {
+    max_pool_on(Isa::best(), x, y, w, clamp)
+}
+
+/// [`reference::max_pool`] on `isa` (vectorised on [`Isa::Avx512Vnni`], whose detection
+/// includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
+pub fn max_pool_on(
+    isa: Isa,
+    x: In<'_>,
+    y: Out<'_>,
+    w: &Window,
+    clamp: Clamp,
+) -> Result<(), KernelError> {
+    let _ = isa;
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni {
+        if let Some(m) = super::x86::Avx512Vnni::new() {
+            return super::x86_pool::max_pool(m, x, y, w, clamp);
+        }
+    }
+    reference::max_pool(x, y, w, clamp)
 }

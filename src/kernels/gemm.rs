@@ -101,6 +101,20 @@ impl<'a> Job<'a> {
     /// weights' tap order (`ky`, `kx`, channel); taps in the padding, and the bytes past `k`,
     /// are the input zero point. `copy` copies a contiguous run (same lengths).
     pub(super) fn gather(&self, pix: usize, dst: &mut [i8], copy: impl Fn(&mut [i8], &[i8])) {
+        self.gather_filled(pix, dst, self.zp, copy);
+    }
+
+    /// [`Job::gather`] with `fill` in the padding and past `k` instead of the zero point
+    /// (for a `copy` that transforms the bytes it copies, `fill` being the zero point's
+    /// image).
+    #[inline(always)]
+    pub(super) fn gather_filled(
+        &self,
+        pix: usize,
+        dst: &mut [i8],
+        fill: i8,
+        copy: impl Fn(&mut [i8], &[i8]),
+    ) {
         let w = &self.p.window;
         let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
         let (ic, iw) = (self.ic, self.iw);
@@ -109,9 +123,9 @@ impl<'a> Job<'a> {
         let (kx0, kx1, ix0) = taps(ox, sw, pl, kw, dw, iw);
         if (ky0, ky1, kx0, kx1) == (0, kh, 0, kw) {
             // A whole window: every tap is copied below, only the padding to `kp` is filled.
-            dst.get_mut(self.k..).unwrap_or(&mut []).fill(self.zp);
+            dst.get_mut(self.k..).unwrap_or(&mut []).fill(fill);
         } else {
-            dst.fill(self.zp);
+            dst.fill(fill);
         }
         let line = kw * ic;
         if kx0 >= kx1 {
@@ -139,7 +153,7 @@ impl<'a> Job<'a> {
                         row.get(ix * ic..(ix + 1) * ic),
                         d.get_mut(kx * ic..(kx + 1) * ic),
                     ) {
-                        d.copy_from_slice(s);
+                        copy(d, s);
                     }
                 }
             }

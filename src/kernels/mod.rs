@@ -42,10 +42,12 @@ mod vnni_gemm;
 mod x86;
 #[cfg(target_arch = "x86_64")]
 mod x86_add;
+#[cfg(target_arch = "x86_64")]
+mod x86_pool;
 
 pub use dispatch::{
     add_on, conv2d, conv2d_on, conv2d_on_threads, fully_connected, fully_connected_on,
-    fully_connected_on_threads, Isa,
+    fully_connected_on_threads, max_pool, max_pool_on, Isa,
 };
 pub use reference::*;
 

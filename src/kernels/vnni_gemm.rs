@@ -1,42 +1,57 @@
 //! x86-64 AVX-512 VNNI dense convolution as a small GEMM with the output channels across
-//! the lanes: `vpdpbusd` of 16 channels × 4 taps against one pixel's 4 input bytes,
-//! broadcast. No horizontal reductions, and the requantisation is vectorised too.
+//! the lanes: `vpdpbusd` of one pixel's 4 input bytes, broadcast, against 16 channels × 4
+//! taps. No horizontal reductions, and the requantisation is vectorised too.
 //!
 //! Per call (per thread band), for each chunk of up to [`CHUNK_OC`] output channels:
-//! 1. the chunk's weights are repacked on the stack as `[32-channel block][tap / 4][32][4]`,
-//!    each byte `w + 128` (u8), taps padded to a multiple of 4 with weight 0;
-//! 2. for each block of [`PX`] output pixels (consecutive in NHWC order, across rows), each
-//!    pixel's whole window is gathered into a patch row in the weights' tap order, positions
-//!    in the padding filled with the input zero point;
-//! 3. `vpdpbusd` gives `Σ (w + 128) · x` per pixel and channel; the exact
-//!    `Σ w · (x − zp)` over the valid taps is that minus `128 · Σ x` (per pixel, patch
-//!    included) minus `zp · Σ w` (per channel): a padded tap holds `x = zp` and adds
-//!    `w · (zp − zp) = 0`, as the reference's skipped tap does. Everything is i32 wrapping,
-//!    the same sum modulo 2^32, so the accumulators are the reference's bit for bit, and the
-//!    requantisation is the reference's in i64 lanes.
+//! 1. the chunk's weights are repacked on the stack as `[32-channel block][tap / 4][32][4]`
+//!    (i8, as they are), taps padded to a multiple of 4 with weight 0;
+//! 2. for each block of up to [`PX`] output pixels (consecutive in NHWC order, across rows),
+//!    each pixel's whole window is gathered into a patch row in the weights' tap order as
+//!    `x + 128` (u8: the byte with its top bit flipped), positions in the padding filled with
+//!    `zp + 128`. When the chunks are several and every pixel's patch fits [`CACHE`] bytes
+//!    (the small maps of the last stages), the patches are gathered once, before the first
+//!    chunk, and every chunk reads them; otherwise each chunk gathers its blocks again;
+//! 3. `vpdpbusd` gives `Σ w · (x + 128)` per pixel and channel; the exact
+//!    `Σ w · (x − zp)` over the valid taps is that minus `(zp + 128) · Σ w` (per channel,
+//!    folded into the bias once per chunk): a padded tap holds `zp + 128` and adds
+//!    `w · (zp + 128)`, which the correction takes back, as the reference skips the tap.
+//!    Everything is i32 wrapping, the same sum modulo 2^32, so the accumulators are the
+//!    reference's bit for bit, and the requantisation is the reference's in i64 lanes (or,
+//!    where every shift of 16 channels is at least 32, its exact 32-bit form).
 //!
-//! Stack: [`WBUF`] + [`PX`] × [`MAX_TAPS`] bytes plus three [`CHUNK_OC`] i32 arrays, about
-//! 184 KiB per call (host threads have ≥ 2 MiB). Allocates nothing.
+//! The pixels of a call are cut into blocks of nearly equal size (49 as 7 × 7, not 6 × 8 + 1):
+//! a block of one pixel loads two weight vectors per two `vpdpbusd`. While a chunk computes,
+//! the next chunk's weights are prefetched into L2.
+//!
+//! Stack: [`WBUF`] bytes plus [`PX`] × [`MAX_TAPS`] of patches (about 184 KiB), or, on the
+//! small-map path, [`CACHE`] bytes of patches (about 368 KiB); the two paths' frames are
+//! apart (see [`Conv::pixels`]); plus three [`CHUNK_OC`] i32 arrays. Host threads have
+//! ≥ 2 MiB. Allocates nothing.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
+use core::mem::MaybeUninit;
 
 use super::gemm::{self, Job, MAX_TAPS};
-use super::x86::{requantize16, Avx512Vnni};
+use super::x86::{requantize16, requantize16_hi, Avx512Vnni};
 use super::{ConvParams, In, KernelError, Out};
 
 /// Output channels of one micro-kernel call: two vectors of 16.
 const NB: usize = 32;
-/// Output pixels of one micro-kernel call.
+/// Most output pixels of one micro-kernel call.
 const PX: usize = 8;
 /// Most output channels repacked at once.
 const CHUNK_OC: usize = 256;
 /// Bytes of repacked weights: one 32-channel block of the largest window.
 const WBUF: usize = NB * MAX_TAPS;
+/// Bytes of patches gathered once for every chunk: a 7 × 7 map of the largest window.
+const CACHE: usize = 49 * MAX_TAPS;
 
 /// [`reference::conv2d`](super::reference::conv2d) for a dense convolution [`covers`]
 /// accepts; same contract, errors and bytes. Output rows are split into `threads` bands as
 /// in the dot-product kernels (feature `threads`).
+///
+/// [`covers`]: super::gemm::covers
 pub(super) fn conv2d(
     m: Avx512Vnni,
     x: In<'_>,
@@ -68,76 +83,165 @@ impl<'a> core::ops::Deref for Conv<'a> {
     }
 }
 
+/// The size of the next block of pixels when `left` remain: as many as [`PX`] allows,
+/// spread evenly over the blocks that `left` needs.
+fn block_len(left: usize) -> usize {
+    left.div_ceil(left.div_ceil(PX).max(1))
+}
+
 impl Conv<'_> {
     /// Computes the output pixels `pix0 ..` that `out` holds (whole pixels of `oc` bytes).
     fn pixels(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize) {
         let (oc, kp) = (self.oc, self.kp);
         let npix = out.len() / oc;
-        let mut wbuf = [0u8; WBUF];
-        let mut patch = [[0i8; MAX_TAPS]; PX];
-        let mut chunk = Chunk {
-            base: [0; CHUNK_OC],
-            mult: [0; CHUNK_OC],
-            shift: [1; CHUNK_OC],
-        };
         // Whole 32-channel blocks of the largest window fit `wbuf`; more per chunk when the
         // window is small.
         let per_chunk = (WBUF / kp / NB * NB).clamp(NB, CHUNK_OC);
+        if per_chunk < oc && npix * kp <= CACHE {
+            self.pixels_cached(m, out, pix0, per_chunk);
+        } else {
+            self.pixels_chunked(m, out, pix0, per_chunk);
+        }
+    }
+
+    /// [`Conv::pixels`] gathering each block of pixels again for each chunk. Not inlined, so
+    /// that its patch buffer and [`Conv::pixels_cached`]'s are never on the stack together.
+    #[inline(never)]
+    fn pixels_chunked(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize, per_chunk: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let npix = out.len() / oc;
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let wbuf = zeroed(&mut wbuf, per_chunk.min(oc).div_ceil(NB) * NB * kp);
+        let mut patch = MaybeUninit::<Aligned<{ PX * MAX_TAPS }>>::uninit();
+        let patch: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patch, PX * kp));
+        let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc {
             let nc = per_chunk.min(oc - c0);
-            let blocks = nc.div_ceil(NB);
-            let packed = &mut wbuf[..blocks * NB * kp];
+            let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
             self.repack(m, c0, nc, packed, &mut chunk);
+            let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
-                let n = PX.min(npix - q);
-                let mut xsum = [0i32; PX];
-                for (j, (row, s)) in patch.iter_mut().zip(&mut xsum).take(n).enumerate() {
-                    let row = &mut row[..kp];
-                    self.gather(pix0 + q + j, row, |d, s| m.copy(d, s));
-                    *s = m.sum(row);
-                }
-                let blk = Blocks {
-                    packed: &*packed,
-                    patch: &patch,
-                    xsum: &xsum[..n],
-                    chunk: &chunk,
-                    nc,
-                    c0,
-                };
+                let n = block_len(npix - q);
+                self.gather_flipped(m, pix0 + q, &mut patch[..n * kp]);
                 let dst = &mut out[q * oc..(q + n) * oc];
-                // The last block of a band may hold fewer pixels: a smaller kernel.
-                match n {
-                    1 => self.blocks::<1>(m, &blk, dst),
-                    2 => self.blocks::<2>(m, &blk, dst),
-                    3 | 4 => self.blocks::<4>(m, &blk, dst),
-                    _ => self.blocks::<PX>(m, &blk, dst),
-                }
+                let pf = next.next().unwrap_or(&[]);
+                self.blocks(m, patch, n, packed, &chunk, nc, c0, pf, dst);
                 q += n;
             }
             c0 += nc;
         }
     }
 
-    /// Every 32-channel block of the chunk for the pixels of `b` (at most `P`).
+    /// [`Conv::pixels`] gathering every pixel's patch once (`npix · kp <= CACHE`), for
+    /// every chunk to read.
+    #[inline(never)]
+    fn pixels_cached(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize, per_chunk: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let npix = out.len() / oc;
+        let mut patches = MaybeUninit::<Aligned<CACHE>>::uninit();
+        let patches: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patches, npix * kp));
+        self.gather_flipped(m, pix0, patches);
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let wbuf = zeroed(&mut wbuf, per_chunk.div_ceil(NB) * NB * kp);
+        let mut chunk = Chunk::new();
+        let mut c0 = 0;
+        while c0 < oc {
+            let nc = per_chunk.min(oc - c0);
+            let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
+            self.repack(m, c0, nc, packed, &mut chunk);
+            let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
+            let mut q = 0;
+            while q < npix {
+                let n = block_len(npix - q);
+                let patch = patches.get(q * kp..).unwrap_or(&[]);
+                let dst = &mut out[q * oc..(q + n) * oc];
+                let pf = next.next().unwrap_or(&[]);
+                self.blocks(m, patch, n, packed, &chunk, nc, c0, pf, dst);
+                q += n;
+            }
+            c0 += nc;
+        }
+    }
+
+    /// The raw weights of the chunk after the one being computed (up to `per_chunk`
+    /// channels from `c1`), in one piece per block of the `npix` pixels: each block's
+    /// micro-kernel prefetches its piece into L2, a line every few groups of taps, so that
+    /// the next repack finds them there. In a whole model they come from memory, and the
+    /// repack's 16 rows at a time are more streams than the hardware prefetcher follows
+    /// (prefetching a whole piece at once, before the block, gained nothing).
+    fn next_chunk(&self, c1: usize, per_chunk: usize, npix: usize) -> core::slice::Chunks<'_, i8> {
+        let k = self.k;
+        let c2 = (c1 + per_chunk).min(self.oc);
+        let next = self.p.weights.get(c1 * k..c2 * k).unwrap_or(&[]);
+        next.chunks(next.len().div_ceil(npix.div_ceil(PX)).max(1))
+    }
+
+    /// The windows of pixels `pix, pix + 1, …` into the rows of `kp` bytes of `rows`, as
+    /// `x + 128`, `zp + 128` in the padding.
+    #[inline]
+    fn gather_flipped(&self, m: Avx512Vnni, pix: usize, rows: &mut [i8]) {
+        let _ = m;
+        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected.
+        unsafe { gather_flip_avx512(self.job, pix, rows, self.kp) }
+    }
+
+    /// Every 32-channel block of the chunk (`nc` channels from `c0`, repacked in `packed`)
+    /// for the `n` pixels (1 ..= [`PX`]) whose patches are the rows of `kp` bytes at the
+    /// start of `patch`; writes them to `dst` (`n` whole pixels).
+    #[allow(clippy::too_many_arguments)]
+    fn blocks(
+        &self,
+        m: Avx512Vnni,
+        patch: &[i8],
+        n: usize,
+        packed: &[u8],
+        chunk: &Chunk,
+        nc: usize,
+        c0: usize,
+        pf: &[i8],
+        dst: &mut [i8],
+    ) {
+        let b = Blocks {
+            packed,
+            patch,
+            chunk,
+            nc,
+            c0,
+            pf,
+        };
+        match n {
+            1 => self.blocks_of::<1>(m, &b, dst),
+            2 => self.blocks_of::<2>(m, &b, dst),
+            3 => self.blocks_of::<3>(m, &b, dst),
+            4 => self.blocks_of::<4>(m, &b, dst),
+            5 => self.blocks_of::<5>(m, &b, dst),
+            6 => self.blocks_of::<6>(m, &b, dst),
+            7 => self.blocks_of::<7>(m, &b, dst),
+            _ => self.blocks_of::<PX>(m, &b, dst),
+        }
+    }
+
+    /// [`Conv::blocks`] for `P` pixels.
     #[inline(always)]
-    fn blocks<const P: usize>(&self, m: Avx512Vnni, b: &Blocks<'_>, dst: &mut [i8]) {
+    fn blocks_of<const P: usize>(&self, m: Avx512Vnni, b: &Blocks<'_>, dst: &mut [i8]) {
         let kp = self.kp;
+        let blocks = (b.packed.len() / (NB * kp).max(1)).max(1);
+        let mut pf = b.pf.chunks(b.pf.len().div_ceil(blocks).max(1));
         for (k, w) in b.packed.chunks_exact(NB * kp).enumerate() {
             let o = k * NB;
-            let acc = m.block::<P>(w, b.patch, kp / 4);
+            let acc = m.block::<P>(w, b.patch, kp, pf.next().unwrap_or(&[]));
             let o_end = (o + NB).min(b.nc);
-            m.store(
-                &acc, b.xsum, b.chunk, o, o_end, b.c0, self.oc, self.job, dst,
-            );
+            m.store(&acc, b.chunk, o, o_end, b.c0, self.oc, self.job, dst);
         }
     }
 
     /// Repacks output channels `c0 .. c0 + nc` (see the module docs) and their per-channel
-    /// constants: `base = bias − zp · Σ w`, the multiplier and the shift.
+    /// constants: `base = bias − (zp + 128) · Σ w`, the multiplier and the shift.
     fn repack(&self, m: Avx512Vnni, c0: usize, nc: usize, packed: &mut [u8], chunk: &mut Chunk) {
         let k = self.k;
+        let zp128 = self.zp as i32 + 128;
         for (b, blk) in packed.chunks_exact_mut(NB * self.kp).enumerate() {
             let o0 = b * NB;
             let rows = nc.saturating_sub(o0).min(NB);
@@ -147,12 +251,13 @@ impl Conv<'_> {
                 .get((c0 + o0) * k..(c0 + o0 + rows) * k)
                 .unwrap_or(&[]);
             m.repack_block(wb, rows, k, blk);
-            for (j, w) in wb.chunks_exact(k).enumerate() {
+            // Σ w of each channel from the repacked block (its padding is weight 0).
+            let sums = m.block_sums(blk);
+            for (j, &sum) in sums.iter().enumerate().take(rows) {
                 let o = o0 + j;
                 let (mult, shift) = self.p.rescale.at(c0 + o);
                 let bias = self.p.bias.get(c0 + o).unwrap_or(0);
-                let zsum = (self.zp as i32).wrapping_mul(m.sum(w));
-                chunk.base[o] = bias.wrapping_sub(zsum);
+                chunk.base[o] = bias.wrapping_sub(zp128.wrapping_mul(sum));
                 chunk.mult[o] = mult;
                 chunk.shift[o] = shift as i32;
             }
@@ -160,69 +265,87 @@ impl Conv<'_> {
     }
 }
 
-/// What [`Conv::blocks`] reads: the repacked chunk (channels `c0 .. c0 + nc`), the gathered
-/// patches and their sums (one per pixel).
+/// `N` bytes on a cache line boundary: the micro-kernel's 64-byte weight loads, and the
+/// repack's stores, each touch one line, not two.
+#[repr(C, align(64))]
+struct Aligned<const N: usize>([u8; N]);
+
+/// The first `len` bytes (at most `N`) of `buf`, zeroed: the buffers are large, and a call
+/// (one row band of a streamed conv) often uses a small part of them.
+fn zeroed<const N: usize>(buf: &mut MaybeUninit<Aligned<N>>, len: usize) -> &mut [u8] {
+    let len = len.min(N);
+    let p = buf.as_mut_ptr().cast::<u8>();
+    // SAFETY: `p` points to `N >= len` writable bytes, exclusively borrowed for the result's
+    // lifetime; they are all initialised (to 0) before the slice is made.
+    unsafe {
+        core::ptr::write_bytes(p, 0, len);
+        core::slice::from_raw_parts_mut(p, len)
+    }
+}
+
+/// What [`Conv::blocks_of`] reads: the repacked chunk (channels `c0 .. c0 + nc`) and the
+/// gathered patches (rows of `kp` bytes, from the block's first pixel).
 struct Blocks<'a> {
     packed: &'a [u8],
-    patch: &'a [[i8; MAX_TAPS]; PX],
-    xsum: &'a [i32],
+    patch: &'a [i8],
     chunk: &'a Chunk,
     nc: usize,
     c0: usize,
+    /// Bytes to prefetch into L2 meanwhile.
+    pf: &'a [i8],
 }
 
 /// Per-channel constants of the repacked chunk (index: channel − chunk start).
 struct Chunk {
-    /// `bias − zp · Σ w` (i32 wrapping).
+    /// `bias − (zp + 128) · Σ w` (i32 wrapping).
     base: [i32; CHUNK_OC],
     mult: [i32; CHUNK_OC],
     /// Right shift, `1..=62`.
     shift: [i32; CHUNK_OC],
 }
 
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            base: [0; CHUNK_OC],
+            mult: [0; CHUNK_OC],
+            shift: [1; CHUNK_OC],
+        }
+    }
+}
+
 /// Accumulators of one block: [`PX`] pixels × two vectors of 16 channels.
 type Acc<const P: usize = PX> = [[__m512i; 2]; P];
 
 impl Avx512Vnni {
-    /// `d.copy_from_slice(s)` (same lengths), one masked load and store up to 64 bytes (a
-    /// stem conv's kernel row is 21: a `memcpy` call costs more than the copy).
-    #[inline]
-    fn copy(self, d: &mut [i8], s: &[i8]) {
-        if d.len() != s.len() || s.len() > 64 {
-            d.copy_from_slice(s);
-            return;
-        }
-        let mask: __mmask64 = if s.len() == 64 {
-            !0
-        } else {
-            (1u64 << s.len()) - 1
-        };
-        // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected; the mask covers
-        // only the `len` bytes both slices have (masked-out bytes are neither read nor
-        // written).
-        unsafe { copy_masked(d.as_mut_ptr(), s.as_ptr(), mask) }
-    }
-
-    /// `Σ row` (i32).
-    fn sum(self, row: &[i8]) -> i32 {
+    /// The 32 channels' weight sums of a repacked block (`[group][32][4]`, i8): one
+    /// `vpdpbusd` of ones per 16 channels and group, no pass over the rows.
+    fn block_sums(self, blk: &[u8]) -> [i32; NB] {
+        let mut out = [0i32; NB];
         // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW/VNNI were detected.
-        unsafe { sum_vnni(row) }
+        unsafe { block_sums_vnni(blk, &mut out) };
+        out
     }
 
-    /// `Σ_g w[g] · patch[p][4g..4g + 4]` for `g < groups`, per lane (see [`block_vnni`]).
-    fn block<const P: usize>(
-        self,
-        w: &[u8],
-        patch: &[[i8; MAX_TAPS]; PX],
-        groups: usize,
-    ) -> Acc<P> {
-        if w.len() < groups * NB * 4 || groups * 4 > MAX_TAPS {
-            // SAFETY: as in `sum`; the zero vector needs only AVX-512 F.
+    /// `Σ_g w[g] · patch[p · stride + 4g ..][..4]` (the patch bytes as u8) for `g < groups`
+    /// and pixels `p < P`, per lane (see [`block_vnni`]); `stride` is the patch rows' length
+    /// and `4 · groups`.
+    fn block<const P: usize>(self, w: &[u8], patch: &[i8], stride: usize, pf: &[i8]) -> Acc<P> {
+        let groups = stride / 4;
+        if P == 0 || w.len() < groups * NB * 4 || patch.len() < (P - 1) * stride + 4 * groups {
             return [[self.zero(); 2]; P];
         }
+        let (w, patch) = (w.as_ptr(), patch.as_ptr());
+        let step = pf.len().div_ceil(groups.max(1));
         // SAFETY: as in `sum`; `w` holds `groups` groups of 32 × 4 bytes and every patch
-        // row holds `4 * groups` bytes (both checked above).
-        unsafe { block_vnni::<P>(w.as_ptr(), patch, groups) }
+        // row `p < P` holds `4 * groups` bytes from `p * stride` (both checked above).
+        unsafe {
+            if pf.is_empty() {
+                block_vnni::<P, false>(w, patch, stride, groups, pf.as_ptr(), 0)
+            } else {
+                block_vnni::<P, true>(w, patch, stride, groups, pf.as_ptr(), step)
+            }
+        }
     }
 
     /// The zero vector.
@@ -231,11 +354,14 @@ impl Avx512Vnni {
         unsafe { _mm512_setzero_si512() }
     }
 
-    /// One 32-channel block: `blk[(g · 32 + j) · 4 + t] = w[j · k + 4g + t] + 128` for the
-    /// `rows` rows of `wb` (`k` bytes each), `128` (weight 0) past a row's end and for the
-    /// rows `rows .. 32`. `blk` is 32 × 4 bytes per group.
+    /// One 32-channel block: `blk[(g · 32 + j) · 4 + t] = w[j · k + 4g + t]` for the `rows`
+    /// rows of `wb` (`k` bytes each), `0` past a row's end and for the rows `rows .. 32`.
+    /// `blk` is 32 × 4 bytes per group.
     fn repack_block(self, wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
-        blk.fill(0x80);
+        // 32 whole rows of whole groups overwrite every byte (see `repack_vnni`).
+        if rows != NB || !k.is_multiple_of(4) || blk.len() != k * NB {
+            blk.fill(0);
+        }
         let full = k / 4;
         if rows > NB || wb.len() != rows * k || blk.len() < full * NB * 4 || k > MAX_TAPS {
             return;
@@ -252,19 +378,18 @@ impl Avx512Vnni {
                     .iter_mut()
                     .zip(&w[4 * full..])
                 {
-                    *d = (v as u8) ^ 0x80;
+                    *d = v as u8;
                 }
             }
         }
     }
 
-    /// Requantises `acc` and writes pixels `0 .. xsum.len()`, channels `o .. o_end` of the
+    /// Requantises `acc` and writes pixels `0 .. acc.len()`, channels `o .. o_end` of the
     /// chunk starting at `c0` into `dst` (whole pixels of `oc` bytes).
     #[allow(clippy::too_many_arguments)]
     fn store(
         self,
         acc: &[[__m512i; 2]],
-        xsum: &[i32],
         chunk: &Chunk,
         o: usize,
         o_end: usize,
@@ -274,56 +399,172 @@ impl Avx512Vnni {
         dst: &mut [i8],
     ) {
         // SAFETY: as in `sum`.
-        unsafe { store_vnni(acc, xsum, chunk, o, o_end, c0, oc, job, dst) }
+        unsafe { store_vnni(acc, chunk, o, o_end, c0, oc, job, dst) }
     }
 }
 
-/// # Safety
-/// AVX-512 F/BW available; `d` and `s` valid for the bytes `mask` selects.
+/// [`Conv::gather_flipped`]: [`Job::gather_filled`] inlined here, with its copies inlined
+/// too (a stem conv's kernel row is 21 bytes: a call per row costs more than the copy).
+/// A window wholly inside the input (most of them) is copied here directly: `kh` runs of
+/// `kw · ic` bytes, bounds checked once.
 #[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-unsafe fn copy_masked(d: *mut i8, s: *const i8, mask: __mmask64) {
-    // SAFETY: the caller's contract.
-    unsafe { _mm512_mask_storeu_epi8(d, mask, _mm512_maskz_loadu_epi8(mask, s)) }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn sum_vnni(row: &[i8]) -> i32 {
-    let ones = _mm512_set1_epi8(1);
-    // Four independent accumulators: one chain would wait on `vpdpbusd`'s latency.
-    let mut s = [_mm512_setzero_si512(); 4];
-    let mut quads = row.chunks_exact(256);
-    for q in quads.by_ref() {
-        for (a, c) in s.iter_mut().zip(q.chunks_exact(64)) {
-            // SAFETY: `c` is 64 bytes; unaligned load.
-            let v = unsafe { _mm512_loadu_si512(c.as_ptr().cast()) };
-            *a = _mm512_dpbusd_epi32(*a, ones, v);
+fn gather_flip_avx512(job: &Job<'_>, pix: usize, rows: &mut [i8], kp: usize) {
+    let ow = job.ow.max(1);
+    // One division per run of pixels, not per pixel.
+    let (mut oy, mut ox) = (pix / ow, pix % ow);
+    for (j, row) in rows.chunks_exact_mut(kp.max(1)).enumerate() {
+        gather_one(job, pix + j, oy, ox, row);
+        ox += 1;
+        if ox == ow {
+            (oy, ox) = (oy + 1, 0);
         }
     }
-    for c in quads.remainder().chunks(64) {
-        let mask: __mmask64 = if c.len() >= 64 {
-            !0
-        } else {
-            (1u64 << c.len()) - 1
-        };
-        // SAFETY: the mask covers only `c`'s bytes; masked-out bytes are not read.
-        let v = unsafe { _mm512_maskz_loadu_epi8(mask, c.as_ptr()) };
-        s[0] = _mm512_dpbusd_epi32(s[0], ones, v);
+}
+
+/// One pixel's window for [`gather_flip_avx512`]: pixel `pix`, at output row `oy`, column
+/// `ox`.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn gather_one(job: &Job<'_>, pix: usize, oy: usize, ox: usize, row: &mut [i8]) {
+    let fill = job.zp ^ i8::MIN;
+    let w = &job.p.window;
+    let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
+    let (ic, iw) = (job.ic, job.iw);
+    if let (Some(iy0), Some(ix0)) = ((oy * sh).checked_sub(pt), (ox * sw).checked_sub(pl)) {
+        let line = kw * ic;
+        let step = dh * iw * ic;
+        let start = (iy0 * iw + ix0) * ic;
+        let inside = dw == 1 && kh > 0 && iy0 + (kh - 1) * dh < job.ih && ix0 + kw <= iw;
+        if inside && start + (kh - 1) * step + line <= job.x.len() && kh * line <= row.len() {
+            // Short lines (the stem's 21 bytes): whole 32-byte loads and stores for all but
+            // the last line, each store's excess overwritten by the next line's copy (and
+            // past the window by the fill below); masked copies of a few bytes cost more
+            // here (they cross cache lines).
+            let short = line <= 32
+                && kh >= 2
+                && (kh - 2) * line + 32 <= row.len()
+                && start + (kh - 2) * step + 32 <= job.x.len();
+            let exact_from = if short { kh - 1 } else { 0 };
+            if short {
+                let flip = _mm256_set1_epi8(i8::MIN);
+                for ky in 0..kh - 1 {
+                    // SAFETY: AVX2 is implied by AVX-512 F; source bytes `start + ky · step ..`
+                    // `+ 32` lie in `job.x` and destination bytes `ky · line .. + 32` in `row`
+                    // (both checked above for the last `ky`, `kh − 2`).
+                    unsafe {
+                        let v = _mm256_loadu_si256(job.x.as_ptr().add(start + ky * step).cast());
+                        let d = row.as_mut_ptr().add(ky * line);
+                        _mm256_storeu_si256(d.cast(), _mm256_xor_si256(v, flip));
+                    }
+                }
+            }
+            for ky in exact_from..kh {
+                // SAFETY: AVX-512 F/BW are enabled here; source bytes `start + ky · step ..`
+                // `+ line` lie in `job.x` and destination bytes `ky · line .. + line` in
+                // `row` (both checked above for the last `ky`).
+                unsafe {
+                    copy_flip_avx512(
+                        row.as_mut_ptr().add(ky * line),
+                        job.x.as_ptr().add(start + ky * step),
+                        line,
+                    )
+                }
+            }
+            fill_short(&mut row[kh * line..], fill);
+            return;
+        }
     }
-    let s = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
-    _mm512_reduce_add_epi32(s)
+    job.gather_filled(pix, row, fill, |d, s| {
+        if d.len() == s.len() {
+            // SAFETY: AVX-512 F/BW are enabled here; both slices hold `s.len()` bytes.
+            unsafe { copy_flip_avx512(d.as_mut_ptr(), s.as_ptr(), s.len()) }
+        }
+    });
+}
+
+/// `d.fill(v)`, one masked store when `d` is at most 64 bytes (the few bytes past a window,
+/// up to the next multiple of 4: a `memset` call per pixel cost more than the store).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn fill_short(d: &mut [i8], v: i8) {
+    if d.len() > 64 {
+        d.fill(v);
+        return;
+    }
+    let mask: __mmask64 = if d.len() == 64 {
+        !0
+    } else {
+        (1u64 << d.len()) - 1
+    };
+    // SAFETY: the mask selects `d`'s bytes; masked-out bytes are not written.
+    unsafe { _mm512_mask_storeu_epi8(d.as_mut_ptr(), mask, _mm512_set1_epi8(v)) }
+}
+
+/// `d[i] = s[i] ^ 0x80` (`x + 128` as u8) for `i < len`: 64 bytes per step, the last (or
+/// only) step masked.
+///
+/// # Safety
+/// AVX-512 F/BW available; `d` and `s` valid for `len` bytes.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn copy_flip_avx512(d: *mut i8, s: *const i8, len: usize) {
+    let flip = _mm512_set1_epi8(i8::MIN);
+    let mut i = 0;
+    while i + 64 <= len {
+        // SAFETY: bytes i .. i + 64 <= len of both (the caller's contract).
+        unsafe {
+            let v = _mm512_loadu_si512(s.add(i).cast());
+            _mm512_storeu_si512(d.add(i).cast(), _mm512_xor_si512(v, flip));
+        }
+        i += 64;
+    }
+    if i < len {
+        let mask: __mmask64 = (1u64 << (len - i)) - 1;
+        // SAFETY: the mask covers bytes i .. len of both; masked-out bytes are neither read
+        // nor written.
+        unsafe {
+            let v = _mm512_maskz_loadu_epi8(mask, s.add(i));
+            _mm512_mask_storeu_epi8(d.add(i), mask, _mm512_xor_si512(v, flip));
+        }
+    }
+}
+
+/// See [`Avx512Vnni::block_sums`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn block_sums_vnni(blk: &[u8], out: &mut [i32; NB]) {
+    let ones = _mm512_set1_epi8(1);
+    // Two chains per half: one would wait on `vpdpbusd`'s latency.
+    let mut s = [_mm512_setzero_si512(); 4];
+    for (i, g) in blk.chunks_exact(NB * 4).enumerate() {
+        let h = 2 * (i & 1);
+        // SAFETY: `g` is 128 bytes; unaligned loads.
+        let (w0, w1) = unsafe {
+            (
+                _mm512_loadu_si512(g.as_ptr().cast()),
+                _mm512_loadu_si512(g.as_ptr().add(64).cast()),
+            )
+        };
+        s[h] = _mm512_dpbusd_epi32(s[h], ones, w0);
+        s[h + 1] = _mm512_dpbusd_epi32(s[h + 1], ones, w1);
+    }
+    let (lo, hi) = (_mm512_add_epi32(s[0], s[2]), _mm512_add_epi32(s[1], s[3]));
+    // SAFETY: `out` is 32 i32 (128 bytes); unaligned stores.
+    unsafe {
+        _mm512_storeu_si512(out.as_mut_ptr().cast(), lo);
+        _mm512_storeu_si512(out.as_mut_ptr().add(16).cast(), hi);
+    }
 }
 
 /// The whole groups of 4 taps of [`Avx512Vnni::repack_block`], 16 rows × 16 groups at a
-/// time: 16 contiguous row loads (masked at the rows' ends), a 16 × 16 transpose of 4-byte
-/// groups, 16 stores (a gather per group is several times slower on Zen 4).
+/// time: [`repack16_full`] for a whole tile, else 16 contiguous row loads (masked at the
+/// rows' ends), a 16 × 16 transpose of 4-byte groups, 16 stores (a gather per group is
+/// several times slower on Zen 4).
 ///
 /// # Safety
 /// AVX-512 F/BW available; `rows <= 32`, `wb.len() == rows * k`, `k <= MAX_TAPS` and
 /// `blk.len() >= (k / 4) * 128`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
-    let flip = _mm512_set1_epi32(0x8080_8080u32 as i32);
     let full = k / 4;
     for first in [0, 16] {
         let live = rows.saturating_sub(first).min(16);
@@ -333,6 +574,19 @@ unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
         let mut g0 = 0;
         while g0 < full {
             let groups = (full - g0).min(16);
+            if live == 16 && groups == 16 {
+                // SAFETY: rows first .. first + 16 < rows, bytes 4 · g0 .. 4 · g0 + 64 <=
+                // 4 · full <= k of each; destination as below.
+                unsafe {
+                    repack16_full(
+                        wb.as_ptr().add(first * k + 4 * g0),
+                        k,
+                        blk.as_mut_ptr().add((g0 * NB + first) * 4),
+                    )
+                };
+                g0 += 16;
+                continue;
+            }
             let bytes = 4 * groups;
             let mask: __mmask64 = if bytes == 64 { !0 } else { (1u64 << bytes) - 1 };
             let mut r = [_mm512_setzero_si512(); 16];
@@ -349,11 +603,49 @@ unsafe fn repack_vnni(wb: &[i8], rows: usize, k: usize, blk: &mut [u8]) {
             for (n, &c) in cols.iter().enumerate().take(groups) {
                 let at = ((g0 + n) * NB + first) * 4;
                 // SAFETY: at + 64 <= ((g0 + n) · 32 + 32) · 4 <= full · 128 <= blk.len().
-                unsafe {
-                    _mm512_storeu_si512(blk.as_mut_ptr().add(at).cast(), _mm512_xor_si512(c, flip))
-                };
+                unsafe { _mm512_storeu_si512(blk.as_mut_ptr().add(at).cast(), c) };
             }
             g0 += groups;
+        }
+    }
+}
+
+/// 16 whole rows × 16 groups of [`repack_vnni`], the transpose's 128-bit-lane stage done
+/// by the loads: register `i` of column quad `c` takes, in 128-bit lane `L`, bytes `16c ..
+/// 16c + 16` of row `4L + i`; an in-lane 4 × 4 transpose of 4-byte groups then gives four
+/// output columns. 64 16-byte loads and 32 shuffles, against 16 loads and 64 shuffles (half
+/// of them across lanes) for [`transpose16`].
+///
+/// # Safety
+/// AVX-512 F available; `src` valid for 64 bytes from `j · k` for each `j < 16`, `dst` for
+/// 64 bytes from `n · 128` for each `n < 16`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn repack16_full(src: *const i8, k: usize, dst: *mut u8) {
+    for c in 0..4 {
+        let x: [__m512i; 4] = core::array::from_fn(|i| {
+            // SAFETY: rows `i`, 4 + i, 8 + i, 12 + i, bytes 16c .. 16c + 16 (the contract).
+            unsafe {
+                let row = |l: usize| _mm_loadu_si128(src.add((4 * l + i) * k + 16 * c).cast());
+                let v = _mm512_castsi128_si512(row(0));
+                let v = _mm512_inserti32x4::<1>(v, row(1));
+                let v = _mm512_inserti32x4::<2>(v, row(2));
+                _mm512_inserti32x4::<3>(v, row(3))
+            }
+        });
+        let t0 = _mm512_unpacklo_epi32(x[0], x[1]);
+        let t1 = _mm512_unpackhi_epi32(x[0], x[1]);
+        let t2 = _mm512_unpacklo_epi32(x[2], x[3]);
+        let t3 = _mm512_unpackhi_epi32(x[2], x[3]);
+        let y = [
+            _mm512_unpacklo_epi64(t0, t2),
+            _mm512_unpackhi_epi64(t0, t2),
+            _mm512_unpacklo_epi64(t1, t3),
+            _mm512_unpackhi_epi64(t1, t3),
+        ];
+        for (n, &v) in y.iter().enumerate() {
+            // SAFETY: column 4c + n < 16: bytes (4c + n) · 128 .. + 64 (the contract).
+            unsafe { _mm512_storeu_si512(dst.add((4 * c + n) * NB * 4).cast(), v) };
         }
     }
 }
@@ -391,20 +683,28 @@ fn transpose16(r: &[__m512i; 16]) -> [__m512i; 16] {
     out
 }
 
-/// The micro-kernel: 8 pixels × 32 channels, 16 `vpdpbusd` per group of 4 taps.
+/// The micro-kernel: `P` (at most 8) pixels × 32 channels, `2 · P` `vpdpbusd` per group of
+/// 4 taps: the weights (i8) against the patch bytes (u8), broadcast.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI available, `w` valid for `groups * 128` bytes, `groups * 4 <=
-/// MAX_TAPS`.
+/// AVX-512 F/BW/VNNI available, `w` valid for `groups * 128` bytes, `patch` valid for
+/// `4 * groups` bytes from `p * stride` for every `p < P`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn block_vnni<const P: usize>(
+unsafe fn block_vnni<const P: usize, const PF: bool>(
     w: *const u8,
-    patch: &[[i8; MAX_TAPS]; PX],
+    patch: *const i8,
+    stride: usize,
     groups: usize,
+    pf: *const i8,
+    pf_step: usize,
 ) -> Acc<P> {
     let mut acc: Acc<P> = [[_mm512_setzero_si512(); 2]; P];
-    let rows: [*const i8; P] = core::array::from_fn(|p| patch[p.min(PX - 1)].as_ptr());
+    let rows: [*const i8; P] = core::array::from_fn(|p| patch.wrapping_add(p * stride));
     for g in 0..groups {
+        if PF {
+            // A hint: any address will do, nothing is read.
+            _mm_prefetch::<_MM_HINT_T1>(pf.wrapping_add(g * pf_step));
+        }
         // SAFETY: g < groups: bytes `g * 128 .. g * 128 + 128` of `w` (the contract).
         let (w0, w1) = unsafe {
             (
@@ -413,11 +713,11 @@ unsafe fn block_vnni<const P: usize>(
             )
         };
         for (a, r) in acc.iter_mut().zip(&rows) {
-            // SAFETY: 4 * g + 4 <= 4 * groups <= MAX_TAPS, the row's length.
+            // SAFETY: 4 * g + 4 <= 4 * groups bytes of row p (the contract).
             let x = unsafe { (r.add(4 * g) as *const i32).read_unaligned() };
             let xb = _mm512_set1_epi32(x);
-            a[0] = _mm512_dpbusd_epi32(a[0], w0, xb);
-            a[1] = _mm512_dpbusd_epi32(a[1], w1, xb);
+            a[0] = _mm512_dpbusd_epi32(a[0], xb, w0);
+            a[1] = _mm512_dpbusd_epi32(a[1], xb, w1);
         }
     }
     acc
@@ -428,7 +728,6 @@ unsafe fn block_vnni<const P: usize>(
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 fn store_vnni(
     acc: &[[__m512i; 2]],
-    xsum: &[i32],
     chunk: &Chunk,
     o: usize,
     o_end: usize,
@@ -442,6 +741,10 @@ fn store_vnni(
     let lo = _mm512_set1_epi64(clamp.min as i64 - zp);
     let hi = _mm512_set1_epi64(clamp.max as i64 - zp);
     let zpv = _mm512_set1_epi32(job.out_zp as i32);
+    let (lo32, hi32) = (
+        _mm512_set1_epi32(clamp.min as i32 - job.out_zp as i32),
+        _mm512_set1_epi32(clamp.max as i32 - job.out_zp as i32),
+    );
     for (v, o) in [o, o + 16].into_iter().enumerate() {
         if o >= o_end {
             break;
@@ -462,14 +765,17 @@ fn store_vnni(
                 _mm512_loadu_si512(shift.as_ptr().cast()),
             )
         };
-        for (j, &xs) in xsum.iter().enumerate() {
-            let Some(a) = acc.get(j).map(|a| a[v]) else {
-                break;
-            };
-            let corr = _mm512_set1_epi32(xs.wrapping_mul(128));
-            let a = _mm512_sub_epi32(_mm512_add_epi32(a, base), corr);
+        // The lanes stored all shift by 32 or more: the cheaper exact form.
+        let live: __mmask16 = ((1u32 << n) - 1) as u16;
+        let big = _mm512_cmpge_epi32_mask(shift, _mm512_set1_epi32(32)) & live == live;
+        for (j, a) in acc.iter().enumerate() {
+            let a = _mm512_add_epi32(a[v], base);
             // (a · m + 2^(s−1)) >> s, clamped to [lo − zp, hi − zp].
-            let r = requantize16(a, mult, shift, lo, hi);
+            let r = if big {
+                requantize16_hi(a, mult, shift, lo32, hi32)
+            } else {
+                requantize16(a, mult, shift, lo, hi)
+            };
             let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv));
             let at = j * oc + c0 + o;
             if let Some(d) = dst.get_mut(at..at + 16).filter(|_| n == 16) {

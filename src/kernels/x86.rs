@@ -296,3 +296,46 @@ pub(super) fn requantize16(
     let od = _mm512_min_epi64(_mm512_max_epi64(od, lo), hi);
     _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od))
 }
+
+/// [`requantize16`] for lanes whose shifts are all at least 32 (a conv's usually are: its
+/// scale is far below 1), with `lo` and `hi` as i32 lanes: the high half of each 64-bit
+/// `x · m + 2^(s−1)` (its floor divided by 2^32, which always fits i32) shifted right by
+/// `s − 32` in 32-bit lanes (floors compose), then clamped in 32-bit lanes. Same values;
+/// no 64-bit shifts or clamps.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) fn requantize16_hi(
+    x: __m512i,
+    m: __m512i,
+    s: __m512i,
+    lo: __m512i,
+    hi: __m512i,
+) -> __m512i {
+    let one = _mm512_set1_epi64(1);
+    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
+    let s_od = _mm512_srli_epi64::<32>(s);
+    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
+    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
+    let ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), h_ev);
+    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
+    let od = _mm512_add_epi64(od, h_od);
+    let high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od);
+    let r = _mm512_srav_epi32(high, _mm512_sub_epi32(s, _mm512_set1_epi32(32)));
+    _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
+}
+
+/// [`requantize16`] without the clamp, for lanes whose result is known to fit i32.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) fn requantize16_unclamped(x: __m512i, m: __m512i, s: __m512i) -> __m512i {
+    let one = _mm512_set1_epi64(1);
+    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
+    let s_od = _mm512_srli_epi64::<32>(s);
+    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
+    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
+    let ev = _mm512_mul_epi32(x, m);
+    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
+    let ev = _mm512_srav_epi64(_mm512_add_epi64(ev, h_ev), s_ev);
+    let od = _mm512_srav_epi64(_mm512_add_epi64(od, h_od), s_od);
+    _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od))
+}

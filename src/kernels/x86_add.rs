@@ -5,13 +5,13 @@
 //! large), adds them saturating at the i32 range, and requantises the sum. This computes the
 //! same per lane: the two input rescales (table gathers are slower on Zen 4), a saturating
 //! add, the i64 requantisation and clamp. Same values, so the same bytes; the last
-//! `len % 16` elements take the same step on a zero-padded copy.
+//! `len % 16` elements take the same step with masked loads and stores.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
 
 use super::reference;
-use super::x86::{requantize16, Avx512Vnni};
+use super::x86::{requantize16, requantize16_hi, requantize16_unclamped, Avx512Vnni};
 use super::{AddParams, KernelError, Operand, Out};
 
 /// [`reference::add_into`] on AVX-512: same contract, errors and bytes.
@@ -66,70 +66,150 @@ impl Avx512Vnni {
 }
 
 /// See [`Avx512Vnni::add_all`]. One function with the target features, so that the steps
-/// inline into its loop and their constants are computed once.
+/// inline into its loop and their constants are computed once. The inputs are read in
+/// place, 16 bytes at a time (the last step masked); an in-place input is `y`'s own bytes,
+/// read before they are overwritten.
 #[target_feature(enable = "avx512f,avx512bw")]
 fn add_all(a: &Operand<'_>, b: &Operand<'_>, y: &mut [i8], step: &Step) {
-    // Elements `at .. at + own.len()` of an input (`own`: the output's, for one in place),
-    // zero-padded to 16.
-    let input = |o: &Operand<'_>, at: usize, own: &[i8]| -> [i8; 16] {
-        let src = match o {
-            Operand::Tensor(t) => t.data.get(at..at + own.len()).unwrap_or(&[]),
-            Operand::Output { .. } => own,
-        };
-        let mut v = [0i8; 16];
-        for (d, &s) in v.iter_mut().zip(src) {
-            *d = s;
-        }
-        v
+    let len = y.len();
+    // The input's bytes (`None`: `y` itself), which the caller checked hold `len`.
+    let src = |o: &Operand<'_>| match o {
+        Operand::Tensor(t) => Some(t.data.as_ptr()),
+        Operand::Output { .. } => None,
     };
-    for (i, dst) in y.chunks_mut(16).enumerate() {
-        let (av, bv) = (input(a, 16 * i, dst), input(b, 16 * i, dst));
-        let r = add16(&av, &bv, step);
-        dst.copy_from_slice(&r[..dst.len()]);
+    let (pa, pb) = (src(a), src(b));
+    let lens_ok = |o: &Operand<'_>| match o {
+        Operand::Tensor(t) => t.data.len() >= len,
+        Operand::Output { .. } => true,
+    };
+    if !lens_ok(a) || !lens_ok(b) {
+        return;
+    }
+    let out = y.as_mut_ptr();
+    let (pa, pb) = (
+        pa.unwrap_or(out.cast_const()),
+        pb.unwrap_or(out.cast_const()),
+    );
+    let fast = bound(step.a.1) + bound(step.b.1) <= i32::MAX as i128;
+    let hi = step.out.1.clamp(1, 62) >= 32;
+    match (fast, hi) {
+        // SAFETY: `pa`, `pb` and `out` hold `len` bytes (checked above).
+        (true, true) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<true, true>(a, b, step))
+        },
+        // SAFETY: as above.
+        (true, false) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<true, false>(a, b, step))
+        },
+        // SAFETY: as above.
+        (false, true) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<false, true>(a, b, step))
+        },
+        // SAFETY: as above.
+        (false, false) => unsafe {
+            add_run(pa, pb, out, len, |a, b| add16::<false, false>(a, b, step))
+        },
     }
 }
 
-/// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`).
+/// A bound on `|requantize((x − zp) << 20, m, s)|` for every `x − zp` in `−255 ..= 255`:
+/// `(255 · 2^20 · |m| + 2^(s−1)) / 2^s + 1`. When the two inputs' bounds add up to at most
+/// `i32::MAX` (the usual case: `m / 2^s` is at most about 1), neither rescale reaches the
+/// reference's clamp to the i32 range, nor their sum its saturation.
+fn bound((m, s): (i32, u8)) -> i128 {
+    let s = s.clamp(1, 62) as u32;
+    (((255i128 << 20) * (m as i128).abs() + (1i128 << (s - 1))) >> s) + 1
+}
+
+/// `out[i] = f(a[i], b[i])`, 16 bytes at a time (the last step masked).
+///
+/// # Safety
+/// AVX-512 F/BW available; `pa`, `pb` and `out` valid for `len` bytes (`out` may be one of
+/// the others: each step reads its 16 bytes before it writes them).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn rescaled(x: &[i8; 16], (z, (m, s)): (i8, (i32, u8))) -> __m512i {
-    // SAFETY: `x` is 16 bytes; unaligned load.
-    let v = _mm512_cvtepi8_epi32(unsafe { _mm_loadu_si128(x.as_ptr().cast()) });
+unsafe fn add_run(
+    pa: *const i8,
+    pb: *const i8,
+    out: *mut i8,
+    len: usize,
+    f: impl Fn(__m128i, __m128i) -> __m128i,
+) {
+    let mut i = 0;
+    while i + 16 <= len {
+        // SAFETY: bytes `i .. i + 16 <= len` of each pointer, all of which hold `len` bytes
+        // (the contract); unaligned loads and store.
+        unsafe {
+            let (va, vb) = (
+                _mm_loadu_si128(pa.add(i).cast()),
+                _mm_loadu_si128(pb.add(i).cast()),
+            );
+            _mm_storeu_si128(out.add(i).cast(), f(va, vb));
+        }
+        i += 16;
+    }
+    if i < len {
+        let mask: __mmask64 = (1u64 << (len - i)) - 1;
+        // SAFETY: the mask selects bytes `i .. len` of each pointer (the contract);
+        // masked-out bytes are neither read nor written.
+        unsafe {
+            let load = |p: *const i8| _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(mask, p));
+            let r = f(load(pa.add(i)), load(pb.add(i)));
+            _mm512_mask_storeu_epi8(out.add(i), mask, _mm512_castsi128_si512(r));
+        }
+    }
+}
+
+/// `requantize((x − zp) << 20, m, s)` per lane: the reference's `a'` (or `b'`). With
+/// `UNCLAMPED` the clamp to the i32 range is left out ([`bound`] said it changes nothing).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn rescaled<const UNCLAMPED: bool>(x: __m128i, (z, (m, s)): (i8, (i32, u8))) -> __m512i {
+    let v = _mm512_cvtepi8_epi32(x);
     let v = _mm512_slli_epi32::<20>(_mm512_sub_epi32(v, _mm512_set1_epi32(z as i32)));
-    let (imin, imax) = (
-        _mm512_set1_epi64(i32::MIN as i64),
-        _mm512_set1_epi64(i32::MAX as i64),
-    );
     let s = _mm512_set1_epi32(s.clamp(1, 62) as i32);
-    requantize16(v, _mm512_set1_epi32(m), s, imin, imax)
+    if UNCLAMPED {
+        requantize16_unclamped(v, _mm512_set1_epi32(m), s)
+    } else {
+        let (imin, imax) = (
+            _mm512_set1_epi64(i32::MIN as i64),
+            _mm512_set1_epi64(i32::MAX as i64),
+        );
+        requantize16(v, _mm512_set1_epi32(m), s, imin, imax)
+    }
 }
 
 /// 16 outputs of the reference's arithmetic: `a'` and `b'` (what its tables hold), then
-/// `clamp(requantize(a' +sat b', m, s) + zp)`.
+/// `clamp(requantize(a' +sat b', m, s) + zp)`. `FAST`: the rescales need no clamp and their
+/// sum no saturation ([`bound`]); `HI`: the output shift is at least 32
+/// ([`requantize16_hi`]: same value, cheaper).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn add16(a: &[i8; 16], b: &[i8; 16], step: &Step) -> [i8; 16] {
-    let (va, vb) = (rescaled(a, step.a), rescaled(b, step.b));
-    // Saturating i32 add: where both signs agree and the sum's differs, the bound of a's sign.
+fn add16<const FAST: bool, const HI: bool>(a: __m128i, b: __m128i, step: &Step) -> __m128i {
+    let (va, vb) = (rescaled::<FAST>(a, step.a), rescaled::<FAST>(b, step.b));
     let sum = _mm512_add_epi32(va, vb);
-    let over = _mm512_cmplt_epi32_mask(
-        _mm512_and_si512(_mm512_xor_si512(va, sum), _mm512_xor_si512(vb, sum)),
-        _mm512_setzero_si512(),
+    let sum = if FAST {
+        sum // no overflow (see `bound`)
+    } else {
+        // Saturating: where both signs agree and the sum's differs, the bound of a's sign.
+        let over = _mm512_cmplt_epi32_mask(
+            _mm512_and_si512(_mm512_xor_si512(va, sum), _mm512_xor_si512(vb, sum)),
+            _mm512_setzero_si512(),
+        );
+        let bound = _mm512_xor_si512(_mm512_srai_epi32::<31>(va), _mm512_set1_epi32(i32::MAX));
+        _mm512_mask_blend_epi32(over, sum, bound)
+    };
+    let zp = step.zp as i32;
+    let (m, s) = (
+        _mm512_set1_epi32(step.out.0),
+        _mm512_set1_epi32(step.out.1.clamp(1, 62) as i32),
     );
-    let bound = _mm512_xor_si512(_mm512_srai_epi32::<31>(va), _mm512_set1_epi32(i32::MAX));
-    let sum = _mm512_mask_blend_epi32(over, sum, bound);
-    let zp = step.zp as i64;
-    let (m, s) = (step.out.0, step.out.1.clamp(1, 62));
-    let r = requantize16(
-        sum,
-        _mm512_set1_epi32(m),
-        _mm512_set1_epi32(s as i32),
-        _mm512_set1_epi64(step.lo as i64 - zp),
-        _mm512_set1_epi64(step.hi as i64 - zp),
-    );
-    let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(step.zp as i32)));
-    let mut out = [0i8; 16];
-    // SAFETY: 16 writable bytes; unaligned store.
-    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), bytes) };
-    out
+    let r = if HI {
+        let (lo, hi) = (step.lo as i32 - zp, step.hi as i32 - zp);
+        requantize16_hi(sum, m, s, _mm512_set1_epi32(lo), _mm512_set1_epi32(hi))
+    } else {
+        let (lo, hi) = (step.lo as i64 - zp as i64, step.hi as i64 - zp as i64);
+        requantize16(sum, m, s, _mm512_set1_epi64(lo), _mm512_set1_epi64(hi))
+    };
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(zp)))
 }
