@@ -58,9 +58,9 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
         self.threads = threads.max(1);
     }
 
-    /// Runs the SIMD kernels (convolutions, fully connected layers, Add) on `isa` instead of
-    /// the fastest this CPU has, falling back to [`Isa::Reference`] when `isa` is not
-    /// [available](Isa::available) here. Every ISA gives the same bytes: this is for checking
+    /// Runs the SIMD kernels (convolutions, fully connected layers, Add, max pools) on `isa`
+    /// instead of the fastest this CPU has, falling back to [`Isa::Reference`] when `isa` is
+    /// not [available](Isa::available) here. Every ISA gives the same bytes: this is for checking
     /// exactly that, and for measuring one path against another.
     pub fn set_isa(&mut self, isa: Isa) {
         self.isa = isa;
@@ -197,7 +197,7 @@ impl<'p, 'b, 'a> Session<'p, 'b, 'a> {
             OpView::FullyConnected(p) => {
                 kernels::fully_connected_on_threads(isa, input(0)?, y, p, self.threads)
             }
-            OpView::MaxPool(w, c) => kernels::max_pool(input(0)?, y, w, *c),
+            OpView::MaxPool(w, c) => kernels::max_pool_on(isa, input(0)?, y, w, *c),
             OpView::AvgPool(p) => kernels::avg_pool(input(0)?, y, p),
             OpView::Add(p) => {
                 let operand = |k: usize| -> Option<Operand<'_>> {
@@ -519,7 +519,7 @@ impl Band<'_> {
             OpView::MaxPool(w, c) => {
                 let mut w = *w;
                 w.pad[0] = pad_top;
-                kernels::max_pool(x, y, &w, *c)
+                kernels::max_pool_on(isa, x, y, &w, *c)
             }
             OpView::AvgPool(p) => {
                 let mut p = *p;
