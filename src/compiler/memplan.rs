@@ -585,6 +585,24 @@ fn place_pruned(groups: &[Buffer], overlaps: Vec<Overlap>) -> (Vec<Overlap>, Vec
     (kept, offs, arena)
 }
 
+/// The better of `eval` with none of `all` and with all of them [`prune`]d to those the
+/// arena needs; on a tie, none (every choice costs run time).
+fn none_or_pruned<T: Clone>(
+    all: Vec<T>,
+    mut eval: impl FnMut(&[T]) -> Option<MemPlan>,
+) -> Option<MemPlan> {
+    let none = eval(&[]);
+    if all.is_empty() {
+        return none;
+    }
+    let pruned = prune(all, &mut eval, |p| p.report.arena_bytes).map(|(_, found)| found);
+    match (none, pruned) {
+        (Some(n), Some(p)) if p.report.arena_bytes < n.report.arena_bytes => Some(p),
+        (Some(n), _) => Some(n),
+        (None, p) => p,
+    }
+}
+
 /// Evaluates `choices`, then drops each choice whose removal does not grow `arena` of the
 /// result: the choices the arena needs, and the result with only those. `None` when
 /// `eval` gives nothing for all of `choices`.
@@ -623,19 +641,18 @@ fn count_overlapped(groups: &[Buffer], offs: &[u32], overlaps: &[Overlap]) -> u3
 /// Plans memory for `q`; `scratch[s]` is the scratch of step `s`.
 ///
 /// For each candidate order: the tensor-level figures on separate, whole tensors; then
-/// greedy-by-size placement with and without streams, in place and window overlap (each
-/// where enabled); the smallest arena wins (ties: the earlier choice, in place first), and
-/// streams the arena does not need are dropped again.
+/// greedy-by-size placement with and without streams, zero-copy Concats, in place and
+/// window overlap (each where enabled); the smallest arena wins (ties: the earlier choice,
+/// in place first), and streams and zero-copy Concats the arena does not need are dropped
+/// again.
 pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
     let mut best: Option<MemPlan> = None;
     for order in candidate_orders(q) {
-        let mut stream_sets = vec![vec![]];
-        if options.streaming {
-            let all = stream_candidates(q, &order);
-            if !all.is_empty() {
-                stream_sets.push(all);
-            }
-        }
+        let streams = if options.streaming {
+            stream_candidates(q, &order)
+        } else {
+            vec![]
+        };
         // Tensor-level figures: whole tensors, nothing streamed (what TFLM's planner sees).
         let (_, whole) = buffers(q, &order, scratch, &[], &[]);
         let figures = WholeFigures {
@@ -648,31 +665,14 @@ pub fn plan(q: &QModel, scratch: &[u32], options: MemoryOptions) -> MemPlan {
         } else {
             vec![]
         };
-        // With `streams`: the best of no zero-copy Concat and every candidate, dropping
-        // each one the arena does not need.
-        let with_streams = |streams: &[Stream]| -> Option<MemPlan> {
-            let plain = plan_order(q, scratch, options, &order, streams, &[], figures);
-            if views.is_empty() {
-                return plain;
-            }
-            let viewed = prune(
-                views.clone(),
-                |v| plan_order(q, scratch, options, &order, streams, v, figures),
-                |p| p.report.arena_bytes,
-            )
-            .map(|(_, found)| found);
-            match (plain, viewed) {
-                (Some(p), Some(v)) if v.report.arena_bytes < p.report.arena_bytes => Some(v),
-                (Some(p), _) => Some(p),
-                (None, v) => v,
-            }
-        };
-        for streams in stream_sets {
-            // Drop each stream the arena does not need.
-            let Some((_, found)) = prune(streams, |s| with_streams(s), |p| p.report.arena_bytes)
-            else {
-                continue;
-            };
+        // Streams, and for each set of streams zero-copy Concats, each tried as a set and
+        // then dropped one by one where the arena does not need them.
+        let found = none_or_pruned(streams, |s| {
+            none_or_pruned(views.clone(), |v| {
+                plan_order(q, scratch, options, &order, s, v, figures)
+            })
+        });
+        if let Some(found) = found {
             if best
                 .as_ref()
                 .is_none_or(|b| found.report.arena_bytes < b.report.arena_bytes)
