@@ -81,16 +81,12 @@ impl TensorDesc {
     /// Bytes the tensor spans in the arena: all of them, its resident rows, or for a view
     /// from its first element to its last (its siblings' channels in between).
     pub fn arena_len(&self) -> usize {
-        if self.pitch != 0 {
-            let [h, w, c] = self.shape.map(u64::from);
-            return super::view::span(h * w, c, self.pitch.into()).unwrap_or(u64::MAX) as usize;
-        }
         let rows = if self.resident_rows == 0 {
             self.shape[0]
         } else {
             self.resident_rows.min(self.shape[0])
         };
-        rows as usize * self.shape[1] as usize * self.shape[2] as usize
+        super::view::tensor_bytes(self.shape, rows, self.pitch).unwrap_or(u64::MAX) as usize
     }
     /// True when the tensor has no elements.
     pub fn is_empty(&self) -> bool {

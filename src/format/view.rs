@@ -32,6 +32,18 @@ pub fn span(pixels: u64, channels: u64, pitch: u64) -> Option<u64> {
     }
 }
 
+/// Bytes a tensor record spans in the arena: `rows` rows (its height, or a streamed
+/// tensor's resident rows) of `w × c` bytes when dense (`pitch` 0); for a view, its
+/// [`span`] over all `h × w` pixels. `None` on overflow.
+pub fn tensor_bytes([h, w, c]: [u32; 3], rows: u32, pitch: u32) -> Option<u64> {
+    let (h, w, c) = (u64::from(h), u64::from(w), u64::from(c));
+    if pitch == 0 {
+        u64::from(rows).checked_mul(w)?.checked_mul(c)
+    } else {
+        span(h.checked_mul(w)?, c, pitch.into())
+    }
+}
+
 /// Output rows per band a step writing a view runs with: as many whole rows of `row_bytes`
 /// as its scratch of `scratch_len` bytes holds. `None` when not one fits.
 pub fn band_rows(scratch_len: u64, row_bytes: u64) -> Option<u64> {

@@ -3,6 +3,7 @@
 use super::error::ParseError;
 use super::step::{decode_step, StepView};
 use crate::format::crc32::crc32;
+use crate::format::view;
 use crate::format::wire::{self, header, tensor, u16_at, u32_at, u8_at, ALIGN, HEADER_LEN};
 use crate::format::Layout;
 
@@ -450,22 +451,13 @@ impl<'b> Plan<'b> {
             r => u32::from(r),
         };
         // Version 3: a pixel pitch (0 = dense) and 4 reserved zero bytes.
-        let (pitch, reserved) = if self.version >= 3 {
-            (
-                u32_at(self.blob, at + tensor::PITCH).unwrap_or(u32::MAX),
-                u32_at(self.blob, at + tensor::RESERVED).unwrap_or(u32::MAX),
-            )
+        let pitch = self.pitch_at(at).unwrap_or(u32::MAX);
+        let reserved = if self.version >= 3 {
+            u32_at(self.blob, at + tensor::RESERVED).unwrap_or(u32::MAX)
         } else {
-            (0, 0)
+            0
         };
-        let len = if pitch == 0 {
-            (rows as u64)
-                .saturating_mul(shape[1] as u64)
-                .saturating_mul(shape[2] as u64)
-        } else {
-            let pixels = (shape[0] as u64).saturating_mul(shape[1] as u64);
-            crate::format::view::span(pixels, shape[2].into(), pitch.into()).unwrap_or(u64::MAX)
-        };
+        let len = view::tensor_bytes(shape, rows, pitch).unwrap_or(u64::MAX);
         // A view is wider than its channels, and never streamed.
         let bad_view = pitch != 0 && (pitch <= shape[2] || resident != 0);
         let bad = shape.contains(&0)
@@ -536,6 +528,15 @@ impl<'b> Plan<'b> {
             return None;
         }
         self.blob.get(off..end)
+    }
+
+    /// The pixel pitch of the tensor record at blob offset `at`: 0 (dense) before version 3.
+    fn pitch_at(&self, at: usize) -> Option<u32> {
+        if self.version >= 3 {
+            u32_at(self.blob, at + tensor::PITCH)
+        } else {
+            Some(0)
+        }
     }
 
     /// Bytes of one tensor record in this plan's wire version.
@@ -650,24 +651,14 @@ impl<'b> Plan<'b> {
             0 => shape[0],
             r => u32::from(r).min(shape[0]),
         };
-        let pitch = if self.version >= 3 {
-            u32_at(b, at + tensor::PITCH)?
-        } else {
-            0
-        };
-        let (len, pitch) = if pitch == 0 {
-            (rows.checked_mul(shape[1])?.checked_mul(shape[2])?, shape[2])
-        } else {
-            let pixels = u64::from(shape[0]).checked_mul(shape[1].into())?;
-            let span = crate::format::view::span(pixels, shape[2].into(), pitch.into())?;
-            (u32::try_from(span).ok()?, pitch)
-        };
+        let pitch = self.pitch_at(at)?;
+        let len = u32::try_from(view::tensor_bytes(shape, rows, pitch)?).ok()?;
         Some(TensorInfo {
             shape,
             offset: u32_at(b, at + tensor::OFFSET)?,
             len,
             rows,
-            pitch,
+            pitch: if pitch == 0 { shape[2] } else { pitch },
             scale: f32::from_bits(u32_at(b, at + tensor::SCALE)?),
             zero_point: u8_at(b, at + tensor::ZERO_POINT)? as i8,
         })
