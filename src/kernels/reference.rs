@@ -202,6 +202,22 @@ fn conv_dense_block<'x>(
     }
 }
 
+/// [`taps`] of output pixel `pix` (row-major, `ow` pixels a row) of window `w` over an
+/// `ih × iw` input: `[rows, columns]`.
+#[inline]
+pub(super) fn window_taps(
+    pix: usize,
+    ow: usize,
+    w: &Window,
+    ih: usize,
+    iw: usize,
+) -> [(usize, usize, i64); 2] {
+    let axis = |o: usize, a: usize, n: usize| {
+        taps(o, w.stride[a], w.pad[a], w.kernel[a], w.dilation[a], n)
+    };
+    [axis(pix / ow, 0, ih), axis(pix % ow, 1, iw)]
+}
+
 /// Valid kernel taps along one axis for output index `o`: `(k_lo, k_hi, start)` where
 /// taps `k_lo..k_hi` land inside `0..n` at `start + k * d`.
 #[inline]
@@ -367,22 +383,7 @@ pub fn max_pool(x: In<'_>, y: Out<'_>, w: &Window, clamp: Clamp) -> Result<(), K
     }
     let ow = y.shape.w;
     for (pix, out_px) in y.data.chunks_exact_mut(c).enumerate() {
-        let (ky0, ky1, iy0) = taps(
-            pix / ow,
-            w.stride[0],
-            w.pad[0],
-            w.kernel[0],
-            w.dilation[0],
-            x.shape.h,
-        );
-        let (kx0, kx1, ix0) = taps(
-            pix % ow,
-            w.stride[1],
-            w.pad[1],
-            w.kernel[1],
-            w.dilation[1],
-            x.shape.w,
-        );
+        let [(ky0, ky1, iy0), (kx0, kx1, ix0)] = window_taps(pix, ow, w, x.shape.h, x.shape.w);
         out_px.fill(i8::MIN);
         for ky in ky0..ky1 {
             let iy = (iy0 + (ky * w.dilation[0]) as i64) as usize;

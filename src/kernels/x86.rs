@@ -268,6 +268,26 @@ fn dot_vnni<const P: usize, const O: usize>(
     }
 }
 
+/// The first half of every requantisation below, for 16 i32 lanes `x` with multipliers `m`
+/// and shifts `s` (in 1..=62): `x · m + 2^(s−1)` in 64-bit lanes, `[even lanes, odd
+/// lanes]`, and the shifts laid out the same way (even lanes in the low halves of the
+/// 64-bit lanes, odd lanes shifted down).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn rounded_products(x: __m512i, m: __m512i, s: __m512i) -> ([__m512i; 2], [__m512i; 2]) {
+    let one = _mm512_set1_epi64(1);
+    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
+    let s_od = _mm512_srli_epi64::<32>(s);
+    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
+    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
+    let ev = _mm512_mul_epi32(x, m);
+    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
+    (
+        [_mm512_add_epi64(ev, h_ev), _mm512_add_epi64(od, h_od)],
+        [s_ev, s_od],
+    )
+}
+
 /// `clamp((x · m + 2^(s−1)) >> s, lo, hi)` for 16 i32 lanes, computed in i64: `m` and `s` per
 /// lane (`s` in 1..=62), `lo` and `hi` as i64 lanes inside the i32 range. With `[lo, hi]` the
 /// i32 range this is [`requantize`](crate::format::math::requantize); with the output clamp
@@ -282,16 +302,9 @@ pub(super) fn requantize16(
     lo: __m512i,
     hi: __m512i,
 ) -> __m512i {
-    let one = _mm512_set1_epi64(1);
-    // Even lanes in the low halves of the 64-bit lanes, odd lanes shifted down.
-    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
-    let s_od = _mm512_srli_epi64::<32>(s);
-    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
-    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
-    let ev = _mm512_mul_epi32(x, m);
-    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
-    let ev = _mm512_srav_epi64(_mm512_add_epi64(ev, h_ev), s_ev);
-    let od = _mm512_srav_epi64(_mm512_add_epi64(od, h_od), s_od);
+    let ([ev, od], [s_ev, s_od]) = rounded_products(x, m, s);
+    let ev = _mm512_srav_epi64(ev, s_ev);
+    let od = _mm512_srav_epi64(od, s_od);
     let ev = _mm512_min_epi64(_mm512_max_epi64(ev, lo), hi);
     let od = _mm512_min_epi64(_mm512_max_epi64(od, lo), hi);
     _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od))
@@ -311,14 +324,7 @@ pub(super) fn requantize16_hi(
     lo: __m512i,
     hi: __m512i,
 ) -> __m512i {
-    let one = _mm512_set1_epi64(1);
-    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
-    let s_od = _mm512_srli_epi64::<32>(s);
-    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
-    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
-    let ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), h_ev);
-    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
-    let od = _mm512_add_epi64(od, h_od);
+    let ([ev, od], _) = rounded_products(x, m, s);
     let high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od);
     let r = _mm512_srav_epi32(high, _mm512_sub_epi32(s, _mm512_set1_epi32(32)));
     _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
@@ -328,14 +334,8 @@ pub(super) fn requantize16_hi(
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(super) fn requantize16_unclamped(x: __m512i, m: __m512i, s: __m512i) -> __m512i {
-    let one = _mm512_set1_epi64(1);
-    let s_ev = _mm512_srli_epi64::<32>(_mm512_slli_epi64::<32>(s));
-    let s_od = _mm512_srli_epi64::<32>(s);
-    let h_ev = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_ev, one));
-    let h_od = _mm512_sllv_epi64(one, _mm512_sub_epi64(s_od, one));
-    let ev = _mm512_mul_epi32(x, m);
-    let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), _mm512_srli_epi64::<32>(m));
-    let ev = _mm512_srav_epi64(_mm512_add_epi64(ev, h_ev), s_ev);
-    let od = _mm512_srav_epi64(_mm512_add_epi64(od, h_od), s_od);
+    let ([ev, od], [s_ev, s_od]) = rounded_products(x, m, s);
+    let ev = _mm512_srav_epi64(ev, s_ev);
+    let od = _mm512_srav_epi64(od, s_od);
     _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64::<32>(od))
 }

@@ -7,7 +7,7 @@
 
 use core::arch::x86_64::*;
 
-use super::reference::{self, check_window, taps};
+use super::reference::{self, check_window, window_taps};
 use super::x86::Avx512Vnni;
 use super::{Clamp, In, KernelError, Out, Window};
 
@@ -39,22 +39,7 @@ fn pool_avx512(x: &In<'_>, y: Out<'_>, w: &Window, clamp: Clamp) {
     let floor = _mm512_set1_epi8(i8::MIN);
     let (lo, hi) = (_mm512_set1_epi8(clamp.min), _mm512_set1_epi8(clamp.max));
     for (pix, out_px) in y.data.chunks_exact_mut(c).enumerate() {
-        let (ky0, ky1, iy0) = taps(
-            pix / ow,
-            w.stride[0],
-            w.pad[0],
-            w.kernel[0],
-            w.dilation[0],
-            x.shape.h,
-        );
-        let (kx0, kx1, ix0) = taps(
-            pix % ow,
-            w.stride[1],
-            w.pad[1],
-            w.kernel[1],
-            w.dilation[1],
-            iw,
-        );
+        let [(ky0, ky1, iy0), (kx0, kx1, ix0)] = window_taps(pix, ow, w, x.shape.h, iw);
         let mut c0 = 0;
         while c0 < c {
             let n = (c - c0).min(64);
