@@ -5,14 +5,32 @@
 
 mod runtime_oracle;
 
+use edgecnn::format::pack::{pack, PackKind};
 use edgecnn::kernels::{
-    self, reference, Clamp, ConvParams, FcParams, I32s, In, Isa, Out, Rescale, Shape, Window,
+    self, reference, Clamp, ConvParams, FcParams, I32s, In, Isa, Out, Packed, Rescale, Shape,
+    Window,
 };
 use runtime_oracle::{le_i32, Rng};
 
 /// The variants to check here (the reference itself included, as a control).
 fn isas() -> Vec<Isa> {
     Isa::all_available().collect()
+}
+
+/// The x86-64 VNNI pack of a dense conv's weights, as the compiler makes it
+/// (`--pack x86-vnni`).
+fn vnni_pack(p: &ConvParams<'_>, oc: usize) -> Vec<u8> {
+    pack(PackKind::X86Vnni, p.weights, oc, p.weights.len() / oc).unwrap()
+}
+
+/// `p` with its weights also in `bytes`, a [`vnni_pack`], as a plan with that pack hands
+/// them to the kernels.
+fn with_pack<'a>(p: &ConvParams<'a>, bytes: &'a [u8], oc: usize) -> ConvParams<'a> {
+    let k = p.weights.len() / oc;
+    ConvParams {
+        packed: Some(Packed::new(PackKind::X86Vnni, bytes, oc, k).unwrap()),
+        ..*p
+    }
 }
 
 const CHANNELS: [usize; 12] = [1, 2, 3, 7, 8, 16, 17, 32, 33, 64, 65, 130];
@@ -156,6 +174,7 @@ fn conv2d_every_isa_matches_reference() {
             window: win,
             groups: g,
             weights: &w,
+            packed: None,
             bias: I32s::new(&rq.bias).unwrap(),
             rescale: Rescale {
                 multiplier: I32s::new(&rq.mult).unwrap(),
@@ -198,6 +217,91 @@ fn conv2d_every_isa_matches_reference() {
                 "{threads} threads {what}"
             );
         }
+        // With the weights also packed at compile time: the VNNI GEMM reads the pack, every
+        // other path ignores it.
+        if g == 1 {
+            let oc = ys.c;
+            let bytes = vnni_pack(&p, oc);
+            let pp = with_pack(&p, &bytes, oc);
+            for &isa in &isas {
+                let got = run(&|a, b| kernels::conv2d_on(isa, a, b, &pp));
+                assert_eq!(got, expected, "{isa:?} packed {what}");
+            }
+            assert_eq!(
+                run(&|a, b| kernels::conv2d_on_threads(Isa::best(), a, b, &pp, 3)),
+                expected,
+                "3 threads packed {what}"
+            );
+        }
+    }
+}
+
+/// The VNNI GEMM really reads the pack (not the weights) when the plan has one: one packed
+/// weight changed changes its output and no other path's. Needs AVX-512 VNNI (this
+/// project's CI machine has it); elsewhere the test says so and checks nothing more.
+#[test]
+fn vnni_gemm_reads_the_pack() {
+    if !Isa::all_available().any(|i| i == Isa::Avx512Vnni) {
+        eprintln!("no AVX-512 VNNI on this CPU: the pack is never read here");
+        return;
+    }
+    let mut rng = Rng(0x513d_0004);
+    let (ih, iw, ic, oc) = (6, 5, 7, 40);
+    let x = rng.i8s(ih * iw * ic);
+    let w = rng.i8s(oc * 9 * ic);
+    let mut rq = requant(&mut rng, oc, 9 * ic);
+    rq.clamp = Clamp::NONE;
+    rq.shift.fill(12);
+    let p = ConvParams {
+        window: Window {
+            kernel: [3, 3],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [1, 1],
+        },
+        groups: 1,
+        weights: &w,
+        packed: None,
+        bias: I32s::new(&rq.bias).unwrap(),
+        rescale: Rescale {
+            multiplier: I32s::new(&rq.mult).unwrap(),
+            shift: &rq.shift,
+        },
+        clamp: rq.clamp,
+    };
+    let run = |isa: Isa, p: &ConvParams<'_>| {
+        let mut y = vec![0i8; ih * iw * oc];
+        let xin = In {
+            data: &x,
+            shape: shape(ih, iw, ic),
+            zero_point: 3,
+        };
+        let yout = Out {
+            data: &mut y,
+            shape: shape(ih, iw, oc),
+            zero_point: 0,
+        };
+        kernels::conv2d_on(isa, xin, yout, p).unwrap();
+        y
+    };
+    let expected = run(Isa::Reference, &p);
+    let mut bytes = vnni_pack(&p, oc);
+    assert_eq!(run(Isa::Avx512Vnni, &with_pack(&p, &bytes, oc)), expected);
+    // Channel 33's tap 5 (second block, second group), and its sum left as it was.
+    let at = 32 * 64 + (32 + 1) * 4 + 1;
+    bytes[at] = bytes[at].wrapping_add(64);
+    let pp = with_pack(&p, &bytes, oc);
+    let got = run(Isa::Avx512Vnni, &pp);
+    let differ: Vec<usize> = (0..expected.len())
+        .filter(|&i| got[i] != expected[i])
+        .map(|i| i % oc)
+        .collect();
+    assert!(
+        !differ.is_empty() && differ.iter().all(|&c| c == 33),
+        "{differ:?}"
+    );
+    for isa in Isa::all_available().filter(|&i| i != Isa::Avx512Vnni) {
+        assert_eq!(run(isa, &pp), expected, "{isa:?} must ignore the pack");
     }
 }
 
@@ -241,6 +345,7 @@ fn conv2d_large_layers_every_isa_matches_reference() {
             },
             groups: 1,
             weights: &w,
+            packed: None,
             bias: I32s::new(&rq.bias).unwrap(),
             rescale: Rescale {
                 multiplier: I32s::new(&rq.mult).unwrap(),
@@ -286,6 +391,20 @@ fn conv2d_large_layers_every_isa_matches_reference() {
                 );
             }
         }
+        let bytes = vnni_pack(&p, oc);
+        let pp = with_pack(&p, &bytes, oc);
+        for &isa in &isas {
+            assert_eq!(
+                run(&|a, b| kernels::conv2d_on(isa, a, b, &pp)),
+                expected,
+                "{isa:?} packed layer {n}"
+            );
+        }
+        assert_eq!(
+            run(&|a, b| kernels::conv2d_on_threads(Isa::best(), a, b, &pp, 2)),
+            expected,
+            "2 threads packed layer {n}"
+        );
     }
 }
 
@@ -430,6 +549,7 @@ fn every_isa_rejects_what_the_reference_rejects() {
             },
             groups: 1,
             weights: &w,
+            packed: None,
             bias: I32s::new(&b).unwrap(),
             rescale: Rescale {
                 multiplier: I32s::new(&m).unwrap(),

@@ -111,6 +111,7 @@ fn conv2d_matches_oracle() {
             },
             groups: g,
             weights: &w,
+            packed: None,
             bias: I32s::new(&bb).unwrap(),
             rescale: Rescale {
                 multiplier: I32s::new(&mb).unwrap(),
@@ -159,6 +160,7 @@ fn conv2d_rejects_inconsistent_arguments() {
         },
         groups: 1,
         weights: &w,
+        packed: None,
         bias: I32s::new(&b).unwrap(),
         rescale: Rescale {
             multiplier: I32s::new(&m).unwrap(),
@@ -786,6 +788,7 @@ fn conv2d_wide_channels_match_oracle() {
             },
             groups: 1,
             weights: &w,
+            packed: None,
             bias: I32s::new(&bb).unwrap(),
             rescale: Rescale {
                 multiplier: I32s::new(&mb).unwrap(),

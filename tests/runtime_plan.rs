@@ -625,10 +625,10 @@ fn parse_rejects_inconsistent_plans() {
         })
     );
     let mut blob = base.encode();
-    blob[4] = 4;
+    blob[4] = 5;
     assert_eq!(
         Plan::parse(&blob).err(),
-        Some(ParseError::UnsupportedVersion(4))
+        Some(ParseError::UnsupportedVersion(5))
     );
     blob[0] = b'X';
     assert_eq!(Plan::parse(&blob).err(), Some(ParseError::BadMagic));

@@ -67,10 +67,10 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn run_path_allocates_nothing() {
-    for (name, m) in trust_support::all() {
-        let blob = m.encode();
-        let mut arena = vec![0u8; m.arena_bytes as usize];
-        let n_in = m.tensors[m.input as usize].len();
+    for (name, blob) in trust_support::all_blobs() {
+        let parsed = Plan::parse(&blob).unwrap();
+        let mut arena = vec![0u8; parsed.arena_bytes()];
+        let n_in = parsed.tensor(parsed.input_id()).unwrap().len as usize;
         let input: Vec<i8> = (0..n_in).map(|i| (i * 7 % 256) as i8).collect();
         let pixels: Vec<u8> = (0..n_in).map(|i| (i * 13 % 256) as u8).collect();
 

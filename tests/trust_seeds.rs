@@ -15,8 +15,7 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn seed_plans_parse_and_run() {
-    for (name, m) in trust_support::all() {
-        let blob = m.encode();
+    for (name, blob) in trust_support::all_blobs() {
         let plan = Plan::parse(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(plan.num_steps() >= 1, "{name}");
         let mut arena = vec![0u8; plan.arena_bytes()];
@@ -37,9 +36,8 @@ fn fuzz_seed_corpus_is_current() {
     if write {
         std::fs::create_dir_all(&dir).unwrap();
     }
-    for (name, m) in trust_support::all() {
+    for (name, blob) in trust_support::all_blobs() {
         let path = dir.join(format!("{name}.plan"));
-        let blob = m.encode();
         if write {
             std::fs::write(&path, &blob).unwrap();
         }
@@ -111,4 +109,43 @@ fn views_seed_matches_its_copying_layout() {
         3u16.to_le_bytes(),
         "a plan with views is wire version 3"
     );
+}
+
+/// The `packed` seed is wire version 4 with a pack for each dense conv only, and gives the
+/// bytes of the same plan without packs on every kernel path this CPU has.
+#[test]
+fn packed_seed_matches_its_unpacked_plan() {
+    use edgecnn::format::pack::PackKind;
+    use edgecnn::kernels::Isa;
+    let m = trust_support::packed();
+    let packed = m.encode_with_packs(trust_support::PACKS);
+    let plain = m.encode();
+    assert_eq!(packed[4..6], 4u16.to_le_bytes(), "a plan with packs is v4");
+    assert_eq!(plain[4..6], 1u16.to_le_bytes(), "without, it stays v1");
+    let p = Plan::parse(&packed).unwrap();
+    assert_eq!(p.num_packs(), 2);
+    assert!(p.pack(0, PackKind::X86Vnni).is_some());
+    assert!(p.pack(1, PackKind::X86Vnni).is_none(), "depthwise: no pack");
+    assert!(p.pack(2, PackKind::X86Vnni).is_some());
+    assert_eq!(
+        p.packed_bytes(),
+        (64 * 64 + 4 * 40) + (64 * 40 + 4 * 33),
+        "40 channels of 63 → 64 taps, 33 of 40"
+    );
+    let run_on = |blob: &[u8], isa: Isa| {
+        let plan = Plan::parse(blob).unwrap();
+        let mut arena = vec![0u8; plan.arena_bytes()];
+        let mut s = Session::new(&plan, &mut arena).unwrap();
+        s.set_isa(isa);
+        let n = s.input_mut().len();
+        let x: Vec<i8> = (0..n).map(|i| (i * 53 % 256) as i8).collect();
+        s.set_input(&x).unwrap();
+        s.run().unwrap();
+        s.output().to_vec()
+    };
+    let expected = run_on(&plain, Isa::Reference);
+    for isa in Isa::all_available() {
+        assert_eq!(run_on(&packed, isa), expected, "{isa:?} packed");
+        assert_eq!(run_on(&plain, isa), expected, "{isa:?} plain");
+    }
 }

@@ -168,6 +168,7 @@ pub fn check(cases: u32) -> (u32, u32) {
             },
             groups: g,
             weights: &w[..nw],
+            packed: None,
             bias: rq.bias(oc),
             rescale: rq.rescale(oc),
             clamp: rq.clamp,

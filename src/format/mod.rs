@@ -4,15 +4,18 @@
 //!   written by `PlanModel::encode`.
 //! * the wire layout (no_std): parsed and validated by [`crate::runtime::Plan::parse`].
 //!
-//! # Wire layout, versions 1, 2 and 3
+//! # Wire layout, versions 1 to 4
 //!
 //! Version 2 only gives meaning to a tensor record's bytes 22..24 (resident rows, for a
 //! streamed tensor); version 1 requires them to be zero. Version 3 makes tensor records 32
 //! bytes long: bytes 24..28 hold the pixel pitch of a *view* (a tensor written straight into
 //! its slice of a Concat's output, [`view`]; 0 for a dense tensor), bytes 28..32 are zero.
-//! The encoder writes the oldest version that holds the plan: 1 without streams or views,
-//! 2 with a stream and no view, 3 with a view. So plans without them stay readable by
-//! older runtimes, and plans with them are refused by those rather than misread.
+//! Version 4 (32-byte tensor records too) gives the header's last 8 bytes to the table of
+//! *packs*: dense convs' weights laid out ahead of time for one kernel ([`pack`]), each
+//! on a 64-byte boundary from the blob's start. The encoder writes the oldest version that
+//! holds the plan: 1 without streams, views or packs, 2 with a stream, 3 with a view, 4
+//! with a pack. So plans without them stay readable by older runtimes, and plans with them
+//! are refused by those rather than misread.
 //!
 //! All integers little-endian, read with `from_le_bytes` (no alignment needed). Every
 //! section and every data item starts 16-byte aligned relative to the blob start, so a blob
@@ -23,13 +26,13 @@
 //!
 //! ```text
 //! header (80 bytes)
-//!   0  magic "ECNN"          4  version u16 (1, 2)  6  header_len u16 = 80
+//!   0  magic "ECNN"          4  version u16 (1–4)   6  header_len u16 = 80
 //!   8  total_len u32          12 crc32 u32 of blob[16 .. total_len] (CRC-32/ISO-HDLC)
 //!   16 arena_bytes u32        20 input id u16         22 output id u16
 //!   24 tensor table (offset u32, count u32)           32 step table (offset u32, count u32)
 //!   40 data section (offset u32, len u32)             48 labels: ref to `count` refs
 //!   56 name: ref (UTF-8)      64 preprocess: ref to the preprocess record, len 0 = none
-//!   72 reserved [u8; 8] = 0
+//!   72 versions 1–3: reserved [u8; 8] = 0; version 4: pack table (offset u32, count u32)
 //! tensor record (24 bytes)
 //!   0 h, w, c: u32 × 3        12 arena offset u32     16 scale f32 (bits)
 //!   20 zero_point i8          21 zero u8      22 resident rows u16 (0 = whole tensor)
@@ -46,15 +49,20 @@
 //!      Add: -, -, multipliers [a, b, out] i32, shifts [a, b, out] u8
 //!      Requantize: -, -, multiplier i32 (1), shift u8 (1)
 //!      Lrn: lut i32 (≥ 1 entry)      Softmax: exp_lut u32 × 256      others: unused
+//! pack record (16 bytes, version 4; sorted by (step, kind), strictly)
+//!   0 step u16 (a dense Conv2d)   2 kind u8 (1 x86-vnni)   3 zero u8   4 zero u32
+//!   8 ref to the packed bytes (exactly `pack::packed_len` for the conv and kind)
 //! preprocess record (32 bytes, in the data section)
 //!   0 scale f32    4 source layout u8 (0 NCHW, 1 NHWC), 3 zero bytes
 //!   8 lut: ref to c × 256 i8 (table of channel k at k × 256)   16 mean: ref f32 × n
 //!   24 std: ref f32 × n
-//! data section: weights, biases, multipliers, shifts, LUTs, input-id lists, label strings
-//!   and the label ref table, the name, the preprocess arrays and record; 16-aligned items.
+//! data section: packs (64-aligned), weights, biases, multipliers, shifts, LUTs, input-id
+//!   lists, label strings and the label ref table, the name, the preprocess arrays and
+//!   record; 16-aligned items.
 //! ```
 //!
-//! The encoder lays sections out as header, tensor table, step table, data, and pads the
+//! The encoder lays sections out as header, tensor table, step table, pack table, data
+//! (64-aligned when there are packs), and pads the
 //! blob to a multiple of 16; the parser only relies on the offsets in the header.
 //!
 //! Arena rules the parser enforces: every tensor (all dimensions ≥ 1) lies inside
@@ -95,6 +103,7 @@ pub mod math;
 #[cfg(feature = "alloc")]
 pub mod model;
 pub mod overlap;
+pub mod pack;
 pub mod stream;
 pub mod view;
 pub mod wire;

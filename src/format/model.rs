@@ -48,7 +48,16 @@ impl PlanModel {
     /// Encodes the plan into its wire blob (see [`crate::format`]); parse it back with
     /// [`crate::runtime::Plan::parse`], which rejects a model that breaks the contract.
     pub fn encode(&self) -> Vec<u8> {
-        super::wire::encode(self)
+        super::wire::encode(self, &[])
+    }
+
+    /// [`encode`](Self::encode), with every dense conv's weights also packed for each
+    /// kernel of `packs` ([`crate::format::pack`]): a kernel that finds its pack reads it
+    /// in place instead of repacking the weights on every call. The plan grows by about
+    /// its conv weights per kind and still runs everywhere with the same bytes; a plan
+    /// with a pack is wire version 4.
+    pub fn encode_with_packs(&self, packs: &[super::pack::PackKind]) -> Vec<u8> {
+        super::wire::encode(self, packs)
     }
 }
 

@@ -7,13 +7,15 @@
 
 /// The first four bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"ECNN";
-/// The newest wire version this crate reads and writes: 3, which added views (a tensor
-/// record's pixel pitch, for a tensor written straight into its slice of a Concat's output)
-/// in 32-byte tensor records. Version 2 added streamed tensors (a tensor record's resident
-/// rows). The encoder writes the oldest version that can hold the plan: 1 without streams
-/// or views (byte for byte what version-1 runtimes read), 2 with a stream and no view, 3
-/// with a view; older runtimes refuse a newer version rather than misread it.
-pub const VERSION: u16 = 3;
+/// The newest wire version this crate reads and writes: 4, which added packs (a conv's
+/// weights laid out ahead of time for one kernel, [`crate::format::pack`]) through a table
+/// in the header's last 8 bytes. Version 3 added views (a tensor record's pixel pitch, for
+/// a tensor written straight into its slice of a Concat's output) in 32-byte tensor
+/// records. Version 2 added streamed tensors (a tensor record's resident rows). The
+/// encoder writes the oldest version that can hold the plan: 1 without streams, views or
+/// packs (byte for byte what version-1 runtimes read), 2 with a stream, 3 with a view, 4
+/// with a pack; older runtimes refuse a newer version rather than misread it.
+pub const VERSION: u16 = 4;
 /// The wire versions this crate reads.
 pub const VERSIONS: core::ops::RangeInclusive<u16> = 1..=VERSION;
 /// Length of the fixed header.
@@ -38,6 +40,8 @@ pub const fn tensor_record_len(version: u16) -> usize {
 }
 /// Size of one step record.
 pub const STEP_RECORD_LEN: usize = 80;
+/// Size of one pack record (version 4).
+pub const PACK_RECORD_LEN: usize = 16;
 /// Size of one `(offset, len)` reference.
 pub const REF_LEN: usize = 8;
 /// Size of the preprocess record.
@@ -73,8 +77,22 @@ pub mod header {
     pub const NAME: usize = 56;
     /// Ref to the preprocess record (length 0 = none).
     pub const PREPROCESS: usize = 64;
-    /// 8 reserved bytes, zero.
+    /// Versions 1–3: 8 reserved bytes, zero.
     pub const RESERVED: usize = 72;
+    /// Version 4: `u32` offset, `u32` count of the pack table (in the reserved bytes).
+    pub const PACKS: usize = 72;
+}
+
+/// Byte offsets inside a pack record (version 4, [`crate::format::pack`]).
+pub mod pack {
+    /// `u16` step index: a dense `Conv2d`.
+    pub const STEP: usize = 0;
+    /// `u8` [`PackKind`](crate::format::pack::PackKind).
+    pub const KIND: usize = 2;
+    /// 5 zero bytes (a `u8`, then a `u32`).
+    pub const ZERO: usize = 3;
+    /// Ref to the packed bytes.
+    pub const DATA: usize = 8;
 }
 
 /// Byte offsets inside a tensor record.
@@ -279,7 +297,12 @@ mod encode {
     use super::*;
     use crate::format::crc32::crc32;
     use crate::format::model::{Layout, Op, PlanModel, Requant};
+    use crate::format::pack::{self as packing, PackKind};
     use alloc::vec::Vec;
+
+    /// Alignment of packs from the blob start (when the plan has any): a cache line, so
+    /// that a kernel's 64-byte loads of a blob placed 64-aligned each touch one line.
+    const PACK_ALIGN: usize = 64;
 
     /// Where a data item landed: `(offset, len)` relative to the blob start.
     type Ref = (u32, u32);
@@ -291,7 +314,12 @@ mod encode {
 
     impl Data {
         fn push(&mut self, item: &[u8]) -> Ref {
-            while !self.bytes.len().is_multiple_of(ALIGN) {
+            self.push_aligned(item, ALIGN)
+        }
+        /// [`Data::push`] at a multiple of `align` (a multiple of [`ALIGN`]) from the data
+        /// section's start.
+        fn push_aligned(&mut self, item: &[u8], align: usize) -> Ref {
+            while !self.bytes.len().is_multiple_of(align) {
                 self.bytes.push(0);
             }
             let at = self.bytes.len() as u32;
@@ -349,12 +377,33 @@ mod encode {
         (d.push_i32(&m), d.push(&s))
     }
 
-    /// Encodes `m` into a plan blob (layout in [`crate::format`]). Infallible: a model
-    /// that breaks the contract still encodes, and `Plan::parse` rejects it.
+    /// Encodes `m` into a plan blob (layout in [`crate::format`]), with a pack of each of
+    /// `packs` for every dense conv ([`crate::format::pack`]). Infallible: a model that
+    /// breaks the contract still encodes, and `Plan::parse` rejects it.
     ///
     /// Lengths beyond `u32` are truncated (and so rejected by the parser).
-    pub fn encode(m: &PlanModel) -> Vec<u8> {
+    pub fn encode(m: &PlanModel, packs: &[PackKind]) -> Vec<u8> {
         let mut d = Data { bytes: Vec::new() };
+        // Packs first, each on a cache line from the data section's start.
+        let mut kinds = packs.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        let mut pack_recs: Vec<(u16, PackKind, Ref)> = Vec::new();
+        for (i, s) in m.steps.iter().enumerate() {
+            let Op::Conv2d(c) = &s.op else { continue };
+            let oc = m
+                .tensors
+                .get(usize::from(s.output))
+                .map_or(0, |t| t.shape[2] as usize);
+            if c.groups != 1 || oc == 0 || !c.weights.len().is_multiple_of(oc) {
+                continue;
+            }
+            for &kind in &kinds {
+                if let Some(b) = packing::pack(kind, &c.weights, oc, c.weights.len() / oc) {
+                    pack_recs.push((i as u16, kind, d.push_aligned(&b, PACK_ALIGN)));
+                }
+            }
+        }
         // Step records, with data-relative refs patched once the data offset is known.
         let mut steps = alloc::vec![0u8; m.steps.len() * STEP_RECORD_LEN];
         let mut step_refs: Vec<[Ref; 5]> = Vec::with_capacity(m.steps.len());
@@ -467,15 +516,20 @@ mod encode {
 
         let streamed = m.tensors.iter().any(|t| t.resident_rows != 0);
         let viewed = m.tensors.iter().any(|t| t.pitch != 0);
-        let version = match (viewed, streamed) {
-            (true, _) => 3,
-            (false, true) => 2,
-            (false, false) => 1,
+        let version = match (!pack_recs.is_empty(), viewed, streamed) {
+            (true, ..) => 4,
+            (false, true, _) => 3,
+            (false, false, true) => 2,
+            (false, false, false) => 1,
         };
         let record_len = tensor_record_len(version);
         let tensors_off = HEADER_LEN;
         let steps_off = align(tensors_off + m.tensors.len() * record_len);
-        let data_off = align(steps_off + steps.len());
+        let packs_off = align(steps_off + steps.len());
+        let mut data_off = align(packs_off + pack_recs.len() * PACK_RECORD_LEN);
+        if !pack_recs.is_empty() {
+            data_off = data_off.div_ceil(PACK_ALIGN) * PACK_ALIGN;
+        }
         let total = align(data_off + d.bytes.len());
         let base = data_off as u32;
 
@@ -545,6 +599,16 @@ mod encode {
             }
         }
         put(&mut b, steps_off, &steps);
+        if !pack_recs.is_empty() {
+            put_u32(&mut b, header::PACKS, packs_off as u32);
+            put_u32(&mut b, header::PACKS + 4, pack_recs.len() as u32);
+        }
+        for (i, &(step_id, kind, r)) in pack_recs.iter().enumerate() {
+            let at = packs_off + i * PACK_RECORD_LEN;
+            put_u16(&mut b, at + pack::STEP, step_id);
+            put(&mut b, at + pack::KIND, &[kind as u8]);
+            put_ref(&mut b, at + pack::DATA, r, base);
+        }
         put(&mut b, data_off, &d.bytes);
         let crc = crc32(b.get(CHECKED_FROM..).unwrap_or(&[]));
         put_u32(&mut b, header::CRC, crc);

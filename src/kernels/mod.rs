@@ -274,6 +274,46 @@ pub struct ConvParams<'a> {
     pub rescale: Rescale<'a>,
     /// Fused activation.
     pub clamp: Clamp,
+    /// The same weights packed at compile time for a kernel, if the plan has such a pack
+    /// ([`crate::format::pack`]): the kernel of that kind reads it instead of repacking
+    /// `weights`; every other kernel ignores it. It must hold the same weights (the
+    /// compiler packs them from `weights`); the kernels check only its length.
+    pub packed: Option<Packed<'a>>,
+}
+
+/// A conv's weights packed at compile time for one kernel ([`crate::format::pack`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Packed<'a> {
+    /// [`PackKind::X86Vnni`](crate::format::pack::PackKind::X86Vnni), for the AVX-512 VNNI
+    /// GEMM.
+    X86Vnni {
+        /// `[⌈oc / 32⌉][kp / 4][32][4]` weights, 0 past the taps and channels.
+        blocks: &'a [u8],
+        /// `Σ w` of each output channel.
+        sums: I32s<'a>,
+    },
+}
+
+impl<'a> Packed<'a> {
+    /// A pack of `kind` (its wire bytes) for a dense conv of `oc` output channels and `k`
+    /// taps per channel; `None` unless `bytes` is exactly its length.
+    pub fn new(
+        kind: crate::format::pack::PackKind,
+        bytes: &'a [u8],
+        oc: usize,
+        k: usize,
+    ) -> Option<Self> {
+        use crate::format::pack::{split_vnni, PackKind};
+        match kind {
+            PackKind::X86Vnni => {
+                let (blocks, sums) = split_vnni(bytes, oc, k)?;
+                Some(Self::X86Vnni {
+                    blocks,
+                    sums: I32s::new(sums)?,
+                })
+            }
+        }
+    }
 }
 
 impl<'a> ConvParams<'a> {

@@ -3,8 +3,10 @@
 //! taps. No horizontal reductions, and the requantisation is vectorised too.
 //!
 //! Per call (per thread band), for each chunk of up to [`CHUNK_OC`] output channels:
-//! 1. the chunk's weights are repacked on the stack as `[32-channel block][tap / 4][32][4]`
-//!    (i8, as they are), taps padded to a multiple of 4 with weight 0;
+//! 1. the chunk's weights in the layout `[32-channel block][tap / 4][32][4]` (i8, as they
+//!    are), taps padded to a multiple of 4 with weight 0: read in place from the plan's
+//!    [`PackKind::X86Vnni`](crate::format::pack::PackKind::X86Vnni) pack when it has one
+//!    (packed at compile time, with each channel's weight sum), else repacked on the stack;
 //! 2. for each block of up to [`PX`] output pixels (consecutive in NHWC order, across rows),
 //!    each pixel's whole window is gathered into a patch row in the weights' tap order as
 //!    `x + 128` (u8: the byte with its top bit flipped), positions in the padding filled with
@@ -34,7 +36,7 @@ use core::mem::MaybeUninit;
 
 use super::gemm::{self, Job, MAX_TAPS};
 use super::x86::{requantize16, requantize16_hi, Avx512Vnni};
-use super::{ConvParams, In, KernelError, Out};
+use super::{ConvParams, I32s, In, KernelError, Out, Packed};
 
 /// Output channels of one micro-kernel call: two vectors of 16.
 const NB: usize = 32;
@@ -62,18 +64,31 @@ pub(super) fn conv2d(
     let Some(job) = Job::new(&x, &y, p)? else {
         return Ok(());
     };
+    let kp = job.k.next_multiple_of(4);
+    let pack = match p.packed {
+        Some(Packed::X86Vnni { blocks, sums })
+            if blocks.len() == job.oc.div_ceil(NB) * NB * kp && sums.len() == job.oc =>
+        {
+            Some((blocks, sums))
+        }
+        _ => None,
+    };
     let conv = Conv {
         job: &job,
-        kp: job.k.next_multiple_of(4),
+        kp,
+        pack,
     };
     gemm::in_bands(&job, y, threads, |out, pix0| conv.pixels(m, out, pix0));
     Ok(())
 }
 
-/// A conv on this kernel: the checked job and its taps rounded up to 4.
+/// A conv on this kernel: the checked job, its taps rounded up to 4, and the plan's pack
+/// of its weights (all of its 32-channel blocks, and each channel's `Σ w`), if it has one
+/// of the right length.
 struct Conv<'a> {
     job: &'a Job<'a>,
     kp: usize,
+    pack: Option<(&'a [u8], I32s<'a>)>,
 }
 
 impl<'a> core::ops::Deref for Conv<'a> {
@@ -111,15 +126,14 @@ impl Conv<'_> {
         let (oc, kp) = (self.oc, self.kp);
         let npix = out.len() / oc;
         let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
-        let wbuf = zeroed(&mut wbuf, per_chunk.min(oc).div_ceil(NB) * NB * kp);
+        let wbuf = zeroed(&mut wbuf, self.wbuf_len(per_chunk));
         let mut patch = MaybeUninit::<Aligned<{ PX * MAX_TAPS }>>::uninit();
         let patch: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patch, PX * kp));
         let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc {
             let nc = per_chunk.min(oc - c0);
-            let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
-            self.repack(m, c0, nc, packed, &mut chunk);
+            let packed = self.chunk_weights(m, c0, nc, wbuf, &mut chunk);
             let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
@@ -144,13 +158,12 @@ impl Conv<'_> {
         let patches: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut patches, npix * kp));
         self.gather_flipped(m, pix0, patches);
         let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
-        let wbuf = zeroed(&mut wbuf, per_chunk.div_ceil(NB) * NB * kp);
+        let wbuf = zeroed(&mut wbuf, self.wbuf_len(per_chunk));
         let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc {
             let nc = per_chunk.min(oc - c0);
-            let packed = &mut wbuf[..nc.div_ceil(NB) * NB * kp];
-            self.repack(m, c0, nc, packed, &mut chunk);
+            let packed = self.chunk_weights(m, c0, nc, wbuf, &mut chunk);
             let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
@@ -172,10 +185,68 @@ impl Conv<'_> {
     /// repack's 16 rows at a time are more streams than the hardware prefetcher follows
     /// (prefetching a whole piece at once, before the block, gained nothing).
     fn next_chunk(&self, c1: usize, per_chunk: usize, npix: usize) -> core::slice::Chunks<'_, i8> {
-        let k = self.k;
         let c2 = (c1 + per_chunk).min(self.oc);
-        let next = self.p.weights.get(c1 * k..c2 * k).unwrap_or(&[]);
+        let next = match self.pack {
+            // The packed chunk: whole blocks from `c1`, a multiple of 32.
+            Some((blocks, _)) => {
+                let kp = self.kp;
+                let end = (c2.div_ceil(NB) * NB * kp).min(blocks.len());
+                bytemuck::cast_slice(blocks.get(c1 * kp..end).unwrap_or(&[]))
+            }
+            None => self.p.weights.get(c1 * self.k..c2 * self.k).unwrap_or(&[]),
+        };
         next.chunks(next.len().div_ceil(npix.div_ceil(PX)).max(1))
+    }
+
+    /// Bytes of the repacking buffer a call with chunks of `per_chunk` channels uses: none
+    /// when the plan has a pack.
+    fn wbuf_len(&self, per_chunk: usize) -> usize {
+        if self.pack.is_some() {
+            0
+        } else {
+            per_chunk.min(self.oc).div_ceil(NB) * NB * self.kp
+        }
+    }
+
+    /// The packed weights of output channels `c0 .. c0 + nc` (`c0` a multiple of [`NB`],
+    /// whole blocks), and their per-channel constants in `chunk`: the plan's pack read in
+    /// place, else repacked into `wbuf` (at least [`Conv::wbuf_len`] bytes, zeroed).
+    fn chunk_weights<'s>(
+        &'s self,
+        m: Avx512Vnni,
+        c0: usize,
+        nc: usize,
+        wbuf: &'s mut [u8],
+        chunk: &mut Chunk,
+    ) -> &'s [u8] {
+        let len = nc.div_ceil(NB) * NB * self.kp;
+        if let Some((blocks, sums)) = self.pack {
+            for o in 0..nc {
+                self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), chunk);
+            }
+            return blocks.get(c0 * self.kp..c0 * self.kp + len).unwrap_or(&[]);
+        }
+        let packed = wbuf.get_mut(..len).unwrap_or(&mut []);
+        self.repack(m, c0, nc, packed, chunk);
+        packed
+    }
+
+    /// Channel `c0 + o`'s constants in `chunk` (index `o`), from its weight sum `sum`:
+    /// `base = bias − (zp + 128) · Σ w`, the multiplier and the shift.
+    #[inline]
+    fn constants(&self, c0: usize, o: usize, sum: i32, chunk: &mut Chunk) {
+        let (mult, shift) = self.p.rescale.at(c0 + o);
+        let bias = self.p.bias.get(c0 + o).unwrap_or(0);
+        let zp128 = self.zp as i32 + 128;
+        if let (Some(b), Some(m), Some(s)) = (
+            chunk.base.get_mut(o),
+            chunk.mult.get_mut(o),
+            chunk.shift.get_mut(o),
+        ) {
+            *b = bias.wrapping_sub(zp128.wrapping_mul(sum));
+            *m = mult;
+            *s = shift as i32;
+        }
     }
 
     /// The windows of pixels `pix, pix + 1, …` into the rows of `kp` bytes of `rows`, as
@@ -238,10 +309,9 @@ impl Conv<'_> {
     }
 
     /// Repacks output channels `c0 .. c0 + nc` (see the module docs) and their per-channel
-    /// constants: `base = bias − (zp + 128) · Σ w`, the multiplier and the shift.
+    /// constants ([`Conv::constants`]).
     fn repack(&self, m: Avx512Vnni, c0: usize, nc: usize, packed: &mut [u8], chunk: &mut Chunk) {
         let k = self.k;
-        let zp128 = self.zp as i32 + 128;
         for (b, blk) in packed.chunks_exact_mut(NB * self.kp).enumerate() {
             let o0 = b * NB;
             let rows = nc.saturating_sub(o0).min(NB);
@@ -254,12 +324,7 @@ impl Conv<'_> {
             // Σ w of each channel from the repacked block (its padding is weight 0).
             let sums = m.block_sums(blk);
             for (j, &sum) in sums.iter().enumerate().take(rows) {
-                let o = o0 + j;
-                let (mult, shift) = self.p.rescale.at(c0 + o);
-                let bias = self.p.bias.get(c0 + o).unwrap_or(0);
-                chunk.base[o] = bias.wrapping_sub(zp128.wrapping_mul(sum));
-                chunk.mult[o] = mult;
-                chunk.shift[o] = shift as i32;
+                self.constants(c0, o0 + j, sum, chunk);
             }
         }
     }

@@ -90,6 +90,13 @@ pub enum ParseError {
     Name,
     /// The preprocess record is malformed or its table does not match the input channels.
     Preprocess,
+    /// A pack record ([`crate::format::pack`]) has an unknown kind or non-zero reserved
+    /// bytes, is out of `(step, kind)` order, names a step that is not a dense conv, or its
+    /// bytes leave the data section or are not the kind's length for that conv.
+    Pack {
+        /// Record index in the pack table.
+        record: u32,
+    },
 }
 
 /// [`Session::new`](super::Session::new) failures.
@@ -169,6 +176,10 @@ impl fmt::Display for ParseError {
             Self::Labels => f.write_str("malformed label table"),
             Self::Name => f.write_str("malformed plan name"),
             Self::Preprocess => f.write_str("malformed preprocess record"),
+            Self::Pack { record } => write!(
+                f,
+                "pack record {record}: unknown kind, out of order, not a dense conv's, or wrong length"
+            ),
         }
     }
 }

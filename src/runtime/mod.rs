@@ -69,6 +69,6 @@ mod step;
 pub use crate::format::Layout;
 pub use error::{BindError, ParseError, RunError, StepFault};
 #[cfg(feature = "std")]
-pub use host::{dequantize_output, quantize_input};
+pub use host::{dequantize_output, quantize_input, AlignedBlob, BLOB_ALIGN};
 pub use plan::{F32s, Ids, Plan, PreprocessInfo, StepInfo, TensorInfo};
 pub use session::Session;

@@ -1,8 +1,9 @@
 //! [`Plan`]: a validated, zero-copy view of a plan blob.
 
 use super::error::ParseError;
-use super::step::{decode_step, StepView};
+use super::step::{decode_step, OpView, StepView};
 use crate::format::crc32::crc32;
+use crate::format::pack::{self, PackKind};
 use crate::format::view;
 use crate::format::wire::{self, header, tensor, u16_at, u32_at, u8_at, ALIGN, HEADER_LEN};
 use crate::format::Layout;
@@ -208,7 +209,7 @@ impl<'b> PreprocessInfo<'b> {
 #[derive(Clone, Copy)]
 pub struct Plan<'b> {
     pub(crate) blob: &'b [u8],
-    /// Wire version (1, 2 or 3).
+    /// Wire version (1 to 4).
     version: u16,
     arena_bytes: u32,
     input: u16,
@@ -223,6 +224,9 @@ pub struct Plan<'b> {
     preprocess: Option<PreprocessInfo<'b>>,
     weights_bytes: usize,
     macs: u64,
+    /// The pack table `(offset, count)`, once validated (version 4; else `(0, 0)`).
+    packs: (usize, usize),
+    packed_bytes: usize,
 }
 
 impl core::fmt::Debug for Plan<'_> {
@@ -239,6 +243,7 @@ impl core::fmt::Debug for Plan<'_> {
             .field("preprocess", &self.preprocess.is_some())
             .field("weights_bytes", &self.weights_bytes)
             .field("macs", &self.macs)
+            .field("packs", &self.packs.1)
             .finish()
     }
 }
@@ -296,12 +301,21 @@ impl<'b> Plan<'b> {
         if stored != computed {
             return Err(ParseError::Checksum { stored, computed });
         }
-        if blob
+        let packs = if version >= 4 {
+            table(
+                hdr_u32(blob, header::PACKS)?,
+                hdr_u32(blob, header::PACKS + 4)?,
+                wire::PACK_RECORD_LEN,
+                total,
+            )?
+        } else if blob
             .get(header::RESERVED..HEADER_LEN)
             .is_none_or(|r| r.iter().any(|&b| b != 0))
         {
             return Err(ParseError::BadHeader);
-        }
+        } else {
+            (0, 0)
+        };
         let (tensors, n_tensors) = table(
             hdr_u32(blob, header::TENSORS)?,
             hdr_u32(blob, header::TENSORS + 4)?,
@@ -336,6 +350,8 @@ impl<'b> Plan<'b> {
             preprocess: None,
             weights_bytes: 0,
             macs: 0,
+            packs: (0, 0),
+            packed_bytes: 0,
         };
         if n_tensors > usize::from(u16::MAX) + 1 {
             return Err(ParseError::Section);
@@ -358,6 +374,8 @@ impl<'b> Plan<'b> {
         plan.macs = macs;
         plan.check_streams()?;
         plan.check_views()?;
+        plan.packed_bytes = plan.check_packs(packs)?;
+        plan.packs = packs;
 
         // Labels: a table of refs, each to UTF-8 bytes.
         let labels = plan.data_ref(header::LABELS).ok_or(ParseError::Labels)?;
@@ -375,6 +393,76 @@ impl<'b> Plan<'b> {
         plan.name = core::str::from_utf8(name).map_err(|_| ParseError::Name)?;
         plan.preprocess = plan.parse_preprocess(input.shape[2])?;
         Ok(plan)
+    }
+
+    /// Checks the pack table `(offset, count)` ([`crate::format::pack`]); returns the bytes
+    /// of all packs.
+    fn check_packs(&self, (off, count): (usize, usize)) -> Result<usize, ParseError> {
+        let mut last: Option<(u16, u8)> = None;
+        let mut bytes = 0usize;
+        for i in 0..count {
+            let bad = ParseError::Pack { record: i as u32 };
+            let at = self.record(off, i, wire::PACK_RECORD_LEN).ok_or(bad)?;
+            let rec = self.blob.get(at..at + wire::PACK_RECORD_LEN).ok_or(bad)?;
+            let step = u16_at(rec, wire::pack::STEP).ok_or(bad)?;
+            let kind_byte = rec.get(wire::pack::KIND).copied().ok_or(bad)?;
+            let kind = PackKind::from_u8(kind_byte).ok_or(bad)?;
+            let zeros = rec.get(wire::pack::ZERO..wire::pack::DATA).ok_or(bad)?;
+            if zeros.iter().any(|&b| b != 0) || last.is_some_and(|l| l >= (step, kind_byte)) {
+                return Err(bad);
+            }
+            last = Some((step, kind_byte));
+            let data = self.data_ref_in(rec, wire::pack::DATA).ok_or(bad)?;
+            let view = self.step_view(usize::from(step)).ok_or(bad)?;
+            let StepView {
+                op: OpView::Conv2d(p),
+                ..
+            } = view
+            else {
+                return Err(bad);
+            };
+            let oc = p.bias.len();
+            let k = p.weights.len().checked_div(oc).ok_or(bad)?;
+            if p.groups != 1 || pack::packed_len(kind, oc, k) != Some(data.len()) {
+                return Err(bad);
+            }
+            bytes = bytes.saturating_add(data.len());
+        }
+        Ok(bytes)
+    }
+
+    /// The pack of `kind` for step `step`, if the plan has one (a dense conv's weights in
+    /// that kernel's layout, [`crate::format::pack`]; its length was checked by `parse`).
+    pub fn pack(&self, step: usize, kind: PackKind) -> Option<&'b [u8]> {
+        let (off, count) = self.packs;
+        let key = (u16::try_from(step).ok()?, kind as u8);
+        let (mut lo, mut hi) = (0, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let at = self.record(off, mid, wire::PACK_RECORD_LEN)?;
+            let rec = self.blob.get(at..at + wire::PACK_RECORD_LEN)?;
+            let here = (
+                u16_at(rec, wire::pack::STEP)?,
+                rec.get(wire::pack::KIND).copied()?,
+            );
+            match here.cmp(&key) {
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+                core::cmp::Ordering::Equal => return self.data_ref_in(rec, wire::pack::DATA),
+            }
+        }
+        None
+    }
+
+    /// Number of packs ([`crate::format::pack`]; 0 before wire version 4).
+    pub fn num_packs(&self) -> usize {
+        self.packs.1
+    }
+
+    /// Bytes of all packs: what the plan carries beyond its canonical weights so that
+    /// kernels need not repack.
+    pub fn packed_bytes(&self) -> usize {
+        self.packed_bytes
     }
 
     /// Every streamed tensor sits between a conv or pool and the conv or pool right after

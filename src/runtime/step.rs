@@ -8,10 +8,12 @@
 use super::error::StepFault;
 use super::plan::{Ids, Plan, TensorInfo};
 use crate::format::overlap::RowOverlap;
+use crate::format::pack::PackKind;
 use crate::format::stream::StreamGeometry;
 use crate::format::wire::{self, step as s, u16_at, u32_at, u8_at, OpCode};
 use crate::kernels::{
-    AddParams, AvgParams, Clamp, ConvParams, FcParams, I32s, LrnParams, Rescale, U32s, Window,
+    AddParams, AvgParams, Clamp, ConvParams, FcParams, I32s, LrnParams, Packed, Rescale, U32s,
+    Window,
 };
 
 /// A step's op with its parameters, read in place.
@@ -239,6 +241,10 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
                 bias: I32s::new(bias).ok_or(F::Bias)?,
                 rescale: rs,
                 clamp,
+                // Checked by `Plan::parse` once the steps are (no pack is found before).
+                packed: plan
+                    .pack(i, PackKind::X86Vnni)
+                    .and_then(|b| Packed::new(PackKind::X86Vnni, b, yc as usize, per_oc as usize)),
             };
             // Saturating: on a 32-bit target four refs to one huge region could overflow.
             let wb = [bias.len(), m.len(), sh.len()]

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 use edgecnn::format::model::*;
+use edgecnn::format::pack::PackKind;
 
 /// xorshift32, deterministic filler for weights and tables.
 struct Fill(u32);
@@ -490,6 +491,73 @@ fn pool(k: u16, s: u16, p: u16) -> Pool {
         act_min: -128,
         act_max: 127,
     }
+}
+
+/// input 5×6×7 → dense 3×3 pad 1 (40 channels: two VNNI blocks, 63 taps: a partial group
+/// of 4) → depthwise 3×3 (not packed) → dense 1×1 stride 2 (33 channels). Encoded with
+/// [`PACKS`]: the two dense convs carry packs, wire version 4.
+pub fn packed() -> PlanModel {
+    let mut f = Fill(0x5EED_0007);
+    let mut tensors = vec![
+        t([5, 6, 7], 3),   // 0 input
+        t([5, 6, 40], -9), // 1 conv 3×3
+        t([5, 6, 40], 4),  // 2 depthwise 3×3
+        t([3, 3, 33], 0),  // 3 conv 1×1 / 2
+    ];
+    let arena_bytes = lay_out(&mut tensors);
+    let steps = vec![
+        step(
+            Op::Conv2d(sized(
+                &mut f,
+                conv([3, 3], [1, 1], [1, 1], [1, 1], 1),
+                7,
+                40,
+            )),
+            vec![0],
+            1,
+        ),
+        step(
+            Op::Conv2d(sized(
+                &mut f,
+                conv([3, 3], [1, 1], [1, 1], [1, 1], 40),
+                40,
+                40,
+            )),
+            vec![1],
+            2,
+        ),
+        step(
+            Op::Conv2d(sized(
+                &mut f,
+                conv([1, 1], [2, 2], [1, 1], [0, 0], 1),
+                40,
+                33,
+            )),
+            vec![2],
+            3,
+        ),
+    ];
+    PlanModel {
+        name: "trust: packed".into(),
+        tensors,
+        steps,
+        input: 0,
+        output: 3,
+        arena_bytes,
+        preprocess: None,
+        labels: Vec::new(),
+    }
+}
+
+/// The packs the [`packed`] seed is encoded with.
+pub const PACKS: &[PackKind] = &[PackKind::X86Vnni];
+
+/// Every seed plan's blob, with a file-name stem: [`all`] encoded, and [`packed`] with
+/// [`PACKS`].
+pub fn all_blobs() -> Vec<(&'static str, Vec<u8>)> {
+    let mut blobs: Vec<_> = all().into_iter().map(|(n, m)| (n, m.encode())).collect();
+    blobs.push(("packed", packed().encode_with_packs(PACKS)));
+    blobs
 }
 
 /// Every seed plan, with a file-name stem.

@@ -182,8 +182,9 @@ fn fuzz(root: &Path) -> Result<()> {
 }
 
 /// The test binaries Miri runs (see the module docs).
-pub const MIRI_TESTS: [&str; 6] = [
+pub const MIRI_TESTS: [&str; 7] = [
     "runtime_plan",
+    "runtime_pack",
     "runtime_kernels",
     "runtime_overlap",
     "runtime_stream",

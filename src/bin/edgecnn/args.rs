@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use edgecnn::compiler::CalibrationMethod;
 use edgecnn::format::model::Layout;
+use edgecnn::format::pack::PackKind;
 
 /// edgecnn: compile ONNX image classifiers to int8 plans, run and inspect them.
 #[derive(Debug, Parser)]
@@ -115,6 +116,12 @@ pub struct CompileArgs {
     /// its output (a larger arena, the Concat copies).
     #[arg(long)]
     pub no_zero_copy_concat: bool,
+    /// Also store every dense conv's weights packed for these kernels (comma-separated;
+    /// `x86-vnni`: x86-64 with AVX-512 VNNI), so they read them in place instead of
+    /// repacking on every call. The plan grows by about its conv weights per kind and still
+    /// runs everywhere with the same bytes. Default: none (the smallest plan, for flash).
+    #[arg(long, value_delimiter = ',', value_parser = parse_pack, value_name = "KINDS")]
+    pub pack: Vec<PackKind>,
 }
 
 /// `edgecnn classify`.
@@ -236,6 +243,14 @@ pub fn parse_floats(s: &str) -> Result<Floats, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Floats)
+}
+
+/// Parses a pack kind's name (`x86-vnni`).
+pub fn parse_pack(s: &str) -> Result<PackKind, String> {
+    PackKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = PackKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown pack `{s}`; known: {}", names.join(", "))
+    })
 }
 
 /// Parses `minmax`, `percentile` (99.9), `percentile:P` or `mse`.

@@ -99,12 +99,17 @@ pub fn run(args: &CompileArgs) -> Result<()> {
         e => Fail::from(e),
     })?;
 
-    let blob = model.encode();
+    let blob = model.encode_with_packs(&args.pack);
     std::fs::write(&args.output, &blob).at(&args.output)?;
-    let plan = LoadedPlan::from_bytes(blob, &args.output);
+    let plan = LoadedPlan::from_bytes(&blob, &args.output);
     let p = plan.plan()?;
+    let packs = if p.num_packs() == 0 {
+        String::new()
+    } else {
+        format!(" (+{} bytes in {} packs)", p.packed_bytes(), p.num_packs())
+    };
     println!(
-        "{}: {} steps, arena {} bytes, weights {} bytes, {} MACs, {} calibration inputs, {:.1} s",
+        "{}: {} steps, arena {} bytes, weights {} bytes{packs}, {} MACs, {} calibration inputs, {:.1} s",
         args.output.display(),
         p.num_steps(),
         p.arena_bytes(),

@@ -2,6 +2,7 @@
 //! its memory figures, computed from the plan file alone ([`edgecnn::compiler::memory`]).
 
 use edgecnn::compiler::memory::{self, MemoryReport};
+use edgecnn::format::pack::PackKind;
 use edgecnn::runtime::Plan;
 use serde_json::{json, Value};
 
@@ -22,7 +23,16 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     if let Some(svg) = &args.svg {
         std::fs::write(svg, inspect_svg::render(&plan, &mem)).at(svg)?;
     }
+    // Every pack: (step, kind, bytes).
+    let packs: Vec<(usize, PackKind, usize)> = (0..plan.num_steps())
+        .flat_map(|i| PackKind::ALL.into_iter().map(move |k| (i, k)))
+        .filter_map(|(i, k)| Some((i, k, plan.pack(i, k)?.len())))
+        .collect();
     if args.json {
+        let pack_json: Vec<Value> = packs
+            .iter()
+            .map(|&(step, kind, bytes)| json!({"step": step, "kind": kind.name(), "bytes": bytes}))
+            .collect();
         let tensors: Vec<Value> = (0..plan.num_tensors())
             .filter_map(|id| tensor_json(&plan, u16::try_from(id).ok()?))
             .collect();
@@ -41,6 +51,8 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "streamed_tensors": mem.streamed_tensors,
                 "view_tensors": mem.view_tensors,
                 "weights_bytes": plan.weights_bytes(),
+                "packed_bytes": plan.packed_bytes(),
+                "packs": pack_json,
                 "macs": plan.macs(),
                 "input_shape": plan.input_shape(),
                 "output_shape": plan.output_shape(),
@@ -88,6 +100,16 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         plan.arena_bytes(),
         plan.num_labels()
     );
+    if !packs.is_empty() {
+        let kinds: std::collections::BTreeSet<&str> =
+            packs.iter().map(|&(_, k, _)| k.name()).collect();
+        println!(
+            "packs: {} ({}), {} bytes: the dense convs' weights laid out ahead of time",
+            packs.len(),
+            kinds.into_iter().collect::<Vec<_>>().join(", "),
+            plan.packed_bytes()
+        );
+    }
     let (rows, peak) = arena_map::render(&plan);
     println!();
     println!(

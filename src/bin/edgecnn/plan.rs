@@ -4,21 +4,21 @@ use std::path::{Path, PathBuf};
 
 use edgecnn::format::model::Layout;
 use edgecnn::image::Normalize;
-use edgecnn::runtime::Plan;
+use edgecnn::runtime::{AlignedBlob, Plan};
 
 use crate::fail::{Context, Fail, Result};
 use crate::sample::Shape;
 
-/// A plan blob and the file it came from.
+/// A plan blob (on a cache line, for the packs' loads) and the file it came from.
 pub struct LoadedPlan {
     path: PathBuf,
-    blob: Vec<u8>,
+    blob: AlignedBlob,
 }
 
 impl LoadedPlan {
     /// Reads `path`.
     pub fn read(path: &Path) -> Result<Self> {
-        let blob = std::fs::read(path).at(path)?;
+        let blob = AlignedBlob::read(path).at(path)?;
         Ok(LoadedPlan {
             path: path.to_path_buf(),
             blob,
@@ -26,16 +26,17 @@ impl LoadedPlan {
     }
 
     /// Wraps bytes already in memory (just written to `path`).
-    pub fn from_bytes(blob: Vec<u8>, path: &Path) -> Self {
+    pub fn from_bytes(blob: &[u8], path: &Path) -> Self {
         LoadedPlan {
             path: path.to_path_buf(),
-            blob,
+            blob: AlignedBlob::new(blob),
         }
     }
 
     /// Parses and validates the blob.
     pub fn plan(&self) -> Result<Plan<'_>> {
-        Plan::parse(&self.blob).map_err(|e| Fail::at(&self.path, format!("invalid plan: {e}")))
+        Plan::parse(self.blob.as_bytes())
+            .map_err(|e| Fail::at(&self.path, format!("invalid plan: {e}")))
     }
 }
 

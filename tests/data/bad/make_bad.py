@@ -81,8 +81,8 @@ files.update({
     "plan_truncated.plan": TINY[:100],
     # Magic "ECNX".
     "plan_bad_magic.plan": b"ECNX" + TINY[4:],
-    # Wire version 4 (this runtime reads 1 to 3).
-    "plan_wrong_version.plan": patched(4, "<H", 4, fix_crc=False),
+    # Wire version 5 (this runtime reads 1 to 4).
+    "plan_wrong_version.plan": patched(4, "<H", 5, fix_crc=False),
     # One bit flipped in the weights, checksum left as it was.
     "plan_flipped_bit.plan": bytes(flipped),
     # total_len claims 64 KiB.
