@@ -217,7 +217,8 @@ pub fn fully_connected_on_threads(
 }
 
 /// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`], whose detection
-/// includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
+/// includes AVX-512 F/BW; table lookups and `SMMLA` on [`Isa::Dsp`]; the reference
+/// elsewhere): same contract, same bytes.
 pub fn add_on(
     isa: Isa,
     a: Operand<'_>,
@@ -231,6 +232,10 @@ pub fn add_on(
         if let Some(m) = super::x86::Avx512Vnni::new() {
             return super::x86_add::add_into(m, a, b, y, p);
         }
+    }
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if isa == Isa::Dsp {
+        return super::dsp_add::add_into(a, b, y, p);
     }
     reference::add_into(a, b, y, p)
 }
