@@ -3,7 +3,7 @@
 //! counts, windows past the DSP GEMM's 576 taps, extreme zero points and data, single and
 //! per-channel rescales with shifts on both sides of 32, clamps), each run through
 //! `conv2d_on(Isa::best())` / `fully_connected_on` and through `kernels::reference`, and
-//! random Adds (`add_on`, separate or in-place operands, output shifts inside and outside
+//! random depthwise convolutions and random Adds (`add_on`, separate or in-place operands, output shifts inside and outside
 //! the DSP Add's range), the output bytes compared. The host cannot run these kernels (`tests/kernels_simd.rs` covers
 //! x86-64 and aarch64); this runs on every QEMU Cortex-M boot. No allocation: the buffers
 //! are fixed-size arrays on the stack, after the golden run's stack was measured.
@@ -129,9 +129,24 @@ pub fn check(cases: u32) -> (u32, u32) {
     let isa = Isa::best();
     while ran < cases {
         let grouped = rng.range(0, 5) == 0;
-        let g = if grouped { rng.range(2, 3) } else { 1 };
-        let ic = g * rng.range(1, if grouped { 8 } else { 70 });
-        let oc = g * rng.range(1, MAX_OC / g);
+        // Depthwise (one channel per group, the DSP depthwise kernel) in a third of them.
+        let depthwise = grouped && rng.range(0, 2) == 0;
+        let g = match (grouped, depthwise) {
+            (_, true) => rng.range(1, 24),
+            (true, false) => rng.range(2, 3),
+            _ => 1,
+        };
+        let ic = g * rng.range(
+            1,
+            if depthwise {
+                1
+            } else if grouped {
+                8
+            } else {
+                70
+            },
+        );
+        let oc = g * rng.range(1, if depthwise { 1 } else { MAX_OC / g });
         let k = [rng.range(1, 5), rng.range(1, 5)];
         let s = [rng.range(1, 2), rng.range(1, 2)];
         let d = if rng.range(0, 3) == 0 {

@@ -157,6 +157,9 @@ pub fn conv2d_on_threads(
             if super::dsp_gemm::takes(p, x.shape.c) {
                 return super::dsp_gemm::conv2d(x, y, p, threads);
             }
+            if super::dsp_dw::takes(p, x.shape.c, y.shape.c) {
+                return super::dsp_dw::conv2d(x, y, p);
+            }
             return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
         }
     }

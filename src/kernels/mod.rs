@@ -30,6 +30,8 @@ mod dsp;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp_add;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_dw;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp_gemm;
 #[cfg(any(
     target_arch = "x86_64",
