@@ -29,7 +29,6 @@
 use core::arch::asm;
 use core::mem::MaybeUninit;
 
-use super::dsp::{ssub16, sxtb16, sxtb16_ror8};
 use super::gemm::{self, Job};
 use super::{Clamp, ConvParams, FcParams, In, KernelError, Out};
 use crate::format::math::Requantizer;
@@ -281,15 +280,72 @@ fn widen_rows(
 }
 
 /// Pixel `j`'s words of every group of 4 taps of `src` into `patch` (8 words a group):
-/// `(t0, t2) − zp` at `j`, `(t1, t3) − zp` at `j + 4`.
+/// `(t0, t2) − zp` at `j`, `(t1, t3) − zp` at `j + 4` (for the whole groups of `src` that
+/// `patch` has room for).
 #[inline(always)]
 fn widen(src: &[i8], patch: &mut [MaybeUninit<u32>], j: usize, zpp: u32) {
-    for (dst, c) in patch.chunks_exact_mut(2 * P).zip(src.chunks_exact(4)) {
-        let v = u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]);
-        if let Some([a, .., b]) = dst.get_mut(j..j + P + 1) {
-            a.write(ssub16(sxtb16(v), zpp));
-            b.write(ssub16(sxtb16_ror8(v), zpp));
-        }
+    let groups = (src.len() / 4).min(patch.len() / (2 * P));
+    if groups == 0 || j >= P {
+        return;
+    }
+    // SAFETY: `src` holds `4 * groups` bytes; group `g` writes words `8g + j` and
+    // `8g + j + 4 < 8 * groups ≤ patch.len()` (`j < 4`).
+    unsafe { widen_words(src.as_ptr(), patch.as_mut_ptr().add(j).cast(), groups, zpp) };
+}
+
+/// For `g < groups`: `dst[8g] = sxtb16(w) − zpp`, `dst[8g + 4] = sxtb16(w ror 8) − zpp`,
+/// `w` the `g`-th word of `src` (two groups a loop turn: 15 instructions).
+///
+/// # Safety
+/// `groups ≥ 1`; `src` is valid for reading `4 * groups` bytes (any alignment) and `dst`
+/// for writing `8 * groups - 3` words (word-aligned).
+#[inline(always)]
+unsafe fn widen_words(src: *const i8, dst: *mut u32, groups: usize, zpp: u32) {
+    // SAFETY: reads `4 * groups` bytes from `src` (`LDR`, unaligned allowed on Armv7E-M),
+    // writes words `8g` and `8g + 4` of `dst` for `g < groups`, within the caller's bounds.
+    // Only the named registers and the flags are written.
+    unsafe {
+        asm!(
+            "lsrs {n}, {n}, #1",
+            "bcc 3f",
+            // an odd count: one group first
+            "ldr {v}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "ssub16 {a}, {a}, {zpp}",
+            "ssub16 {v}, {v}, {zpp}",
+            "str {v}, [{dst}, #16]",
+            "str {a}, [{dst}], #32",
+            "3:",
+            // Z still from `lsrs` (nothing since sets N/Z): no pair left
+            "beq 4f",
+            "2:",
+            "ldr {v}, [{src}], #4",
+            "ldr {u}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "ssub16 {a}, {a}, {zpp}",
+            "ssub16 {v}, {v}, {zpp}",
+            "str {v}, [{dst}, #16]",
+            "str {a}, [{dst}], #32",
+            "sxtb16 {a}, {u}",
+            "sxtb16 {u}, {u}, ror #8",
+            "ssub16 {a}, {a}, {zpp}",
+            "ssub16 {u}, {u}, {zpp}",
+            "str {u}, [{dst}, #16]",
+            "str {a}, [{dst}], #32",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "4:",
+            src = inout(reg) src => _,
+            dst = inout(reg) dst => _,
+            n = inout(reg) groups => _,
+            zpp = in(reg) zpp,
+            v = out(reg) _,
+            u = out(reg) _,
+            a = out(reg) _,
+            options(nostack),
+        );
     }
 }
 
