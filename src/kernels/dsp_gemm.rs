@@ -8,7 +8,7 @@
 //! `(t1, t3)`, the 4 pixels' A words then their B words (8 words a group). Every output
 //! channel then runs over the patch: per group one weight word (`LDR`), split by `SXTB16` /
 //! `SXTB16 ROR #8` into the same pairs, two `LDM`s of 4 patch words and 8 `SMLAD`s: 13
-//! instructions for 16 multiply-accumulates, plus 2 per 4 groups for the loop (the old 4 × 4
+//! instructions for 16 multiply-accumulates, plus 2 per 8 groups for the loop (the old 4 × 4
 //! dot-product kernel spilled its 16 accumulators and took about 2.9 instructions per MAC).
 //! When `k` is a multiple of 4 the channels' weight rows are contiguous words and
 //! [`dot4_channels`] runs all of them in one assembly block; otherwise [`dot4`] runs one
@@ -554,12 +554,12 @@ macro_rules! group {
     };
 }
 
-/// `lr` groups over `r11` (patch) and `r12` (weights) into `r5, r8, r9, r10`: four per loop
-/// turn, then 2 and 1 for the rest (`lr` ends negative).
+/// `lr` groups over `r11` (patch) and `r12` (weights) into `r5, r8, r9, r10`: eight per loop
+/// turn, then 4, 2 and 1 for the rest (`lr` ends negative).
 macro_rules! groups_loop {
     () => {
         concat!(
-            "subs lr, lr, #4\n",
+            "subs lr, lr, #8\n",
             "blt 3f\n",
             "2:\n",
             group!(),
@@ -570,10 +570,29 @@ macro_rules! groups_loop {
             "\n",
             group!(),
             "\n",
-            "subs lr, lr, #4\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            "subs lr, lr, #8\n",
             "bge 2b\n",
             "3:\n",
-            // the 0..=3 groups left: lr + 4 ≡ lr (mod 4)
+            // the 0..=7 groups left: lr + 8 ≡ lr (mod 8)
+            "tst lr, #4\n",
+            "beq 6f\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            "6:\n",
             "tst lr, #2\n",
             "beq 5f\n",
             group!(),
