@@ -10,20 +10,25 @@
 //! `SXTB16 ROR #8` into the same pairs, two `LDM`s of 4 patch words and 8 `SMLAD`s: 13
 //! instructions for 16 multiply-accumulates, plus 2 per 8 groups for the loop (the old 4 × 4
 //! dot-product kernel spilled its 16 accumulators and took about 2.9 instructions per MAC).
-//! When `k` is a multiple of 4 the channels' weight rows are contiguous words and
-//! [`dot4_channels`] runs all of them in one assembly block; otherwise [`dot4`] runs one
-//! channel at a time.
+//! When the channels' weight rows are whole words (`k` a multiple of 4, or zero-padded to
+//! whole groups on the stack when `k` is not and they fit in [`PADDED_WEIGHTS`] bytes: the
+//! 1-channel stems) [`dot4_channels`] runs all of them in one assembly block; otherwise
+//! [`dot4`] runs one channel at a time. The patch is widened by an assembly loop
+//! ([`widen_words`], 7.5 instructions per group and pixel), and the sums requantised by
+//! another ([`requant`], 8 per output: see [`Rq`] for why one `SMLAL` and one `ASR` give
+//! the reference's value).
 //!
 //! Exact: `|x − zp| ≤ 255` fits an i16 lane and a padded tap holds `zp`, so it adds
 //! `w · 0`, as the reference's skipped tap does; `SMLAD` wraps modulo 2^32 (it only sets the
 //! sticky Q flag), like the reference's wrapping sums, so the accumulators are the
 //! reference's bit for bit, and they are requantised as the reference does. When `k` is
 //! not a multiple of 4, the windows are padded to whole groups with `zp` (adding 0 whatever
-//! the weight), and the last channel's last taps, whose word would end past the weights,
-//! are added in plain code from the gathered bytes.
+//! the weight), and on the per-channel path the last channel's last taps, whose word would
+//! end past the weights, are added in plain code from the gathered bytes.
 //!
-//! Stack: the 4 windows and the patch (`4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB), the
-//! first 64 channels' requantisation and 32 channels' accumulators (about 2 KiB more).
+//! Stack: the 4 windows and the patch (`4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB, left
+//! uninitialised but for what each call uses), the padded weights (1 KiB), the first 128
+//! channels' requantisation (2 KiB) and 32 channels' accumulators (512 bytes).
 #![allow(unsafe_code)]
 
 use core::arch::asm;
