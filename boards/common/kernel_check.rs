@@ -80,12 +80,24 @@ impl Requant {
         // Shifts that keep outputs spread: the largest sum's bits + 31 - 8, moved by -3..=2,
         // so both sides of 32 come up (small layers have sums below 2^16).
         let bits = 32 - ((taps * 128 * 128) as u32).leading_zeros() as usize;
+        // One layer in six takes shifts anywhere in 10..=62 and now and then a bias near the
+        // i32 extremes: the DSP GEMM's general requantisation (outside its fast form's
+        // 32..=53 shifts and bias range) is checked too.
+        let wild = rng.range(0, 5) == 0;
         for o in 0..n {
-            let b = rng.range(0, 100_000) as i32 - 50_000;
+            let b = if wild && rng.range(0, 3) == 0 {
+                (rng.next() | 0x7f00_0000) as i32
+            } else {
+                rng.range(0, 100_000) as i32 - 50_000
+            };
             r.bias[4 * o..4 * o + 4].copy_from_slice(&b.to_le_bytes());
             let m = (rng.next() >> 1 | 0x4000_0000) as i32; // Q31 in [0.5, 1)
             r.mult[4 * o..4 * o + 4].copy_from_slice(&m.to_le_bytes());
-            r.shift[o] = (bits + 31 - 8 + rng.range(0, 5) - 3).clamp(1, 62) as u8;
+            r.shift[o] = if wild {
+                rng.range(10, 62) as u8
+            } else {
+                (bits + 31 - 8 + rng.range(0, 5) - 3).clamp(1, 62) as u8
+            };
         }
         r.clamp = match rng.range(0, 2) {
             0 => Clamp::NONE,
