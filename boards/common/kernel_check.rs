@@ -2,13 +2,15 @@
 //! convolutions and fully connected layers (shapes, strides, pads, dilations, odd channel
 //! counts, windows past the DSP GEMM's 576 taps, extreme zero points and data, single and
 //! per-channel rescales with shifts on both sides of 32, clamps), each run through
-//! `conv2d_on(Isa::best())` / `fully_connected_on` and through `kernels::reference`, the
-//! output bytes compared. The host cannot run these kernels (`tests/kernels_simd.rs` covers
+//! `conv2d_on(Isa::best())` / `fully_connected_on` and through `kernels::reference`, and
+//! random depthwise convolutions and random Adds (`add_on`, separate or in-place operands, output shifts inside and outside
+//! the DSP Add's range), the output bytes compared. The host cannot run these kernels (`tests/kernels_simd.rs` covers
 //! x86-64 and aarch64); this runs on every QEMU Cortex-M boot. No allocation: the buffers
 //! are fixed-size arrays on the stack, after the golden run's stack was measured.
 
 use edgecnn::kernels::{
-    self, reference, Clamp, ConvParams, FcParams, I32s, In, Isa, Out, Rescale, Shape, Window,
+    self, reference, AddParams, Clamp, ConvParams, FcParams, I32s, In, Isa, Operand, Out, Rescale,
+    Shape, Window,
 };
 
 /// xorshift32: deterministic, no dependencies.
@@ -78,12 +80,24 @@ impl Requant {
         // Shifts that keep outputs spread: the largest sum's bits + 31 - 8, moved by -3..=2,
         // so both sides of 32 come up (small layers have sums below 2^16).
         let bits = 32 - ((taps * 128 * 128) as u32).leading_zeros() as usize;
+        // One layer in six takes shifts anywhere in 10..=62 and now and then a bias near the
+        // i32 extremes: the DSP GEMM's general requantisation (outside its fast form's
+        // 32..=53 shifts and bias range) is checked too.
+        let wild = rng.range(0, 5) == 0;
         for o in 0..n {
-            let b = rng.range(0, 100_000) as i32 - 50_000;
+            let b = if wild && rng.range(0, 3) == 0 {
+                (rng.next() | 0x7f00_0000) as i32
+            } else {
+                rng.range(0, 100_000) as i32 - 50_000
+            };
             r.bias[4 * o..4 * o + 4].copy_from_slice(&b.to_le_bytes());
             let m = (rng.next() >> 1 | 0x4000_0000) as i32; // Q31 in [0.5, 1)
             r.mult[4 * o..4 * o + 4].copy_from_slice(&m.to_le_bytes());
-            r.shift[o] = (bits + 31 - 8 + rng.range(0, 5) - 3).clamp(1, 62) as u8;
+            r.shift[o] = if wild {
+                rng.range(10, 62) as u8
+            } else {
+                (bits + 31 - 8 + rng.range(0, 5) - 3).clamp(1, 62) as u8
+            };
         }
         r.clamp = match rng.range(0, 2) {
             0 => Clamp::NONE,
@@ -127,9 +141,24 @@ pub fn check(cases: u32) -> (u32, u32) {
     let isa = Isa::best();
     while ran < cases {
         let grouped = rng.range(0, 5) == 0;
-        let g = if grouped { rng.range(2, 3) } else { 1 };
-        let ic = g * rng.range(1, if grouped { 8 } else { 70 });
-        let oc = g * rng.range(1, MAX_OC / g);
+        // Depthwise (one channel per group, the DSP depthwise kernel) in a third of them.
+        let depthwise = grouped && rng.range(0, 2) == 0;
+        let g = match (grouped, depthwise) {
+            (_, true) => rng.range(1, 24),
+            (true, false) => rng.range(2, 3),
+            _ => 1,
+        };
+        let ic = g * rng.range(
+            1,
+            if depthwise {
+                1
+            } else if grouped {
+                8
+            } else {
+                70
+            },
+        );
+        let oc = g * rng.range(1, if depthwise { 1 } else { MAX_OC / g });
         let k = [rng.range(1, 5), rng.range(1, 5)];
         let s = [rng.range(1, 2), rng.range(1, 2)];
         let d = if rng.range(0, 3) == 0 {
@@ -175,14 +204,28 @@ pub fn check(cases: u32) -> (u32, u32) {
         };
         let xin = || In {
             data: &x[..nx],
-            shape: Shape { h: ih, w: iw, c: ic },
+            shape: Shape {
+                h: ih,
+                w: iw,
+                c: ic,
+            },
             zero_point: xzp,
         };
-        let ys = Shape { h: oh, w: ow, c: oc };
+        let ys = Shape {
+            h: oh,
+            w: ow,
+            c: oc,
+        };
         let a = reference::conv2d(xin(), out_view(&mut y0[..ny], ys, yzp), &p);
         let b = kernels::conv2d_on(isa, xin(), out_view(&mut y1[..ny], ys, yzp), &p);
         if a != b || y0[..ny] != y1[..ny] {
             bad += 1;
+        }
+        if ran % 2 == 0 {
+            // An Add over the same input bytes (two halves of `x`), sometimes in place.
+            if !check_add(&mut rng, &x[..nx], &mut y0, &mut y1) {
+                bad += 1;
+            }
         }
         if ran % 4 == 0 {
             // A fully connected layer over the same input bytes.
@@ -197,10 +240,18 @@ pub fn check(cases: u32) -> (u32, u32) {
             };
             let xin = In {
                 data: &x[..n_in],
-                shape: Shape { h: 1, w: 1, c: n_in },
+                shape: Shape {
+                    h: 1,
+                    w: 1,
+                    c: n_in,
+                },
                 zero_point: xzp,
             };
-            let ys = Shape { h: 1, w: 1, c: n_out };
+            let ys = Shape {
+                h: 1,
+                w: 1,
+                c: n_out,
+            };
             let a = reference::fully_connected(xin, out_view(&mut y0[..n_out], ys, yzp), &fc);
             let b = kernels::fully_connected_on(isa, xin, out_view(&mut y1[..n_out], ys, yzp), &fc);
             if a != b || y0[..n_out] != y1[..n_out] {
@@ -209,6 +260,100 @@ pub fn check(cases: u32) -> (u32, u32) {
         }
     }
     (ran, bad)
+}
+
+/// A random clamp: none, a ReLU-like lower bound, or both bounds.
+fn clamp(rng: &mut Rng) -> Clamp {
+    match rng.range(0, 2) {
+        0 => Clamp::NONE,
+        1 => Clamp {
+            min: rng.i8(),
+            max: 127,
+        },
+        _ => {
+            let (a, b) = (rng.i8(), rng.i8());
+            Clamp {
+                min: a.min(b),
+                max: a.max(b),
+            }
+        }
+    }
+}
+
+/// One random Add of `x`'s two halves (or of one half and the output itself, in place, or
+/// of the output with itself) on `Isa::best()` and on the reference; `true` when the results
+/// and bytes agree. Lengths from 1 to 800 (both sides of the DSP Add's 256-element
+/// threshold), output shifts mostly in its `33..=54` range, sometimes outside.
+fn check_add(rng: &mut Rng, x: &[i8], y0: &mut [i8], y1: &mut [i8]) -> bool {
+    let half = x.len() / 2;
+    let len = half.min(rng.range(1, 800));
+    if len == 0 {
+        return true;
+    }
+    let (a, b) = (&x[..len], &x[half..half + len]);
+    let shape = Shape { h: 1, w: len, c: 1 };
+    let m = |rng: &mut Rng| (rng.next() >> 1 | 0x4000_0000) as i32;
+    let s_in = |rng: &mut Rng| rng.range(34, 42) as u8;
+    let s_out = if rng.range(0, 5) == 0 {
+        rng.range(20, 62)
+    } else {
+        rng.range(38, 48)
+    } as u8;
+    let p = AddParams {
+        a: (m(rng), s_in(rng)),
+        b: (m(rng), s_in(rng)),
+        out: (m(rng), s_out),
+        clamp: clamp(rng),
+    };
+    let (azp, bzp, yzp) = (rng.zero_point(), rng.zero_point(), rng.i8());
+    let mode = rng.range(0, 3);
+    let (y0, y1) = (&mut y0[..len], &mut y1[..len]);
+    // In place: the output holds `a`'s bytes before the op.
+    y0.copy_from_slice(a);
+    y1.copy_from_slice(a);
+    let operands = |mode: usize| -> (Operand<'_>, Operand<'_>) {
+        let ta = Operand::Tensor(In {
+            data: a,
+            shape,
+            zero_point: azp,
+        });
+        let tb = Operand::Tensor(In {
+            data: b,
+            shape,
+            zero_point: bzp,
+        });
+        let out = Operand::Output { zero_point: azp };
+        match mode {
+            0 => (ta, tb),
+            1 => (out, tb),
+            2 => (tb, out),
+            _ => (out, out),
+        }
+    };
+    let (oa, ob) = operands(mode);
+    let r0 = reference::add_into(
+        oa,
+        ob,
+        Out {
+            data: y0,
+            shape,
+            zero_point: yzp,
+        },
+        &p,
+    );
+    let (oa, ob) = operands(mode);
+    let r1 = kernels::add_on(
+        Isa::best(),
+        oa,
+        ob,
+        Out {
+            data: &mut *y1,
+            shape,
+            zero_point: yzp,
+        },
+        &p,
+    );
+    r0 == r1 && y0 == y1
 }
 
 fn out_view(data: &mut [i8], shape: Shape, zero_point: i8) -> Out<'_> {

@@ -157,6 +157,9 @@ pub fn conv2d_on_threads(
             if super::dsp_gemm::takes(p, x.shape.c) {
                 return super::dsp_gemm::conv2d(x, y, p, threads);
             }
+            if super::dsp_dw::takes(p, x.shape.c, y.shape.c) {
+                return super::dsp_dw::conv2d(x, y, p);
+            }
             return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
         }
     }
@@ -217,7 +220,8 @@ pub fn fully_connected_on_threads(
 }
 
 /// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`], whose detection
-/// includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
+/// includes AVX-512 F/BW; table lookups and `SMMLA` on [`Isa::Dsp`]; the reference
+/// elsewhere): same contract, same bytes.
 pub fn add_on(
     isa: Isa,
     a: Operand<'_>,
@@ -231,6 +235,10 @@ pub fn add_on(
         if let Some(m) = super::x86::Avx512Vnni::new() {
             return super::x86_add::add_into(m, a, b, y, p);
         }
+    }
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    if isa == Isa::Dsp {
+        return super::dsp_add::add_into(a, b, y, p);
     }
     reference::add_into(a, b, y, p)
 }

@@ -8,29 +8,34 @@
 //! `(t1, t3)`, the 4 pixels' A words then their B words (8 words a group). Every output
 //! channel then runs over the patch: per group one weight word (`LDR`), split by `SXTB16` /
 //! `SXTB16 ROR #8` into the same pairs, two `LDM`s of 4 patch words and 8 `SMLAD`s: 13
-//! instructions for 16 multiply-accumulates, plus 2 per 4 groups for the loop (the old 4 × 4
+//! instructions for 16 multiply-accumulates, plus 2 per 8 groups for the loop (the old 4 × 4
 //! dot-product kernel spilled its 16 accumulators and took about 2.9 instructions per MAC).
-//! When `k` is a multiple of 4 the channels' weight rows are contiguous words and
-//! [`dot4_channels`] runs all of them in one assembly block; otherwise [`dot4`] runs one
-//! channel at a time.
+//! When the channels' weight rows are whole words (`k` a multiple of 4, or zero-padded to
+//! whole groups on the stack when `k` is not and they fit in [`PADDED_WEIGHTS`] bytes: the
+//! 1-channel stems) [`dot4_channels`] runs all of them in one assembly block; otherwise
+//! [`dot4`] runs one channel at a time. The patch is widened by an assembly loop
+//! ([`widen_words`], 7.5 instructions per group and pixel), and the sums requantised by
+//! another ([`requant`], 8 per output: see [`Rq`] for why one `SMLAL` and one `ASR` give
+//! the reference's value).
 //!
 //! Exact: `|x − zp| ≤ 255` fits an i16 lane and a padded tap holds `zp`, so it adds
 //! `w · 0`, as the reference's skipped tap does; `SMLAD` wraps modulo 2^32 (it only sets the
 //! sticky Q flag), like the reference's wrapping sums, so the accumulators are the
 //! reference's bit for bit, and they are requantised as the reference does. When `k` is
 //! not a multiple of 4, the windows are padded to whole groups with `zp` (adding 0 whatever
-//! the weight), and the last channel's last taps, whose word would end past the weights,
-//! are added in plain code from the gathered bytes.
+//! the weight), and on the per-channel path the last channel's last taps, whose word would
+//! end past the weights, are added in plain code from the gathered bytes.
 //!
-//! Stack: the 4 windows and the patch (`4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB), the
-//! first 64 channels' requantisation and 32 channels' accumulators (about 2 KiB more).
+//! Stack: the 4 windows and the patch (`4 + 8` bytes per tap of [`MAX_TAPS`]: 6.75 KiB, left
+//! uninitialised but for what each call uses), the padded weights (1 KiB), the first 128
+//! channels' requantisation (2 KiB) and 32 channels' accumulators (512 bytes).
 #![allow(unsafe_code)]
 
 use core::arch::asm;
+use core::mem::MaybeUninit;
 
-use super::dsp::{ssub16, sxtb16, sxtb16_ror8};
 use super::gemm::{self, Job};
-use super::{ConvParams, FcParams, In, KernelError, Out};
+use super::{Clamp, ConvParams, FcParams, In, KernelError, Out};
 use crate::format::math::Requantizer;
 
 /// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels. Larger ones go
@@ -77,21 +82,43 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
     let (k, oc, zp) = (job.k, job.oc.max(1), job.zp);
     // Windows are widened to whole groups, the taps past `k` holding `zp` (they add 0).
     let (groups, padded) = (k / 4, k.div_ceil(4));
+    if k > MAX_TAPS {
+        return;
+    }
     let n = out.len() / oc;
     let zpp = (zp as i16 as u16 as u32) * 0x0001_0001;
     let line = job.p.window.kernel[1] * job.ic;
     // Windows whose kernel rows are whole words are widened straight from the input.
     let direct = line % 4 == 0 && job.p.window.dilation[1] == 1;
-    let mut windows = [Window([0; MAX_TAPS]); P];
-    let mut patch = [0u32; 2 * MAX_TAPS];
-    let (Some(patch), true) = (patch.get_mut(..8 * padded), k <= MAX_TAPS) else {
+    // Left uninitialised (zeroing them took more instructions than some convs): every word
+    // of the first `8 * padded` is written by `widen` for every block before it is read.
+    let mut patch = [const { MaybeUninit::<u32>::uninit() }; 2 * MAX_TAPS];
+    let Some(patch) = patch.get_mut(..8 * padded) else {
         return;
     };
-    let chans = Channels::new(fc, oc);
+    let mut windows = [const { MaybeUninit::<Window>::uninit() }; P];
+    let mut windows = windows.each_mut().map(|w| zeroed_prefix(w, 4 * padded));
+    // When `k` is not a multiple of 4, the weights padded with zeros to whole groups (each
+    // channel a row of whole words), if they fit.
+    let mut wpad = PaddedWeights([0; PADDED_WEIGHTS]);
+    let rows = if k % 4 == 0 {
+        Some((fc.weights, groups))
+    } else if oc * 4 * padded <= PADDED_WEIGHTS {
+        let dst = wpad.0.chunks_exact_mut(4 * padded);
+        for (d, s) in dst.zip(fc.weights.chunks_exact(k)) {
+            d[..k].copy_from_slice(s);
+        }
+        wpad.0.get(..oc * 4 * padded).map(|w| (w, padded))
+    } else {
+        None
+    };
+    let mut rq = [const { MaybeUninit::<Rq>::uninit() }; PRECOMPUTED];
+    let (rq, fast) = Rq::all(fc, oc, job.out_zp, &mut rq);
     let q = Out8 {
         zp: job.out_zp,
         clamp: fc.clamp,
     };
+    let mut acc = [[0i32; P]; CHANNELS];
     let mut b = 0;
     while b < n {
         for (j, win) in windows.iter_mut().enumerate() {
@@ -102,7 +129,6 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
                     continue;
                 }
             }
-            let win = &mut win.0[..4 * padded];
             if b + j < n {
                 job.gather(pix, win, copy_short);
             } else {
@@ -110,8 +136,9 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
             }
             widen(win, patch, j, zpp);
         }
-        if k % 4 == 0 {
-            all_channels(patch, fc, &chans, groups, oc, out, b, q);
+        let np = (n - b).min(P);
+        if let Some((w, g)) = rows {
+            all_channels(patch, w, g, fc, rq, fast, oc, out, b, np, q, &mut acc);
             b += P;
             continue;
         }
@@ -119,8 +146,7 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
             let Some(w) = fc.weights.get(o * k..(o + 1) * k) else {
                 continue;
             };
-            let c = chans.get(o);
-            let mut acc = [c.bias; P];
+            let mut acc = [0; P];
             // A last partial group may read the next channel's first weights (times 0);
             // the last channel's, which would read past the weights, is summed below.
             let whole = if o * k + 4 * padded <= fc.weights.len() {
@@ -128,64 +154,99 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
             } else {
                 groups
             };
-            // SAFETY: `patch` holds `8 * padded ≥ 8 * whole` words, and the weights hold
-            // `4 * whole` bytes from `w`'s start (checked just above, or `4 * groups ≤ k`).
-            unsafe { dot4(patch.as_ptr(), w.as_ptr(), whole, &mut acc) };
+            // SAFETY: `patch` holds `8 * padded ≥ 8 * whole` words, every one written by
+            // `widen` above, and the weights hold `4 * whole` bytes from `w`'s start (checked
+            // just above, or `4 * groups ≤ k`).
+            unsafe { dot4(patch.as_ptr().cast(), w.as_ptr(), whole, &mut acc) };
             // The last `k mod 4` taps when not in a whole group (only when a kernel row is
             // not whole words, so every pixel took the gathered path above).
             for (t, &wt) in w.iter().enumerate().skip(4 * whole) {
                 for (a, win) in acc.iter_mut().zip(&windows) {
-                    *a = a.wrapping_add(wt as i32 * (win.0[t] as i32 - zp as i32));
+                    let x = win.get(t).copied().unwrap_or(zp);
+                    *a = a.wrapping_add(wt as i32 * (x as i32 - zp as i32));
                 }
             }
-            store(out, b, oc, o, &acc, c, q);
+            store(out, b, oc, o, &acc, fc, q);
         }
         b += P;
     }
 }
 
+/// The first `len` bytes (at most [`MAX_TAPS`]) of `w`, zeroed; the rest stays uninitialised.
+fn zeroed_prefix(w: &mut MaybeUninit<Window>, len: usize) -> &mut [i8] {
+    let len = len.min(MAX_TAPS);
+    let p = w.as_mut_ptr().cast::<i8>();
+    // SAFETY: `p` points to `MAX_TAPS ≥ len` bytes of `w`, which this borrows mutably; the
+    // `len` bytes are written (zeroed) before the slice over them is made.
+    unsafe {
+        core::ptr::write_bytes(p, 0, len);
+        core::slice::from_raw_parts_mut(p, len)
+    }
+}
+
+/// Bytes of zero-padded weights [`pixels`] keeps on the stack (a 3×3 or 5×5 stem over 1
+/// channel: 16 channels × 12 or 28 bytes).
+const PADDED_WEIGHTS: usize = 1024;
+
+/// Weights padded to whole words per channel.
+#[repr(C, align(4))]
+struct PaddedWeights([i8; PADDED_WEIGHTS]);
+
 /// Output channels per [`dot4_channels`] call (its accumulators are on the stack).
 const CHANNELS: usize = 32;
 
-/// Every output channel of pixels `b .. b + 4` from a patch of `groups` whole groups
-/// (`k = 4 * groups`: the channels' weights are contiguous rows of whole words), then
-/// bias and requantisation.
+/// Every output channel of pixels `b .. b + np` (`np ≤ 4`) from a patch of `groups` groups,
+/// the channels' weights `w` being contiguous rows of `4 * groups` bytes (zero past `k`),
+/// then bias and requantisation: by [`requant`] for the channels [`Rq::all`] worked out
+/// (`rq`) when they all take the fast form (`fast`), else by [`store`].
 #[allow(clippy::too_many_arguments)]
 fn all_channels(
-    patch: &[u32],
-    fc: &FcParams<'_>,
-    chans: &Channels<'_>,
+    patch: &[MaybeUninit<u32>],
+    w: &[i8],
     groups: usize,
+    fc: &FcParams<'_>,
+    rq: &[Rq],
+    fast: bool,
     oc: usize,
     out: &mut [i8],
     b: usize,
+    np: usize,
     q: Out8,
+    acc: &mut [[i32; P]; CHANNELS],
 ) {
-    let k = 4 * groups;
-    let mut acc = [[0i32; P]; CHANNELS];
+    let row = 4 * groups;
     let mut o0 = 0;
     while o0 < oc {
         let n = (oc - o0).min(CHANNELS);
-        let (Some(w), true) = (
-            fc.weights.get(o0 * k..(o0 + n) * k),
-            patch.len() >= 8 * groups,
-        ) else {
+        let (Some(w), true) = (w.get(o0 * row..(o0 + n) * row), patch.len() >= 8 * groups) else {
             return;
         };
-        // SAFETY: `1 ≤ n ≤ CHANNELS`: `acc` holds `4 * n` words; `w` holds `k * n` bytes and
-        // `patch` `8 * groups` words (both checked just above).
+        // SAFETY: `1 ≤ n ≤ CHANNELS`: `acc` holds `4 * n` words; `w` holds `row * n` bytes
+        // and `patch` `8 * groups` words (both checked just above), all written by `widen`.
         unsafe {
             dot4_channels(
-                patch.as_ptr(),
+                patch.as_ptr().cast(),
                 w.as_ptr(),
                 groups,
                 n,
                 acc.as_mut_ptr().cast(),
             )
         };
-        for (i, a) in acc.iter().take(n).enumerate() {
-            let c = chans.get(o0 + i);
-            store(out, b, oc, o0 + i, &a.map(|v| v.wrapping_add(c.bias)), c, q);
+        let recs = if fast { rq.get(o0..o0 + n) } else { None };
+        match recs {
+            Some(recs) => {
+                for j in 0..np {
+                    let at = (b + j) * oc + o0;
+                    if let Some(dst) = out.get_mut(at..at + n) {
+                        requant(acc, j, recs, dst, q.clamp);
+                    }
+                }
+            }
+            None => {
+                for (i, a) in acc.iter().take(n).enumerate() {
+                    store(out, b, oc, o0 + i, a, fc, q);
+                }
+            }
         }
         o0 += n;
     }
@@ -206,7 +267,14 @@ fn whole_window(job: &Job<'_>, pix: usize) -> Option<usize> {
 /// Pixel `j`'s slots of `patch` from a whole window at input offset `at` whose kernel rows
 /// (`line` bytes, a multiple of 4) are contiguous: the same words [`widen`] makes from the
 /// gathered window, without gathering it.
-fn widen_rows(job: &Job<'_>, at: usize, line: usize, patch: &mut [u32], j: usize, zpp: u32) {
+fn widen_rows(
+    job: &Job<'_>,
+    at: usize,
+    line: usize,
+    patch: &mut [MaybeUninit<u32>],
+    j: usize,
+    zpp: u32,
+) {
     let row_step = job.p.window.dilation[0] * job.iw * job.ic;
     for (ky, dst) in patch.chunks_exact_mut(2 * line).enumerate() {
         let from = at + ky * row_step;
@@ -217,15 +285,72 @@ fn widen_rows(job: &Job<'_>, at: usize, line: usize, patch: &mut [u32], j: usize
 }
 
 /// Pixel `j`'s words of every group of 4 taps of `src` into `patch` (8 words a group):
-/// `(t0, t2) − zp` at `j`, `(t1, t3) − zp` at `j + 4`.
+/// `(t0, t2) − zp` at `j`, `(t1, t3) − zp` at `j + 4` (for the whole groups of `src` that
+/// `patch` has room for).
 #[inline(always)]
-fn widen(src: &[i8], patch: &mut [u32], j: usize, zpp: u32) {
-    for (dst, c) in patch.chunks_exact_mut(2 * P).zip(src.chunks_exact(4)) {
-        let v = u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]);
-        if let Some([a, .., b]) = dst.get_mut(j..j + P + 1) {
-            *a = ssub16(sxtb16(v), zpp);
-            *b = ssub16(sxtb16_ror8(v), zpp);
-        }
+fn widen(src: &[i8], patch: &mut [MaybeUninit<u32>], j: usize, zpp: u32) {
+    let groups = (src.len() / 4).min(patch.len() / (2 * P));
+    if groups == 0 || j >= P {
+        return;
+    }
+    // SAFETY: `src` holds `4 * groups` bytes; group `g` writes words `8g + j` and
+    // `8g + j + 4 < 8 * groups ≤ patch.len()` (`j < 4`).
+    unsafe { widen_words(src.as_ptr(), patch.as_mut_ptr().add(j).cast(), groups, zpp) };
+}
+
+/// For `g < groups`: `dst[8g] = sxtb16(w) − zpp`, `dst[8g + 4] = sxtb16(w ror 8) − zpp`,
+/// `w` the `g`-th word of `src` (two groups a loop turn: 15 instructions).
+///
+/// # Safety
+/// `groups ≥ 1`; `src` is valid for reading `4 * groups` bytes (any alignment) and `dst`
+/// for writing `8 * groups - 3` words (word-aligned).
+#[inline(always)]
+unsafe fn widen_words(src: *const i8, dst: *mut u32, groups: usize, zpp: u32) {
+    // SAFETY: reads `4 * groups` bytes from `src` (`LDR`, unaligned allowed on Armv7E-M),
+    // writes words `8g` and `8g + 4` of `dst` for `g < groups`, within the caller's bounds.
+    // Only the named registers and the flags are written.
+    unsafe {
+        asm!(
+            "lsrs {n}, {n}, #1",
+            "bcc 3f",
+            // an odd count: one group first
+            "ldr {v}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "ssub16 {a}, {a}, {zpp}",
+            "ssub16 {v}, {v}, {zpp}",
+            "str {v}, [{dst}, #16]",
+            "str {a}, [{dst}], #32",
+            "3:",
+            // Z still from `lsrs` (nothing since sets N/Z): no pair left
+            "beq 4f",
+            "2:",
+            "ldr {v}, [{src}], #4",
+            "ldr {u}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "ssub16 {a}, {a}, {zpp}",
+            "ssub16 {v}, {v}, {zpp}",
+            "str {v}, [{dst}, #16]",
+            "str {a}, [{dst}], #32",
+            "sxtb16 {a}, {u}",
+            "sxtb16 {u}, {u}, ror #8",
+            "ssub16 {a}, {a}, {zpp}",
+            "ssub16 {u}, {u}, {zpp}",
+            "str {u}, [{dst}, #16]",
+            "str {a}, [{dst}], #32",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "4:",
+            src = inout(reg) src => _,
+            dst = inout(reg) dst => _,
+            n = inout(reg) groups => _,
+            zpp = in(reg) zpp,
+            v = out(reg) _,
+            u = out(reg) _,
+            a = out(reg) _,
+            options(nostack),
+        );
     }
 }
 
@@ -241,57 +366,167 @@ fn copy_short(d: &mut [i8], s: &[i8]) {
     }
 }
 
-/// Channels whose requantisation [`pixels`] works out once per call (the others, per block).
-const PRECOMPUTED: usize = 64;
+/// Channels whose requantisation [`pixels`] works out once per call.
+const PRECOMPUTED: usize = 128;
 
-/// One output channel's bias and requantisation, worked out once.
+/// One output channel's requantisation in the fast form [`requant`] reads (16 bytes, in
+/// this order, one `LDM`): the output of a sum `acc` (bias not included) is
+/// `clamp(sat8(hi(acc · m + c) >> sh))`, `hi` the upper word of the i64 sum.
+///
+/// It equals the reference's `clamp(requantize(acc + bias, m, s) + zp)` when the shift `s`
+/// is in `32..=53` and `|bias| < 2^31 − 2^25`, with `c = bias·m + 2^(s−1) + zp·2^s` and
+/// `sh = s − 32`: the sums of a window of at most [`MAX_TAPS`] taps are below
+/// `576 · 255 · 128 < 2^25` in magnitude, so `acc + bias` does not wrap and
+/// `(acc + bias)·m + 2^(s−1) + zp·2^s = acc·m + c` exactly; that stays inside i64
+/// (`2^56 + 2^62 + 2^52 + 2^60 < 2^63`); `⌊(v + zp·2^s) / 2^s⌋ = ⌊v / 2^s⌋ + zp`; floors
+/// compose (`⌊⌊v / 2^32⌋ / 2^sh⌋ = ⌊v / 2^s⌋`); for `s ≥ 32` the requantised value is below
+/// 2^31 in magnitude, so the reference's saturating add of `zp` never saturates; and
+/// saturating to int8 before the clamp, whose bounds are int8, changes nothing.
 #[derive(Clone, Copy, Default)]
-struct Channel {
-    bias: i32,
-    rq: Requantizer,
+#[repr(C)]
+struct Rq {
+    c_lo: u32,
+    c_hi: i32,
+    m: i32,
+    sh: u32,
 }
 
-impl Channel {
-    fn new(fc: &FcParams<'_>, o: usize) -> Self {
+impl Rq {
+    /// Channel `o`'s fast form, `None` when its shift or bias is outside the range above.
+    fn new(fc: &FcParams<'_>, o: usize, zp: i8) -> Option<Self> {
         let (m, s) = fc.rescale.at(o);
-        Self {
-            bias: fc.bias.get(o).unwrap_or(0),
-            rq: Requantizer::new(m, s),
+        let bias = fc.bias.get(o).unwrap_or(0);
+        if !(32..=53).contains(&s) || bias.unsigned_abs() >= (1 << 31) - (1 << 25) {
+            return None;
         }
+        let c = (bias as i64 * m as i64) + (1i64 << (s - 1)) + ((zp as i64) << s);
+        Some(Self {
+            c_lo: c as u32,
+            c_hi: (c >> 32) as i32,
+            m,
+            sh: u32::from(s) - 32,
+        })
+    }
+
+    /// The first `oc` channels' (at most [`PRECOMPUTED`]) fast forms written into `buf`,
+    /// and whether all `oc` take it (else [`store`] requantises).
+    fn all<'b>(
+        fc: &FcParams<'_>,
+        oc: usize,
+        zp: i8,
+        buf: &'b mut [MaybeUninit<Rq>; PRECOMPUTED],
+    ) -> (&'b [Rq], bool) {
+        let mut fast = oc <= PRECOMPUTED;
+        let n = oc.min(PRECOMPUTED);
+        for (o, r) in buf.iter_mut().enumerate().take(n) {
+            let v = Self::new(fc, o, zp);
+            fast &= v.is_some();
+            r.write(v.unwrap_or_default());
+        }
+        // SAFETY: the first `n ≤ PRECOMPUTED` entries were written just above.
+        let recs = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<Rq>(), n) };
+        (recs, fast)
     }
 }
 
-/// The output channels' [`Channel`]s, the first [`PRECOMPUTED`] worked out up front.
-struct Channels<'a> {
-    fc: &'a FcParams<'a>,
-    first: [Channel; PRECOMPUTED],
-}
-
-impl<'a> Channels<'a> {
-    fn new(fc: &'a FcParams<'a>, oc: usize) -> Self {
-        let mut first = [Channel::default(); PRECOMPUTED];
-        for (o, c) in first.iter_mut().enumerate().take(oc) {
-            *c = Channel::new(fc, o);
-        }
-        Self { fc, first }
-    }
-    #[inline(always)]
-    fn get(&self, o: usize) -> Channel {
-        match self.first.get(o) {
-            Some(&c) => c,
-            None => Channel::new(self.fc, o),
-        }
-    }
-}
-
-/// Requantises pixel `b + j`'s channel `o` (`acc[j]`, bias included) into `out` as the
-/// reference does (pixels past its end are skipped).
+/// Pixel `j` of `acc` (channel `i`'s sums at `acc[i][j]`) requantised by channel `i`'s
+/// [`Rq`] into `dst[i]`, for every `i < dst.len()` (at most `recs.len()` and [`CHANNELS`]).
+/// `SMLAL`, `ASR`, `SSAT` per output, and with a clamp narrower than int8 two
+/// `SSUB8`/`SEL` pairs (`SSUB8` sets the GE flag of each byte lane of `v − bound`, `SEL`
+/// then picks per lane: the maximum with the lower bound, the minimum with the upper).
 #[inline(always)]
-fn store(out: &mut [i8], b: usize, oc: usize, o: usize, acc: &[i32; P], c: Channel, q: Out8) {
+fn requant(acc: &[[i32; P]; CHANNELS], j: usize, recs: &[Rq], dst: &mut [i8], clamp: Clamp) {
+    let n = dst.len().min(recs.len()).min(CHANNELS);
+    if n == 0 || j >= P {
+        return;
+    }
+    let accp = acc.as_ptr().cast::<i32>().wrapping_add(j);
+    let (lo, hi) = (
+        (clamp.min as u8 as u32) * 0x0101_0101,
+        (clamp.max as u8 as u32) * 0x0101_0101,
+    );
+    if clamp == Clamp::NONE {
+        // SAFETY: reads `n` records from `recs` (`LDM`, 16 bytes each) and `n` words of
+        // `acc` from `accp` at a stride of 16 bytes (`acc[i][j]`, `j < P`), writes `n` bytes
+        // to `dst`: all within the slices (`n` is at most each length). `n ≥ 1`. Only the
+        // named registers and the flags are written.
+        unsafe {
+            asm!(
+                "2:",
+                "ldm {recs}!, {{r0, r1, r2, r3}}",
+                "ldr {a}, [{accp}], #16",
+                "smlal r0, r1, {a}, r2",
+                "asr r1, r1, r3",
+                "ssat r1, #8, r1",
+                "strb r1, [{dst}], #1",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                recs = inout(reg) recs.as_ptr() => _,
+                accp = inout(reg) accp => _,
+                dst = inout(reg) dst.as_mut_ptr() => _,
+                n = inout(reg) n => _,
+                a = out(reg) _,
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                out("r3") _,
+                options(nostack),
+            );
+        }
+        return;
+    }
+    // SAFETY: as above; `lo` and `hi` are only read.
+    unsafe {
+        asm!(
+            "2:",
+            "ldm {recs}!, {{r0, r1, r2, r3}}",
+            "ldr {a}, [{accp}], #16",
+            "smlal r0, r1, {a}, r2",
+            "asr r1, r1, r3",
+            "ssat r1, #8, r1",
+            "ssub8 r0, r1, {lo}",
+            "sel r1, r1, {lo}",
+            "ssub8 r0, r1, {hi}",
+            "sel r1, {hi}, r1",
+            "strb r1, [{dst}], #1",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            recs = inout(reg) recs.as_ptr() => _,
+            accp = inout(reg) accp => _,
+            dst = inout(reg) dst.as_mut_ptr() => _,
+            n = inout(reg) n => _,
+            a = out(reg) _,
+            lo = in(reg) lo,
+            hi = in(reg) hi,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Requantises pixel `b + j`'s channel `o` (`acc[j]`, bias not included) into `out` as the
+/// reference does (pixels past its end are skipped).
+#[inline(never)]
+fn store(
+    out: &mut [i8],
+    b: usize,
+    oc: usize,
+    o: usize,
+    acc: &[i32; P],
+    fc: &FcParams<'_>,
+    q: Out8,
+) {
+    let (m, s) = fc.rescale.at(o);
+    let (bias, rq) = (fc.bias.get(o).unwrap_or(0), Requantizer::new(m, s));
     let mut at = b * oc + o;
     for &v in acc {
         if let Some(d) = out.get_mut(at) {
-            *d = q.clamp.apply(c.rq.apply(v).saturating_add(q.zp as i32));
+            *d = q
+                .clamp
+                .apply(rq.apply(v.wrapping_add(bias)).saturating_add(q.zp as i32));
         }
         at += oc;
     }
@@ -301,7 +536,7 @@ fn store(out: &mut [i8], b: usize, oc: usize, o: usize, acc: &[i32; P], c: Chann
 #[derive(Clone, Copy)]
 struct Out8 {
     zp: i8,
-    clamp: super::Clamp,
+    clamp: Clamp,
 }
 
 /// One group of 4 taps for 4 pixels (see the module doc): `r4` the weight word, `r7` its
@@ -324,12 +559,12 @@ macro_rules! group {
     };
 }
 
-/// `lr` groups over `r11` (patch) and `r12` (weights) into `r5, r8, r9, r10`: four per loop
-/// turn, then 2 and 1 for the rest (`lr` ends negative).
+/// `lr` groups over `r11` (patch) and `r12` (weights) into `r5, r8, r9, r10`: eight per loop
+/// turn, then 4, 2 and 1 for the rest (`lr` ends negative).
 macro_rules! groups_loop {
     () => {
         concat!(
-            "subs lr, lr, #4\n",
+            "subs lr, lr, #8\n",
             "blt 3f\n",
             "2:\n",
             group!(),
@@ -340,10 +575,29 @@ macro_rules! groups_loop {
             "\n",
             group!(),
             "\n",
-            "subs lr, lr, #4\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            "subs lr, lr, #8\n",
             "bge 2b\n",
             "3:\n",
-            // the 0..=3 groups left: lr + 4 ≡ lr (mod 4)
+            // the 0..=7 groups left: lr + 8 ≡ lr (mod 8)
+            "tst lr, #4\n",
+            "beq 6f\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            group!(),
+            "\n",
+            "6:\n",
             "tst lr, #2\n",
             "beq 5f\n",
             group!(),

@@ -28,6 +28,10 @@ mod dispatch;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_add;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_dw;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp_gemm;
 #[cfg(any(
     target_arch = "x86_64",
