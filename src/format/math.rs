@@ -51,6 +51,92 @@ impl Requantizer {
     }
 }
 
+/// Largest `|acc|` [`FoldedRequant`] takes: a window's sum of at most 576 taps of
+/// `|x − zp| ≤ 255` times `|w| ≤ 128` is below it.
+pub const FOLDED_ACC_LIMIT: i32 = 1 << 25;
+
+/// `requantize(acc + bias, m, s) + zp` as one 64-bit multiply-add and a shift, for the
+/// 32-bit cores' GEMM (an `SMLAL` into a per-channel constant, then an `ASR` of the upper
+/// word): `(acc·m + c) >> s` with `c = bias·m + 2^(s−1) + zp·2^s`.
+///
+/// Exact for `s` in `32..=53`, `|bias| < 2^31 − 2^25` and `|acc| <`
+/// [`FOLDED_ACC_LIMIT`]: then `acc + bias` does not wrap, so
+/// `(acc + bias)·m + 2^(s−1) + zp·2^s = acc·m + c`, which stays inside i64
+/// (`2^56 + 2^62 + 2^52 + 2^60 < 2^63`); `⌊(v + zp·2^s) / 2^s⌋ = ⌊v / 2^s⌋ + zp`; and for
+/// `s ≥ 32` the requantised value is below 2^31 in magnitude, so adding `zp` never
+/// saturates. The tests check it at the rounding ties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoldedRequant {
+    /// `bias·m + 2^(s−1) + zp·2^s`.
+    pub c: i64,
+    /// The multiplier.
+    pub m: i32,
+    /// The shift minus 32 (what the upper word is shifted by).
+    pub sh: u32,
+}
+
+impl FoldedRequant {
+    /// The folded form of a channel, `None` outside the range where it is exact.
+    pub fn new(bias: i32, m: i32, s: u8, zp: i8) -> Option<Self> {
+        if !(32..=53).contains(&s) || bias.unsigned_abs() >= (1 << 31) - (1 << 25) {
+            return None;
+        }
+        let c = bias as i64 * m as i64 + (1i64 << (s - 1)) + ((zp as i64) << s);
+        Some(Self {
+            c,
+            m,
+            sh: u32::from(s) - 32,
+        })
+    }
+
+    /// `requantize(acc + bias, m, s) + zp` for `|acc| <` [`FOLDED_ACC_LIMIT`], computed as
+    /// the cores do: the upper word of `acc·m + c`, shifted right by `s − 32` (floors
+    /// compose), as i32.
+    pub fn apply(self, acc: i32) -> i32 {
+        let hi = ((acc as i64 * self.m as i64 + self.c) >> 32) as i32;
+        hi >> self.sh
+    }
+}
+
+/// The output requantisation of a residual Add on 32-bit cores, `requantize(v, m, s) + zp`,
+/// as an `SMMLA` (upper word of `v·m`, plus a constant) and an `ASR`:
+/// `(⌊v·m / 2^32⌋ + c) >> (s − 32)` with `c = 2^(s−33) + zp·2^(s−32)`.
+///
+/// Exact for `s` in `33..=54` and every i32 `v`: `requantize(v, m, s) + zp` is
+/// `⌊(v·m + 2^(s−1) + zp·2^s) / 2^s⌋` (no saturation for `s ≥ 32`), whose numerator is
+/// `v·m + c·2^32` because `2^(s−1) + zp·2^s` has a zero low word for `s ≥ 33`; so its upper
+/// word is `⌊v·m / 2^32⌋ + c` exactly, inside i32 (`|c| ≤ 2^21 + 2^29`, `|⌊v·m / 2^32⌋| ≤
+/// 2^30`); floors compose. The tests check it at the rounding ties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddOutRequant {
+    /// `2^(s−33) + zp·2^(s−32)`.
+    pub c: i32,
+    /// The multiplier.
+    pub m: i32,
+    /// The shift minus 32.
+    pub sh: u32,
+}
+
+impl AddOutRequant {
+    /// The folded form, `None` for a shift outside `33..=54`.
+    pub fn new(m: i32, s: u8, zp: i8) -> Option<Self> {
+        if !(33..=54).contains(&s) {
+            return None;
+        }
+        Some(Self {
+            c: (1i32 << (s - 33)) + ((zp as i32) << (s - 32)),
+            m,
+            sh: u32::from(s) - 32,
+        })
+    }
+
+    /// `requantize(v, m, s) + zp`, computed as the cores do.
+    pub fn apply(self, v: i32) -> i32 {
+        let hi = ((v as i64 * self.m as i64) >> 32) as i32;
+        hi.wrapping_add(self.c) >> self.sh
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::requantize;
@@ -103,5 +189,100 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `x` with `x·m ≡ t (mod 2^bits)` for odd `m` (the inverse by Newton's iteration).
+    fn solve(m: i64, t: i64, bits: u32) -> i64 {
+        let mut inv: i64 = 1;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2i64.wrapping_sub(m.wrapping_mul(inv)));
+        }
+        let mask = (1i64 << bits) - 1;
+        t.wrapping_mul(inv) & mask
+    }
+
+    /// The values around each rounding tie of `requantize(·, m, s)`: `v` with
+    /// `v·m ≡ 2^(s−1) + d (mod 2^s)`, `d` in `-1..=1`, as i64 residues (to be placed).
+    fn ties(m: i32, s: u8) -> [i64; 3] {
+        let m = (m | 1) as i64;
+        [-1, 0, 1].map(|d| solve(m, (1i64 << (s - 1)) + d, u32::from(s)))
+    }
+
+    #[test]
+    fn folded_gemm_requantisation_is_exact_at_the_ties() {
+        let mut x = 0x2545_f491u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut checked = 0;
+        for _ in 0..4000 {
+            let m = ((next() >> 1) | 0x4000_0000) as i32 | 1;
+            // Half the time the smallest shifts, where most ties can be placed in i32.
+            let s = 32 + (next() % if next() % 2 == 0 { 3 } else { 22 }) as u8;
+            let zp = next() as i8;
+            let acc = (next() % (2 * super::FOLDED_ACC_LIMIT as u32 - 1)) as i32
+                - (super::FOLDED_ACC_LIMIT - 1);
+            // A bias that puts `acc + bias` on (or next to) a tie, where it fits the range.
+            for tie in ties(m, s) {
+                let v = tie - (1i64 << s) * ((tie >> (s - 1)) & 1);
+                let bias = v - acc as i64;
+                let Ok(bias) = i32::try_from(bias) else {
+                    continue;
+                };
+                let Some(f) = super::FoldedRequant::new(bias, m, s, zp) else {
+                    continue;
+                };
+                let want = requantize(acc + bias, m, s) as i64 + zp as i64;
+                assert_eq!(
+                    f.apply(acc) as i64,
+                    want,
+                    "acc {acc} bias {bias} m {m} s {s}"
+                );
+                checked += 1;
+            }
+            // And a random bias.
+            let bias = (next() % (1 << 30)) as i32 - (1 << 29);
+            let f = super::FoldedRequant::new(bias, m, s, zp).unwrap();
+            let want = requantize(acc + bias, m, s) as i64 + zp as i64;
+            assert_eq!(f.apply(acc) as i64, want);
+        }
+        assert!(checked > 1000, "only {checked} ties placed");
+        assert!(super::FoldedRequant::new(0, 1 << 30, 31, 0).is_none());
+        assert!(super::FoldedRequant::new(i32::MAX, 1 << 30, 40, 0).is_none());
+    }
+
+    #[test]
+    fn folded_add_requantisation_is_exact_at_the_ties() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut checked = 0;
+        for _ in 0..4000 {
+            let m = ((next() >> 1) | 0x4000_0000) as i32 | 1;
+            let s = 33 + (next() % if next() % 2 == 0 { 3 } else { 22 }) as u8;
+            let zp = next() as i8;
+            let f = super::AddOutRequant::new(m, s, zp).unwrap();
+            for tie in ties(m, s) {
+                // The residue, or the residue minus 2^s, if either is an i32.
+                for v in [tie, tie - (1i64 << s)] {
+                    let Ok(v) = i32::try_from(v) else { continue };
+                    let want = requantize(v, m, s) as i64 + zp as i64;
+                    assert_eq!(f.apply(v) as i64, want, "v {v} m {m} s {s} zp {zp}");
+                    checked += 1;
+                }
+            }
+            let v = next() as i32;
+            assert_eq!(f.apply(v) as i64, requantize(v, m, s) as i64 + zp as i64);
+        }
+        assert!(checked > 1000, "only {checked} ties placed");
+        assert!(super::AddOutRequant::new(1 << 30, 32, 0).is_none());
+        assert!(super::AddOutRequant::new(1 << 30, 55, 0).is_none());
     }
 }

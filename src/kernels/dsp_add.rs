@@ -15,13 +15,15 @@
 //! `c + ⌊v·m / 2^32⌋` exactly, which stays inside i32 (`|c| ≤ 2^21 + 2^29`,
 //! `|⌊v·m / 2^32⌋| ≤ 2^30` for `s ≤ 54`); floors compose, so `ASR` by `s − 32` finishes it.
 //! `SSAT` to int8 then changes nothing for the int8 clamp that follows (`SSUB8`/`SEL`, as in
-//! [`dsp_gemm`](super::dsp_gemm)). Other output shifts run on the reference.
+//! [`dsp_gemm`](super::dsp_gemm)). Other output shifts run on the reference. The constant
+//! is [`AddOutRequant`]'s, whose tests check this argument on the host at the rounding ties
+//! (values one below, at and one above each tie), which random data almost never reaches.
 #![allow(unsafe_code)]
 
 use core::arch::asm;
 
 use super::{reference, AddParams, Clamp, KernelError, Operand, Out};
-use crate::format::math::requantize;
+use crate::format::math::{requantize, AddOutRequant};
 
 /// [`reference::add_into`] on the DSP extension: same contract, errors and bytes.
 pub(super) fn add_into(
@@ -55,11 +57,15 @@ pub(super) fn add_into(
     if ra.1 + rb.1 > i32::MAX as i64 || ra.0 + rb.0 < i32::MIN as i64 {
         return reference::add_into(a, b, y, p);
     }
-    let c = (1i32 << (s - 33)) + ((y.zero_point as i32) << (s - 32));
+    // The folded constant and its exactness argument: `format::math`, tested there on the
+    // host at the rounding ties.
+    let Some(f) = AddOutRequant::new(m, s, y.zero_point) else {
+        return reference::add_into(a, b, y, p);
+    };
     let step = Step {
-        m,
-        c,
-        sh: u32::from(s) - 32,
+        m: f.m,
+        c: f.c,
+        sh: f.sh,
         clamp: p.clamp,
     };
     let len = y.data.len();

@@ -36,7 +36,7 @@ use core::mem::MaybeUninit;
 
 use super::gemm::{self, Job};
 use super::{Clamp, ConvParams, FcParams, In, KernelError, Out};
-use crate::format::math::Requantizer;
+use crate::format::math::{FoldedRequant, Requantizer};
 
 /// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels. Larger ones go
 /// to the dot-product kernel ([`super::dsp::Dsp`]).
@@ -374,14 +374,10 @@ const PRECOMPUTED: usize = 128;
 /// `clamp(sat8(hi(acc · m + c) >> sh))`, `hi` the upper word of the i64 sum.
 ///
 /// It equals the reference's `clamp(requantize(acc + bias, m, s) + zp)` when the shift `s`
-/// is in `32..=53` and `|bias| < 2^31 − 2^25`, with `c = bias·m + 2^(s−1) + zp·2^s` and
-/// `sh = s − 32`: the sums of a window of at most [`MAX_TAPS`] taps are below
-/// `576 · 255 · 128 < 2^25` in magnitude, so `acc + bias` does not wrap and
-/// `(acc + bias)·m + 2^(s−1) + zp·2^s = acc·m + c` exactly; that stays inside i64
-/// (`2^56 + 2^62 + 2^52 + 2^60 < 2^63`); `⌊(v + zp·2^s) / 2^s⌋ = ⌊v / 2^s⌋ + zp`; floors
-/// compose (`⌊⌊v / 2^32⌋ / 2^sh⌋ = ⌊v / 2^s⌋`); for `s ≥ 32` the requantised value is below
-/// 2^31 in magnitude, so the reference's saturating add of `zp` never saturates; and
-/// saturating to int8 before the clamp, whose bounds are int8, changes nothing.
+/// is in `32..=53` and `|bias| < 2^31 − 2^25` ([`FoldedRequant`], where the argument is
+/// written and tested): the sums of a window of at most 576 taps are below
+/// `576 · 255 · 128 < 2^25` in magnitude; and saturating to int8 before the clamp, whose
+/// bounds are int8, changes nothing.
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct Rq {
@@ -396,15 +392,14 @@ impl Rq {
     fn new(fc: &FcParams<'_>, o: usize, zp: i8) -> Option<Self> {
         let (m, s) = fc.rescale.at(o);
         let bias = fc.bias.get(o).unwrap_or(0);
-        if !(32..=53).contains(&s) || bias.unsigned_abs() >= (1 << 31) - (1 << 25) {
-            return None;
-        }
-        let c = (bias as i64 * m as i64) + (1i64 << (s - 1)) + ((zp as i64) << s);
+        // The folded constant and its exactness argument: `format::math`, tested there on
+        // the host at the rounding ties.
+        let f = FoldedRequant::new(bias, m, s, zp)?;
         Some(Self {
-            c_lo: c as u32,
-            c_hi: (c >> 32) as i32,
-            m,
-            sh: u32::from(s) - 32,
+            c_lo: f.c as u32,
+            c_hi: (f.c >> 32) as i32,
+            m: f.m,
+            sh: f.sh,
         })
     }
 
