@@ -138,6 +138,7 @@ impl AddOutRequant {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a None is a failure
 mod tests {
     use super::requantize;
 
