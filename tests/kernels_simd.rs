@@ -65,6 +65,24 @@ struct Rq {
     clamp: Clamp,
 }
 
+impl Rq {
+    /// A dense or grouped conv's parameters: `w` (`[oc][kh][kw][ic / groups]`) and these.
+    fn conv<'a>(&'a self, window: Window, groups: usize, w: &'a [i8]) -> ConvParams<'a> {
+        ConvParams {
+            window,
+            groups,
+            weights: w,
+            packed: None,
+            bias: I32s::new(&self.bias).unwrap(),
+            rescale: Rescale {
+                multiplier: I32s::new(&self.mult).unwrap(),
+                shift: &self.shift,
+            },
+            clamp: self.clamp,
+        }
+    }
+}
+
 /// Bias, per-channel or single rescale with shifts that keep outputs spread, clamp.
 fn requant(rng: &mut Rng, n: usize, taps: usize) -> Rq {
     let bias: Vec<i32> = (0..n).map(|_| rng.range(-50_000, 50_000) as i32).collect();
@@ -170,18 +188,7 @@ fn conv2d_every_isa_matches_reference() {
             continue;
         };
         cases += 1;
-        let p = ConvParams {
-            window: win,
-            groups: g,
-            weights: &w,
-            packed: None,
-            bias: I32s::new(&rq.bias).unwrap(),
-            rescale: Rescale {
-                multiplier: I32s::new(&rq.mult).unwrap(),
-                shift: &rq.shift,
-            },
-            clamp: rq.clamp,
-        };
+        let p = rq.conv(win, g, &w);
         let n = ys.len().unwrap();
         let run = |f: &dyn Fn(In<'_>, Out<'_>) -> Result<(), kernels::KernelError>| {
             let mut y = vec![0x55u8 as i8; n];
@@ -252,23 +259,13 @@ fn vnni_gemm_reads_the_pack() {
     let mut rq = requant(&mut rng, oc, 9 * ic);
     rq.clamp = Clamp::NONE;
     rq.shift.fill(12);
-    let p = ConvParams {
-        window: Window {
-            kernel: [3, 3],
-            stride: [1, 1],
-            dilation: [1, 1],
-            pad: [1, 1],
-        },
-        groups: 1,
-        weights: &w,
-        packed: None,
-        bias: I32s::new(&rq.bias).unwrap(),
-        rescale: Rescale {
-            multiplier: I32s::new(&rq.mult).unwrap(),
-            shift: &rq.shift,
-        },
-        clamp: rq.clamp,
+    let window = Window {
+        kernel: [3, 3],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pad: [1, 1],
     };
+    let p = rq.conv(window, 1, &w);
     let run = |isa: Isa, p: &ConvParams<'_>| {
         let mut y = vec![0i8; ih * iw * oc];
         let xin = In {
@@ -336,23 +333,13 @@ fn conv2d_large_layers_every_isa_matches_reference() {
         // Shifts that spread these sums (≈ √taps · 74² for uniform int8) over the int8 range.
         let spread = ((k * k * ic) as f64).sqrt() * 5476.0 * 1.5e9 / 40.0;
         rq.shift.fill(spread.log2().round() as u8);
-        let p = ConvParams {
-            window: Window {
-                kernel: [k, k],
-                stride: [s, s],
-                dilation: [d, d],
-                pad: [pad, pad],
-            },
-            groups: 1,
-            weights: &w,
-            packed: None,
-            bias: I32s::new(&rq.bias).unwrap(),
-            rescale: Rescale {
-                multiplier: I32s::new(&rq.mult).unwrap(),
-                shift: &rq.shift,
-            },
-            clamp: rq.clamp,
+        let window = Window {
+            kernel: [k, k],
+            stride: [s, s],
+            dilation: [d, d],
+            pad: [pad, pad],
         };
+        let p = rq.conv(window, 1, &w);
         let xzp = zero_point(&mut rng);
         let run = |f: &dyn Fn(In<'_>, Out<'_>) -> Result<(), kernels::KernelError>| {
             let mut y = vec![0x55u8 as i8; oh * ow * oc];

@@ -192,6 +192,16 @@ mod tests {
         }
     }
 
+    /// A deterministic xorshift32 stream from `seed` (non-zero).
+    fn xorshift(mut x: u32) -> impl FnMut() -> u32 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        }
+    }
+
     /// `x` with `x·m ≡ t (mod 2^bits)` for odd `m` (the inverse by Newton's iteration).
     fn solve(m: i64, t: i64, bits: u32) -> i64 {
         let mut inv: i64 = 1;
@@ -211,18 +221,12 @@ mod tests {
 
     #[test]
     fn folded_gemm_requantisation_is_exact_at_the_ties() {
-        let mut x = 0x2545_f491u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = xorshift(0x2545_f491);
         let mut checked = 0;
         for _ in 0..4000 {
             let m = ((next() >> 1) | 0x4000_0000) as i32 | 1;
             // Half the time the smallest shifts, where most ties can be placed in i32.
-            let s = 32 + (next() % if next() % 2 == 0 { 3 } else { 22 }) as u8;
+            let s = 32 + (next() % if next().is_multiple_of(2) { 3 } else { 22 }) as u8;
             let zp = next() as i8;
             let acc = (next() % (2 * super::FOLDED_ACC_LIMIT as u32 - 1)) as i32
                 - (super::FOLDED_ACC_LIMIT - 1);
@@ -257,17 +261,11 @@ mod tests {
 
     #[test]
     fn folded_add_requantisation_is_exact_at_the_ties() {
-        let mut x = 0x9e37_79b9u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9);
         let mut checked = 0;
         for _ in 0..4000 {
             let m = ((next() >> 1) | 0x4000_0000) as i32 | 1;
-            let s = 33 + (next() % if next() % 2 == 0 { 3 } else { 22 }) as u8;
+            let s = 33 + (next() % if next().is_multiple_of(2) { 3 } else { 22 }) as u8;
             let zp = next() as i8;
             let f = super::AddOutRequant::new(m, s, zp).unwrap();
             for tie in ties(m, s) {

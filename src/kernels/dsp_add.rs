@@ -32,27 +32,19 @@ pub(super) fn add_into(
     y: Out<'_>,
     p: &AddParams,
 ) -> Result<(), KernelError> {
-    let shaped = |o: &Operand<'_>| match o {
-        Operand::Tensor(t) => t.shape == y.shape && t.shape.len() == Some(t.data.len()),
-        Operand::Output { .. } => true,
-    };
     let (m, s) = (p.out.0, p.out.1.clamp(1, 62));
     if y.shape.len() != Some(y.data.len())
-        || !shaped(&a)
-        || !shaped(&b)
+        || !a.fits(&y)
+        || !b.fits(&y)
         || !(33..=54).contains(&s)
         || y.data.len() < MIN_LEN
     {
         return reference::add_into(a, b, y, p); // its error, or its arithmetic
     }
-    let zp = |o: &Operand<'_>| match o {
-        Operand::Tensor(t) => t.zero_point,
-        Operand::Output { zero_point } => *zero_point,
-    };
     let mut tables = [0i32; 512];
     let (ta, tb) = tables.split_at_mut(256);
-    let ra = table(ta, zp(&a), p.a);
-    let rb = table(tb, zp(&b), p.b);
+    let ra = table(ta, a.zero_point(), p.a);
+    let rb = table(tb, b.zero_point(), p.b);
     // The sum of two entries must not saturate (the reference's add saturates).
     if ra.1 + rb.1 > i32::MAX as i64 || ra.0 + rb.0 < i32::MIN as i64 {
         return reference::add_into(a, b, y, p);
@@ -76,7 +68,7 @@ pub(super) fn add_into(
         Operand::Tensor(t) => t.data.as_ptr(),
         Operand::Output { .. } => out.cast_const(),
     };
-    // SAFETY: `len ≥ MIN_LEN ≥ 1`; the inputs are `len` bytes each (`shaped`: a tensor's
+    // SAFETY: `len ≥ MIN_LEN ≥ 1`; the inputs are `len` bytes each (`fits`: a tensor's
     // data is its shape's length, which is the output's) or the output itself, which is
     // `len` bytes; `tables` holds 512 words.
     unsafe { add_all(src(&a), src(&b), out, len, tables.as_ptr(), &step) };

@@ -139,6 +139,25 @@ pub enum Operand<'a> {
     },
 }
 
+impl Operand<'_> {
+    /// The input's zero point.
+    pub fn zero_point(&self) -> i8 {
+        match self {
+            Operand::Tensor(t) => t.zero_point,
+            Operand::Output { zero_point } => *zero_point,
+        }
+    }
+
+    /// Whether this input has `y`'s shape and holds all of it (an [`Operand::Output`] is
+    /// `y` itself): what the SIMD Adds check before reading it in place.
+    pub fn fits(&self, y: &Out<'_>) -> bool {
+        match self {
+            Operand::Tensor(t) => t.shape == y.shape && t.shape.len() == Some(t.data.len()),
+            Operand::Output { .. } => true,
+        }
+    }
+}
+
 /// A little-endian `i32` array read in place (any alignment).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct I32s<'a>(&'a [u8]);

@@ -504,11 +504,7 @@ pub fn add_into(
         }
     }
     let yzp = y.zero_point;
-    let zp = |o: &Operand<'_>| match o {
-        Operand::Tensor(t) => t.zero_point as i32,
-        Operand::Output { zero_point } => *zero_point as i32,
-    };
-    let (azp, bzp) = (zp(&a), zp(&b));
+    let (azp, bzp) = (a.zero_point() as i32, b.zero_point() as i32);
     // `a'` and `b'` depend on one byte each: a large Add looks them up (same values).
     if y.data.len() >= ADD_TABLE_MIN_LEN {
         let (ta, tb) = (rescaled_table(azp, p.a), rescaled_table(bzp, p.b));

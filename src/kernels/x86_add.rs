@@ -22,20 +22,12 @@ pub(super) fn add_into(
     y: Out<'_>,
     p: &AddParams,
 ) -> Result<(), KernelError> {
-    let shaped = |o: &Operand<'_>| match o {
-        Operand::Tensor(t) => t.shape == y.shape && t.shape.len() == Some(t.data.len()),
-        Operand::Output { .. } => true,
-    };
-    if y.shape.len() != Some(y.data.len()) || !shaped(&a) || !shaped(&b) {
+    if y.shape.len() != Some(y.data.len()) || !a.fits(&y) || !b.fits(&y) {
         return reference::add_into(a, b, y, p); // its error
     }
-    let zp = |o: &Operand<'_>| match o {
-        Operand::Tensor(t) => t.zero_point,
-        Operand::Output { zero_point } => *zero_point,
-    };
     let step = Step {
-        a: (zp(&a), p.a),
-        b: (zp(&b), p.b),
+        a: (a.zero_point(), p.a),
+        b: (b.zero_point(), p.b),
         out: p.out,
         zp: y.zero_point,
         lo: p.clamp.min,
