@@ -279,15 +279,15 @@ fn zero_copy_concat_can_be_turned_off() {
     assert_eq!(classes(&on), classes(&off));
 }
 
-/// `--pack x86-vnni` adds every dense conv's weights in the VNNI GEMM's layout (wire
-/// version 4): `inspect` lists the packs, and the classes and scores are the same as the
-/// plan's without them. An unknown kind is refused by name.
+/// `--pack x86-vnni,cortex-m-dsp` adds every dense conv's weights in the VNNI GEMM's and the
+/// Cortex-M DSP GEMM's layouts (wire version 4): `inspect` lists the packs, and the classes
+/// and scores are the same as the plan's without them. An unknown kind is refused by name.
 #[test]
 fn packed_plans_classify_the_same() {
     let dir = scratch("cli_e2e_packs");
     let compile = |name: &str, extra: &[&str]| compile_micro(&dir, "micro_resnet8", name, extra);
     let (plain, v_plain) = compile("plain.plan", &[]);
-    let (packed, v_packed) = compile("packed.plan", &["--pack", "x86-vnni"]);
+    let (packed, v_packed) = compile("packed.plan", &["--pack", "x86-vnni,cortex-m-dsp"]);
     assert_eq!(v_plain["packed_bytes"], 0);
     assert_eq!(v_plain["packs"].as_array().unwrap().len(), 0);
     let packs = v_packed["packs"].as_array().unwrap();
@@ -298,10 +298,16 @@ fn packed_plans_classify_the_same() {
         .filter(|s| s["op"] == "Conv2d")
         .count();
     assert!(
-        !packs.is_empty() && packs.len() <= dense_convs,
+        !packs.is_empty() && packs.len() <= 2 * dense_convs,
         "{v_packed}"
     );
-    assert!(packs.iter().all(|p| p["kind"] == "x86-vnni"));
+    let of = |kind: &str| packs.iter().filter(|p| p["kind"] == kind).count();
+    assert_eq!(of("x86-vnni"), of("cortex-m-dsp"), "{v_packed}");
+    assert_eq!(
+        of("x86-vnni") + of("cortex-m-dsp"),
+        packs.len(),
+        "{v_packed}"
+    );
     let total: u64 = packs.iter().map(|p| p["bytes"].as_u64().unwrap()).sum();
     assert_eq!(v_packed["packed_bytes"].as_u64(), Some(total));
     assert_eq!(v_packed["arena_bytes"], v_plain["arena_bytes"]);
@@ -326,7 +332,8 @@ fn packed_plans_classify_the_same() {
     ]);
     assert_ne!(bad.code, Some(0));
     assert!(
-        bad.stderr.contains("unknown pack `arm`; known: x86-vnni"),
+        bad.stderr
+            .contains("unknown pack `arm`; known: x86-vnni, cortex-m-dsp"),
         "{}",
         bad.stderr
     );

@@ -54,7 +54,17 @@ pub fn classify_one(
     pixels: &[u8],
 ) -> Result<Answer, ClassifyError> {
     let plan = Plan::parse(plan_bytes).map_err(ClassifyError::Parse)?;
-    let mut classifier = Classifier::new(&plan, arena).map_err(ClassifyError::Bind)?;
+    classify_parsed(&plan, arena, pixels)
+}
+
+/// [`classify_one`] for a plan parsed once, at boot (parsing checks the whole blob's CRC:
+/// firmware that classifies many images pays it once).
+pub fn classify_parsed(
+    plan: &Plan<'_>,
+    arena: &mut [u8],
+    pixels: &[u8],
+) -> Result<Answer, ClassifyError> {
+    let mut classifier = Classifier::new(plan, arena).map_err(ClassifyError::Bind)?;
     let top = classifier
         .classify_pixels::<1>(pixels)
         .map_err(ClassifyError::Run)?;

@@ -8,9 +8,10 @@
 //! x86-64 and aarch64); this runs on every QEMU Cortex-M boot. No allocation: the buffers
 //! are fixed-size arrays on the stack, after the golden run's stack was measured.
 
+use edgecnn::format::pack::{pack_into, packed_len, PackKind};
 use edgecnn::kernels::{
-    self, reference, AddParams, Clamp, ConvParams, FcParams, I32s, In, Isa, Operand, Out, Rescale,
-    Shape, Window,
+    self, reference, AddParams, Clamp, ConvParams, FcParams, I32s, In, Isa, Operand, Out, Packed,
+    Rescale, Shape, Window,
 };
 
 /// xorshift32: deterministic, no dependencies.
@@ -58,6 +59,13 @@ const MAX_X: usize = 1600;
 const MAX_W: usize = 6000;
 const MAX_Y: usize = 1200;
 const MAX_OC: usize = 24;
+/// Largest [`PackKind::CortexMDsp`] pack a dense case is also run with (on the stack: a
+/// case whose pack is larger runs unpacked only).
+const MAX_PACK: usize = 8192;
+
+/// A pack buffer, word-aligned as plans place packs (the packed GEMM reads it with `LDM`).
+#[repr(C, align(4))]
+struct PackBuf([u8; MAX_PACK]);
 
 /// Bias, rescale and clamp for `n` outputs of `taps` taps, as little-endian bytes.
 struct Requant {
@@ -127,13 +135,25 @@ impl Requant {
     }
 }
 
+/// What [`check`] ran.
+pub struct Checked {
+    /// Random layers run.
+    pub cases: u32,
+    /// Of them, dense convolutions also run with their weights packed
+    /// ([`PackKind::CortexMDsp`]), as a plan compiled with `--pack cortex-m-dsp` gives them.
+    pub packed: u32,
+    /// Layers whose kernels returned different `Result`s or bytes than the reference.
+    pub mismatches: u32,
+}
+
 /// Runs `cases` random convolutions and `cases / 4` fully connected layers on `Isa::best()`
-/// and on the reference; returns `(cases run, mismatches)`. A case whose kernels return
-/// different `Result`s, or different bytes, is a mismatch.
+/// and on the reference, the dense convolutions whose pack fits [`MAX_PACK`] once more with
+/// it. A case whose kernels return different `Result`s, or different bytes, is a mismatch.
 #[inline(never)] // its buffers stay out of the caller's frame (and its stack figure)
-pub fn check(cases: u32) -> (u32, u32) {
+pub fn check(cases: u32) -> Checked {
     let mut rng = Rng(0x5eed_d5b1);
-    let (mut ran, mut bad) = (0, 0);
+    let (mut ran, mut bad, mut packed) = (0, 0, 0);
+    let mut pack = PackBuf([0; MAX_PACK]);
     let mut x = [0i8; MAX_X];
     let mut w = [0i8; MAX_W];
     let mut y0 = [0i8; MAX_Y];
@@ -221,6 +241,26 @@ pub fn check(cases: u32) -> (u32, u32) {
         if a != b || y0[..ny] != y1[..ny] {
             bad += 1;
         }
+        let kind = PackKind::CortexMDsp;
+        if let Some(len) = packed_len(kind, oc, taps).filter(|&l| g == 1 && l <= MAX_PACK) {
+            let bytes = &mut pack.0[..len];
+            let pk = pack_into(kind, &w[..nw], oc, taps, bytes)
+                .and_then(|()| Packed::new(kind, &pack.0[..len], oc, taps));
+            match pk {
+                Some(pk) => {
+                    packed += 1;
+                    let pp = ConvParams {
+                        packed: Some(pk),
+                        ..p
+                    };
+                    let c = kernels::conv2d_on(isa, xin(), out_view(&mut y1[..ny], ys, yzp), &pp);
+                    if a != c || y0[..ny] != y1[..ny] {
+                        bad += 1;
+                    }
+                }
+                None => bad += 1, // a pack of the right length is always made and accepted
+            }
+        }
         if ran % 2 == 0 {
             // An Add over the same input bytes (two halves of `x`), sometimes in place.
             if !check_add(&mut rng, &x[..nx], &mut y0, &mut y1) {
@@ -259,7 +299,11 @@ pub fn check(cases: u32) -> (u32, u32) {
             }
         }
     }
-    (ran, bad)
+    Checked {
+        cases: ran,
+        packed,
+        mismatches: bad,
+    }
 }
 
 /// A random clamp: none, a ReLU-like lower bound, or both bounds.

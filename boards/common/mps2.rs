@@ -1,10 +1,12 @@
 //! The golden check as QEMU's MPS2 boards run it (`qemu-mps2-an386`: Cortex-M4F,
 //! `qemu-mps2-an500`: Cortex-M7), shared by path by both `main.rs` files.
 //!
-//! For every embedded golden model and image it calls [`classify_one`] (the same function
-//! the host and Linux boards call) and prints, through semihosting, one line per image with
-//! the class, score, output digest and the instructions it took, then one `edgecnn-stat`
-//! line per model for `cargo xtask boards`. It returns `Err` when any class or digest differs
+//! For every embedded golden model it parses the plan once, as firmware does at boot (the
+//! instructions that took are the `parse=` of its `edgecnn-stat` line), then for every image
+//! calls [`classify_parsed`] (what the host and Linux boards' `classify_one` calls after its
+//! parse) and prints, through semihosting, one line per image with the class, score, output
+//! digest and the instructions the inference took (bind, preprocessing, run, top-1), then
+//! one `edgecnn-stat` line per model for `cargo xtask boards`. It returns `Err` when any class or digest differs
 //! from the host runtime's.
 //!
 //! Instructions are counted with SysTick on the core clock. Under `qemu-system-arm -icount
@@ -23,7 +25,7 @@ use cortex_m_rt::exception;
 use cortex_m_semihosting::hprintln;
 
 use crate::data::{ARENA_BYTES, MODELS};
-use crate::golden::{classify_one, digest_on, matches, other_isas};
+use crate::golden::{classify_parsed, digest_on, matches, other_isas};
 
 /// Random layers [`crate::kernel_check::check`] compares on every boot.
 const KERNEL_CASES: u32 = 400;
@@ -110,7 +112,12 @@ fn profile(
         let (op, macs) = plan.step(i).map_or(("?", 0), |s| (s.op, s.macs));
         hprintln!(
             "edgecnn-step board={} model={} step={} op={} macs={} instructions={}",
-            board, name, i, op, macs, instructions(now - last)
+            board,
+            name,
+            i,
+            op,
+            macs,
+            instructions(now - last)
         );
         last = ticks();
     });
@@ -133,18 +140,18 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
     let mut total = 0u32;
     for model in MODELS {
         let t0 = ticks();
-        let parsed = edgecnn::runtime::Plan::parse(model.plan).is_ok();
+        let parsed = edgecnn::runtime::Plan::parse(model.plan);
         let parse = instructions(ticks() - t0);
-        if !parsed {
+        let Ok(plan) = parsed else {
             hprintln!("edgecnn {}: {}: the plan does not parse", board, model.name);
             failures += 1;
             continue;
-        }
+        };
         let mut sum = 0u64;
         for image in model.images {
             total += 1;
             let t0 = ticks();
-            let answer = classify_one(model.plan, &mut arena[..model.arena_bytes], image.pixels);
+            let answer = classify_parsed(&plan, &mut arena[..model.arena_bytes], image.pixels);
             let took = instructions(ticks() - t0);
             sum += took;
             match answer {
@@ -181,7 +188,14 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
     for model in MODELS {
         if let Some(image) = model.images.first() {
             let arena = &mut arena[..model.arena_bytes];
-            profile(board, model.name, model.plan, arena, image.pixels, &instructions);
+            profile(
+                board,
+                model.name,
+                model.plan,
+                arena,
+                image.pixels,
+                &instructions,
+            );
         }
     }
     // The other kernel paths this core has (the reference, when the DSP one ran above) give
@@ -191,21 +205,42 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
             let Some(image) = model.images.first() else {
                 continue;
             };
-            match digest_on(isa, model.plan, &mut arena[..model.arena_bytes], image.pixels) {
+            match digest_on(
+                isa,
+                model.plan,
+                &mut arena[..model.arena_bytes],
+                image.pixels,
+            ) {
                 Ok(d) if d == image.digest => hprintln!(
                     "edgecnn {}: {} {} on {:?}: digest {:#010x} ok",
-                    board, model.name, image.name, isa, d
+                    board,
+                    model.name,
+                    image.name,
+                    isa,
+                    d
                 ),
                 Ok(d) => {
                     failures += 1;
                     hprintln!(
                         "edgecnn {}: {} {} on {:?}: digest {:#010x} MISMATCH: host {:#010x}",
-                        board, model.name, image.name, isa, d, image.digest
+                        board,
+                        model.name,
+                        image.name,
+                        isa,
+                        d,
+                        image.digest
                     );
                 }
                 Err(e) => {
                     failures += 1;
-                    hprintln!("edgecnn {}: {} {} on {:?}: {}", board, model.name, image.name, isa, e);
+                    hprintln!(
+                        "edgecnn {}: {} {} on {:?}: {}",
+                        board,
+                        model.name,
+                        image.name,
+                        isa,
+                        e
+                    );
                 }
             }
         }
@@ -218,16 +253,22 @@ pub fn run_golden(board: &str) -> Result<(), &'static str> {
     );
     // The DSP kernels against the reference on random layers (after the stack figure: its
     // buffers are not part of the golden run's footprint).
-    let (cases, mismatches) = crate::kernel_check::check(KERNEL_CASES);
+    let checked = crate::kernel_check::check(KERNEL_CASES);
+    let mismatches = checked.mismatches;
     hprintln!(
-        "edgecnn-kernels board={} isa={:?} cases={} mismatches={}",
+        "edgecnn-kernels board={} isa={:?} cases={} packed={} mismatches={}",
         board,
         edgecnn::kernels::Isa::best(),
-        cases,
+        checked.cases,
+        checked.packed,
         mismatches
     );
     if mismatches > 0 {
-        hprintln!("edgecnn {}: {} random layers differ from the reference", board, mismatches);
+        hprintln!(
+            "edgecnn {}: {} random layers differ from the reference",
+            board,
+            mismatches
+        );
         return Err("kernels differ from the reference");
     }
     if failures > 0 {

@@ -154,6 +154,9 @@ pub fn conv2d_on_threads(
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     if isa == Isa::Dsp {
         if let Some(m) = super::dsp::Dsp::new() {
+            if super::dsp_packed::takes(p, x.shape.c, y.shape.c) {
+                return super::dsp_packed::conv2d(x, y, p, threads);
+            }
             if super::dsp_gemm::takes(p, x.shape.c) {
                 return super::dsp_gemm::conv2d(x, y, p, threads);
             }

@@ -89,7 +89,7 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, out: &mut [i8], pix0: usize) {
     let zpp = (zp as i16 as u16 as u32) * 0x0001_0001;
     let line = job.p.window.kernel[1] * job.ic;
     // Windows whose kernel rows are whole words are widened straight from the input.
-    let direct = line % 4 == 0 && job.p.window.dilation[1] == 1;
+    let direct = line.is_multiple_of(4) && job.p.window.dilation[1] == 1;
     // Left uninitialised (zeroing them took more instructions than some convs): every word
     // of the first `8 * padded` is written by `widen` for every block before it is read.
     let mut patch = [const { MaybeUninit::<u32>::uninit() }; 2 * MAX_TAPS];

@@ -33,6 +33,10 @@ mod dsp_add;
 mod dsp_dw;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp_gemm;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_packed;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_rows;
 #[cfg(any(
     target_arch = "x86_64",
     all(target_arch = "arm", target_feature = "dsp")
@@ -304,6 +308,19 @@ pub struct ConvParams<'a> {
     pub packed: Option<Packed<'a>>,
 }
 
+/// The pack kinds ([`crate::format::pack`]) a kernel of this build reads, best first: the
+/// runtime hands a conv the first of them its plan holds, and ignores the others.
+pub const NATIVE_PACKS: &[crate::format::pack::PackKind] = {
+    use crate::format::pack::PackKind;
+    if cfg!(target_arch = "x86_64") {
+        &[PackKind::X86Vnni]
+    } else if cfg!(all(target_arch = "arm", target_feature = "dsp")) {
+        &[PackKind::CortexMDsp]
+    } else {
+        &[]
+    }
+};
+
 /// A conv's weights packed at compile time for one kernel ([`crate::format::pack`]).
 #[derive(Clone, Copy, Debug)]
 pub enum Packed<'a> {
@@ -312,6 +329,15 @@ pub enum Packed<'a> {
     X86Vnni {
         /// `[⌈oc / 32⌉][kp / 4][32][4]` weights, 0 past the taps and channels.
         blocks: &'a [u8],
+        /// `Σ w` of each output channel.
+        sums: I32s<'a>,
+    },
+    /// [`PackKind::CortexMDsp`](crate::format::pack::PackKind::CortexMDsp), for the
+    /// Cortex-M DSP GEMM.
+    CortexMDsp {
+        /// `[⌈oc / 2⌉][⌈k / 4⌉][2][2]` words of two i16 weights, 0 past the taps and
+        /// channels; word-aligned (a pack that is not is not made: see [`Packed::new`]).
+        pairs: &'a [u8],
         /// `Σ w` of each output channel.
         sums: I32s<'a>,
     },
@@ -326,14 +352,25 @@ impl<'a> Packed<'a> {
         oc: usize,
         k: usize,
     ) -> Option<Self> {
-        use crate::format::pack::{split_vnni, PackKind};
+        use crate::format::pack::{split, PackKind};
+        let (packed, sums) = split(kind, bytes, oc, k)?;
+        let sums = I32s::new(sums)?;
         match kind {
-            PackKind::X86Vnni => {
-                let (blocks, sums) = split_vnni(bytes, oc, k)?;
-                Some(Self::X86Vnni {
-                    blocks,
-                    sums: I32s::new(sums)?,
-                })
+            PackKind::X86Vnni => Some(Self::X86Vnni {
+                blocks: packed,
+                sums,
+            }),
+            // The DSP GEMM reads it with `LDM`, which needs word alignment (plans place
+            // packs 64-aligned from a 16-aligned blob, so this holds for every parsed plan).
+            PackKind::CortexMDsp => {
+                packed
+                    .as_ptr()
+                    .cast::<u32>()
+                    .is_aligned()
+                    .then_some(Self::CortexMDsp {
+                        pairs: packed,
+                        sums,
+                    })
             }
         }
     }

@@ -8,12 +8,11 @@
 use super::error::StepFault;
 use super::plan::{Ids, Plan, TensorInfo};
 use crate::format::overlap::RowOverlap;
-use crate::format::pack::PackKind;
 use crate::format::stream::StreamGeometry;
 use crate::format::wire::{self, step as s, u16_at, u32_at, u8_at, OpCode};
 use crate::kernels::{
     AddParams, AvgParams, Clamp, ConvParams, FcParams, I32s, LrnParams, Packed, Rescale, U32s,
-    Window,
+    Window, NATIVE_PACKS,
 };
 
 /// A step's op with its parameters, read in place.
@@ -242,9 +241,10 @@ pub(crate) fn decode_step<'b>(plan: &Plan<'b>, i: usize) -> R<StepView<'b>> {
                 rescale: rs,
                 clamp,
                 // Checked by `Plan::parse` once the steps are (no pack is found before).
-                packed: plan
-                    .pack(i, PackKind::X86Vnni)
-                    .and_then(|b| Packed::new(PackKind::X86Vnni, b, yc as usize, per_oc as usize)),
+                packed: NATIVE_PACKS.iter().find_map(|&kind| {
+                    let b = plan.pack(i, kind)?;
+                    Packed::new(kind, b, yc as usize, per_oc as usize)
+                }),
             };
             // Saturating: on a 32-bit target four refs to one huge region could overflow.
             let wb = [bias.len(), m.len(), sh.len()]

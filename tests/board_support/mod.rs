@@ -81,7 +81,8 @@ fn check_stack(root: &Path, board_name: &str, elf_path: &Path, output: &str) {
 }
 
 /// The firmware compared its kernels with the reference on random layers
-/// (`boards/common/kernel_check.rs`): one `edgecnn-kernels` line, cases run, none differing.
+/// (`boards/common/kernel_check.rs`): one `edgecnn-kernels` line, cases run (dense ones also
+/// with their weights packed for the DSP GEMM), none differing.
 fn check_kernels(board_name: &str, output: &str) {
     let line = output
         .lines()
@@ -98,6 +99,10 @@ fn check_kernels(board_name: &str, output: &str) {
     assert!(
         number("cases") > 0,
         "{board_name}: no random layer was run: {line}"
+    );
+    assert!(
+        number("packed") > 0,
+        "{board_name}: no random layer ran with a cortex-m-dsp pack: {line}"
     );
     assert_eq!(number("mismatches"), 0, "{board_name}: {line}");
 }

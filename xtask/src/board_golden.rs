@@ -2,7 +2,8 @@
 //! micro model (`models/micro_*.onnx`, or the named ones):
 //!
 //! 1. `model.plan`: `edgecnn compile` with the bundled calibration set and normalisation,
-//!    exactly as `cargo xtask demo` compiles the demo model;
+//!    exactly as `cargo xtask demo` compiles the demo model, plus the Cortex-M DSP pack
+//!    (`--pack cortex-m-dsp`) for the models in [`PACKED`];
 //! 2. `inputs.bin`, `labels.txt`, `expected.bin`, `expected.txt`: `tests/board_golden.rs`
 //!    run with `EDGECNN_GOLDEN_WRITE=1` (decodes the first test images, runs the host
 //!    runtime through the boards' own `classify_one`).
@@ -16,6 +17,12 @@ use crate::util::{err, host_cargo, run, Result};
 
 /// The golden folder, relative to the repository root.
 pub const GOLDEN: &str = "tests/data/golden";
+
+/// The golden models compiled with `--pack cortex-m-dsp`, so that the boards run the
+/// packed DSP GEMM on them. The others (micro_alexnet) keep canonical weights only: the
+/// boards run the unpacked GEMM on them, and all four, with their packs, still fit the
+/// nRF52840's 1 MiB of flash (a pack holds a conv's weights again as i16).
+pub const PACKED: &[&str] = &["micro_googlenet", "micro_resnet8", "micro_vgg"];
 
 /// The bundled micro models (`models/micro_*.onnx`), by stem, sorted.
 pub fn bundled_models(root: &Path) -> Result<Vec<String>> {
@@ -56,7 +63,12 @@ pub fn run_golden(root: &Path, only: &[&str]) -> Result<()> {
         let dir = root.join(GOLDEN).join(model);
         fs::create_dir_all(&dir)
             .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
-        demo::compile_model(root, &onnx, &dir.join("model.plan"))?;
+        let packs: &[&str] = if PACKED.contains(&model.as_str()) {
+            &["--pack", "cortex-m-dsp"]
+        } else {
+            &[]
+        };
+        demo::compile_model(root, &onnx, &dir.join("model.plan"), packs)?;
     }
     println!("golden 2/2: inputs and the host runtime's outputs (tests/board_golden.rs)");
     run(host_cargo()

@@ -57,12 +57,13 @@ pub fn run_demo(root: &Path) -> Result<()> {
 
 /// `edgecnn compile` of the demo model (micro ResNet-8, Fashion-MNIST preprocessing) to `out`.
 pub fn compile_plan(root: &Path, out: &Path) -> Result<()> {
-    compile_model(root, MODEL, out)
+    compile_model(root, MODEL, out, &[])
 }
 
 /// Compiles any bundled ONNX model (`models/….onnx`) like the demo model: same calibration
 /// set, labels and normalisation.
-pub fn compile_model(root: &Path, model: &str, out: &Path) -> Result<()> {
+/// `extra`: more `edgecnn compile` arguments (such as `--pack KIND`).
+pub fn compile_model(root: &Path, model: &str, out: &Path, extra: &[&str]) -> Result<()> {
     let out = out.as_os_str();
     let args: [&std::ffi::OsStr; 16] = [
         "compile".as_ref(),
@@ -82,7 +83,9 @@ pub fn compile_model(root: &Path, model: &str, out: &Path) -> Result<()> {
         "-o".as_ref(),
         out,
     ];
-    edgecnn(root, &args)
+    let extra = extra.iter().map(std::ffi::OsStr::new);
+    let all: Vec<&std::ffi::OsStr> = args.into_iter().chain(extra).collect();
+    edgecnn(root, &all)
 }
 
 /// The first test image, the one a board classifies by default.

@@ -117,9 +117,11 @@ pub struct CompileArgs {
     #[arg(long)]
     pub no_zero_copy_concat: bool,
     /// Also store every dense conv's weights packed for these kernels (comma-separated;
-    /// `x86-vnni`: x86-64 with AVX-512 VNNI), so they read them in place instead of
-    /// repacking on every call. The plan grows by about its conv weights per kind and still
-    /// runs everywhere with the same bytes. Default: none (the smallest plan, for flash).
+    /// `x86-vnni`: x86-64 with AVX-512 VNNI; `cortex-m-dsp`: Cortex-M4/M7/M33 with the DSP
+    /// extension, as i16), so they read them in place instead of repacking on every call.
+    /// The plan grows by about its conv weights per kind (twice that for `cortex-m-dsp`) and
+    /// still runs everywhere with the same bytes. Default: none (the smallest plan, for
+    /// flash).
     #[arg(long, value_delimiter = ',', value_parser = parse_pack, value_name = "KINDS")]
     pub pack: Vec<PackKind>,
 }
@@ -245,7 +247,7 @@ pub fn parse_floats(s: &str) -> Result<Floats, String> {
         .map(Floats)
 }
 
-/// Parses a pack kind's name (`x86-vnni`).
+/// Parses a pack kind's name (`x86-vnni`, `cortex-m-dsp`).
 pub fn parse_pack(s: &str) -> Result<PackKind, String> {
     PackKind::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = PackKind::ALL.iter().map(|k| k.name()).collect();

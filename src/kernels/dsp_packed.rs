@@ -1,0 +1,835 @@
+//! Dense convolution on the Cortex-M DSP extension (Armv7E-M) from weights the compiler
+//! packed as i16 ([`PackKind::CortexMDsp`](crate::format::pack::PackKind::CortexMDsp)): a
+//! small GEMM of 2 output pixels × 2 output channels per step, `SMLAD` in a hand-scheduled
+//! loop.
+//!
+//! For each pair of output pixels (consecutive in NHWC order, across rows), every window
+//! is gathered once in the weights' tap order, the padding holding the input zero point
+//! ([`Job::gather`]), or read straight from the input when it lies inside it, and widened
+//! into a patch of raw i16 pairs in `SXTB16` order: for taps `t0..t3` of a group of 4, word
+//! A = `(t0, t2)` and word B = `(t1, t3)`, pixel 0's A and B then pixel 1's (4 words a
+//! group; [`widen_words`], 5 instructions per group and pixel). Every pair of output
+//! channels then runs over the patch, the pack holding each group's weights in the same
+//! order (channel 0's A and B words, then channel 1's): per group one `LDM` of the 4
+//! weight words, one `LDM` of the 4 patch words and 8 `SMLAD`s, 10 instructions for 16
+//! multiply-accumulates, all 14 usable registers taken (4 weights, 4 patch words, 4
+//! accumulators, 2 pointers), so the loop has no counter: it is unrolled by 16 groups,
+//! entered part-way to run the remainder first (each group is 40 bytes of code), and ends
+//! when the patch pointer reaches its end, kept on the stack ([`pairs`]). The DSP GEMM
+//! without a pack ([`super::dsp_gemm`]) takes 13 instructions for the same 16.
+//!
+//! The input zero point is not subtracted from the patch: the sums are `Σ w · x`, and the
+//! channel's constant bias takes `−zp · Σ w` (the pack carries `Σ w`), which adds the same
+//! as subtracting `zp` from every tap, padding included (a padded tap holds `zp`, so it adds
+//! `w · zp − w · zp = 0`, as the reference's skipped tap does). Taps past `k` that pad the
+//! last group have weight 0 in the pack. The sums are then requantised as the reference
+//! does, by one `SMLAL` and one `ASR` ([`Rq`], [`FoldedRequant`]) when the channel's
+//! constants allow it, else in plain code from the reference's sums, which are exactly
+//! `Σ w · x − zp · Σ w` (below 2^25 in magnitude, so no wrapping on either side).
+//!
+//! Stack: the 2 windows and the patch (`2 + 8` bytes per tap of [`MAX_TAPS`], 5.6 KiB, left
+//! uninitialised but for what each call uses), the first 128 channels' requantisation
+//! (2 KiB) and 16 channel pairs' accumulators (256 bytes).
+#![allow(unsafe_code)]
+
+use core::arch::asm;
+use core::mem::MaybeUninit;
+
+use super::dsp_rows::{Rows, ROW_WORDS};
+use super::gemm::{self, Job};
+use super::{Clamp, ConvParams, FcParams, I32s, In, KernelError, Out, Packed};
+use crate::format::math::{FoldedRequant, Requantizer, FOLDED_ACC_LIMIT};
+
+/// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels, so that every
+/// sum, raw or zero-point-subtracted, stays below [`FOLDED_ACC_LIMIT`].
+pub(super) const MAX_TAPS: usize = 576;
+
+/// Groups of 4 taps in the largest window.
+const MAX_GROUPS: usize = MAX_TAPS / 4;
+
+/// Groups in the unrolled loop body of [`pairs`].
+const UNROLL: usize = 16;
+
+/// Bytes of code of one group in [`pairs`]'s loop: 10 instructions of 32 bits.
+const GROUP_CODE: usize = 40;
+
+/// Channel pairs per [`pairs`] call (their accumulators are on the stack).
+const PAIRS: usize = 16;
+
+/// Channels whose requantisation [`pixels`] works out once per call.
+const PRECOMPUTED: usize = 128;
+
+/// The conv's pack and weight sums when this kernel takes it: dense, `5 ..=`
+/// [`MAX_TAPS`] taps (at least 2 groups: [`pairs`] runs the first group before its loop),
+/// and a [`Packed::CortexMDsp`] of exactly the conv's size.
+fn pack<'a>(p: &ConvParams<'a>, ic: usize, oc: usize) -> Option<(&'a [u8], I32s<'a>)> {
+    let k = gemm::dense_taps(p, ic).filter(|k| (5..=MAX_TAPS).contains(k))?;
+    match p.packed {
+        Some(Packed::CortexMDsp { pairs, sums })
+            if Some(pairs.len()) == oc.div_ceil(2).checked_mul(16 * k.div_ceil(4))
+                && sums.len() == oc =>
+        {
+            Some((pairs, sums))
+        }
+        _ => None,
+    }
+}
+
+/// Whether [`conv2d`] takes this convolution (see [`pack`]).
+pub(super) fn takes(p: &ConvParams<'_>, ic: usize, oc: usize) -> bool {
+    pack(p, ic, oc).is_some()
+}
+
+/// One gathered window, word-aligned so that its groups of 4 taps read as words.
+#[derive(Clone, Copy)]
+#[repr(C, align(4))]
+struct Window([i8; MAX_TAPS]);
+
+/// [`Op::Conv2d`](crate::format::model::Op::Conv2d) for a convolution [`takes`] accepts;
+/// same contract, errors and bytes as [`reference::conv2d`](super::reference::conv2d)
+/// (`Err` also when [`takes`] does not hold). `threads` as for the other GEMMs (ignored
+/// without the `threads` feature, which Cortex-M builds do not have).
+pub(super) fn conv2d(
+    x: In<'_>,
+    y: Out<'_>,
+    p: &ConvParams<'_>,
+    threads: usize,
+) -> Result<(), KernelError> {
+    let Some(job) = Job::new(&x, &y, p)? else {
+        return Ok(());
+    };
+    let Some((packed, sums)) = pack(p, job.ic, job.oc) else {
+        return Err(KernelError);
+    };
+    let fc = p.fc();
+    let w = Weights { packed, sums };
+    gemm::in_bands(&job, y, threads, |out, pix0| {
+        pixels(&job, &fc, w, out, pix0)
+    });
+    Ok(())
+}
+
+/// A conv's pack: the i16 pairs and each channel's `Σ w`.
+#[derive(Clone, Copy)]
+struct Weights<'a> {
+    packed: &'a [u8],
+    sums: I32s<'a>,
+}
+
+/// The output pixels `pix0 ..` that `out` holds (whole pixels of `oc` channels).
+fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0: usize) {
+    let (k, oc, zp) = (job.k, job.oc.max(1), job.zp);
+    let groups = k.div_ceil(4);
+    if !(2..=MAX_GROUPS).contains(&groups) {
+        return;
+    }
+    let n = out.len() / oc;
+    let line = job.p.window.kernel[1] * job.ic;
+    // A whole window's kernel rows are contiguous in the input: when they are whole words
+    // it is widened straight from there, else (the stems' 3-byte rows) copied row by row,
+    // without the general gather's padding logic.
+    let dense_rows = job.p.window.dilation[1] == 1;
+    let direct = dense_rows && line.is_multiple_of(4);
+    // Left uninitialised: every word of the first `4 * groups` is written by `widen` for
+    // every pair of pixels before it is read.
+    let mut patch = [const { MaybeUninit::<u32>::uninit() }; 4 * MAX_GROUPS];
+    let Some(patch) = patch.get_mut(..4 * groups) else {
+        return;
+    };
+    // Input rows widened once when the conv allows it, else each window gathered.
+    let mut row_buf = [const { MaybeUninit::<u32>::uninit() }; ROW_WORDS];
+    let mut rows = Rows::new(job, &mut row_buf);
+    let mut windows = [const { MaybeUninit::<Window>::uninit() }; 2];
+    let mut windows = windows
+        .each_mut()
+        .map(|w| zeroed_prefix(w, if rows.is_some() { 0 } else { 4 * groups }));
+    let mut rq = [const { MaybeUninit::<Rq>::uninit() }; PRECOMPUTED];
+    let (rq, fast) = Rq::all(fc, w.sums, oc, zp, job.out_zp, &mut rq);
+    let mut acc = [[0i32; 4]; PAIRS];
+    let mut spill = [0i8; 2 * PAIRS];
+    // Where `pairs` enters its 16-group loop body so that it runs the `groups - 1` groups
+    // after the first: the remainder first, then whole bodies.
+    let entry = (UNROLL - (groups - 1) % UNROLL) % UNROLL * GROUP_CODE;
+    let pair_bytes = 16 * groups;
+    let all_pairs = oc.div_ceil(2);
+    let mut b = 0;
+    while b < n {
+        if let Some(rows) = rows.as_mut() {
+            rows.fill(job, patch, pix0 + b, b + 1 < n);
+        }
+        for (j, win) in windows.iter_mut().enumerate().filter(|_| rows.is_none()) {
+            let pix = pix0 + b + j;
+            let whole = (b + j < n && dense_rows)
+                .then(|| whole_window(job, pix))
+                .flatten();
+            if let Some(at) = whole {
+                if direct {
+                    widen_rows(job, at, line, patch, j);
+                } else {
+                    copy_rows(job, at, line, win);
+                    widen(win, patch, j);
+                }
+                continue;
+            }
+            if b + j < n {
+                job.gather(pix, win, copy_short);
+            } else {
+                win.fill(zp); // past the last pixel: its outputs are not written
+            }
+            widen(win, patch, j);
+        }
+        let np = (n - b).min(2);
+        let mut p0 = 0;
+        while p0 < all_pairs {
+            let count = (all_pairs - p0).min(PAIRS);
+            let Some(wp) = w.packed.get(p0 * pair_bytes..(p0 + count) * pair_bytes) else {
+                return;
+            };
+            // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written by
+            // `widen` above; `wp` holds `count` pairs of `16 * groups` bytes, word-aligned
+            // (`Packed::new`); `acc` has room for `count ≤ PAIRS` pairs; `entry` is below
+            // `UNROLL * GROUP_CODE`, a whole number of groups.
+            let o0 = 2 * p0;
+            let nch = (oc - o0).min(2 * count);
+            // Requantised in the loop when every channel takes the fast form and each
+            // pair's two bytes are outputs (even `oc`); the second pixel's bytes go to
+            // `spill` past the last pixel.
+            let fused = (fast && oc.is_multiple_of(2))
+                .then(|| {
+                    let recs = rq.get(o0..o0 + nch)?;
+                    let at0 = b * oc + o0;
+                    let at1 = (b + 1) * oc + o0;
+                    let (head, tail) = out.split_at_mut_checked(at1.min(out.len()))?;
+                    let out0 = head.get_mut(at0..at0 + nch)?.as_mut_ptr();
+                    let out1 = match tail.get_mut(..nch) {
+                        Some(o) if np == 2 => o.as_mut_ptr(),
+                        _ => spill.as_mut_ptr(),
+                    };
+                    Some(Then::Requant {
+                        recs: recs.as_ptr(),
+                        out0,
+                        out1,
+                        clamp: fc.clamp,
+                    })
+                })
+                .flatten();
+            // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written above;
+            // `wp` holds `count` pairs of `16 * groups` bytes, word-aligned
+            // (`Packed::new`); `entry` is below `UNROLL * GROUP_CODE`, a whole number of
+            // groups; `acc` has room for `count ≤ PAIRS` pairs; with `fused`, `recs` holds
+            // `nch = 2 * count` records and each output pointer `nch` bytes (`spill` has
+            // `2 * PAIRS`).
+            let then = fused.unwrap_or(Then::Store(acc.as_mut_ptr().cast()));
+            unsafe { pairs(patch.as_ptr().cast(), groups, entry, wp, then) };
+            if fused.is_some() {
+                p0 += count;
+                continue;
+            }
+            for j in 0..np {
+                let at = (b + j) * oc + o0;
+                let Some(dst) = out.get_mut(at..at + nch) else {
+                    continue;
+                };
+                match rq.get(o0..o0 + nch) {
+                    Some(recs) if fast => requant(&acc, j, recs, dst, fc.clamp),
+                    _ => exact(&acc, j, o0, dst, fc, w.sums, zp, job.out_zp),
+                }
+            }
+            p0 += count;
+        }
+        b += 2;
+    }
+}
+
+/// The first `len` bytes (at most [`MAX_TAPS`]) of `w`, zeroed; the rest stays uninitialised.
+fn zeroed_prefix(w: &mut MaybeUninit<Window>, len: usize) -> &mut [i8] {
+    let len = len.min(MAX_TAPS);
+    let p = w.as_mut_ptr().cast::<i8>();
+    // SAFETY: `p` points to `MAX_TAPS ≥ len` bytes of `w`, which this borrows mutably; the
+    // `len` bytes are written (zeroed) before the slice over them is made.
+    unsafe {
+        core::ptr::write_bytes(p, 0, len);
+        core::slice::from_raw_parts_mut(p, len)
+    }
+}
+
+/// The input offset of the first tap of pixel `pix`'s window when the whole window lies
+/// inside the input (no padding), else `None`.
+fn whole_window(job: &Job<'_>, pix: usize) -> Option<usize> {
+    let w = &job.p.window;
+    let ([kh, kw], [sh, sw], [dh, dw], [pt, pl]) = (w.kernel, w.stride, w.dilation, w.pad);
+    let (oy, ox) = (pix / job.ow, pix % job.ow);
+    let y0 = (oy * sh).checked_sub(pt)?;
+    let x0 = (ox * sw).checked_sub(pl)?;
+    let inside = y0 + (kh - 1) * dh < job.ih && x0 + (kw - 1) * dw < job.iw;
+    inside.then_some((y0 * job.iw + x0) * job.ic)
+}
+
+/// Pixel `j`'s slots of `patch` from a whole window at input offset `at` whose kernel rows
+/// (`line` bytes, a multiple of 4) are contiguous: the same words [`widen`] makes from the
+/// gathered window, without gathering it.
+fn widen_rows(job: &Job<'_>, at: usize, line: usize, patch: &mut [MaybeUninit<u32>], j: usize) {
+    let row_step = job.p.window.dilation[0] * job.iw * job.ic;
+    // A kernel row of `line / 4` groups takes `line` words of the patch.
+    for (ky, dst) in patch.chunks_exact_mut(line).enumerate() {
+        let from = at + ky * row_step;
+        if let Some(src) = job.x.get(from..from + line) {
+            widen(src, dst, j);
+        }
+    }
+}
+
+/// The window at input offset `at` (wholly inside the input, kernel rows of `line`
+/// contiguous bytes) into `win`, row by row: what [`Job::gather`] writes for it, but for
+/// the bytes past `k`, which keep whatever they held (their weights are 0 in the pack).
+fn copy_rows(job: &Job<'_>, at: usize, line: usize, win: &mut [i8]) {
+    let row_step = job.p.window.dilation[0] * job.iw * job.ic;
+    let rows = win
+        .chunks_exact_mut(line.max(1))
+        .take(job.p.window.kernel[0]);
+    for (ky, dst) in rows.enumerate() {
+        let from = at + ky * row_step;
+        if let Some(src) = job.x.get(from..from + line) {
+            copy_short(dst, src);
+        }
+    }
+}
+
+/// Pixel `j`'s words of every group of 4 taps of `src` into `patch` (4 words a group):
+/// `(t0, t2)` at `4g + 2j`, `(t1, t3)` at `4g + 2j + 1` (for the whole groups of `src` that
+/// `patch` has room for).
+#[inline(always)]
+fn widen(src: &[i8], patch: &mut [MaybeUninit<u32>], j: usize) {
+    let groups = (src.len() / 4).min(patch.len() / 4);
+    if groups == 0 || j >= 2 {
+        return;
+    }
+    // SAFETY: `src` holds `4 * groups` bytes; group `g` writes words `4g + 2j` and
+    // `4g + 2j + 1 < 4 * groups ≤ patch.len()` (`j < 2`).
+    unsafe { widen_words(src.as_ptr(), patch.as_mut_ptr().add(2 * j).cast(), groups) };
+}
+
+/// For `g < groups`: `dst[4g] = sxtb16(w)`, `dst[4g + 1] = sxtb16(w ror 8)`, `w` the
+/// `g`-th word of `src` (two groups a loop turn: 10 instructions).
+///
+/// # Safety
+/// `groups ≥ 1`; `src` is valid for reading `4 * groups` bytes (any alignment) and `dst`
+/// for writing `4 * groups - 2` words (word-aligned).
+#[inline(always)]
+unsafe fn widen_words(src: *const i8, dst: *mut u32, groups: usize) {
+    // SAFETY: reads `4 * groups` bytes from `src` (`LDR`, unaligned allowed on Armv7E-M),
+    // writes words `4g` and `4g + 1` of `dst` for `g < groups` (`STRD`, word-aligned),
+    // within the caller's bounds. Only the named registers and the flags are written.
+    unsafe {
+        asm!(
+            "lsrs {n}, {n}, #1",
+            "bcc 3f",
+            // an odd count: one group first
+            "ldr {v}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "strd {a}, {v}, [{dst}], #16",
+            "3:",
+            // Z still from `lsrs` (nothing since sets N/Z): no pair left
+            "beq 4f",
+            "2:",
+            "ldr {v}, [{src}], #4",
+            "ldr {u}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "strd {a}, {v}, [{dst}], #16",
+            "sxtb16 {a}, {u}",
+            "sxtb16 {u}, {u}, ror #8",
+            "strd {a}, {u}, [{dst}], #16",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "4:",
+            src = inout(reg) src => _,
+            dst = inout(reg) dst => _,
+            n = inout(reg) groups => _,
+            v = out(reg) _,
+            u = out(reg) _,
+            a = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`Job::gather`]'s and [`copy_rows`]' copy: for the short rows of small-channel convs
+/// (a 3×3 stem's are 3 bytes) a byte loop in assembly, 4 instructions a byte (LLVM turns a
+/// plain loop into a call to `memcpy`, which costs more than such a copy); `memcpy` for
+/// rows of 16 bytes or more.
+fn copy_short(d: &mut [i8], s: &[i8]) {
+    let n = d.len().min(s.len());
+    if n >= 16 {
+        if let (Some(d), Some(s)) = (d.get_mut(..n), s.get(..n)) {
+            d.copy_from_slice(s);
+        }
+    } else if n > 0 {
+        // SAFETY: reads `n ≥ 1` bytes from `s` and writes `n` bytes to `d`, both at least
+        // `n` long (distinct borrows: no overlap). Only the named registers and the flags
+        // are written.
+        unsafe {
+            asm!(
+                "2:",
+                "ldrb {t}, [{s}], #1",
+                "strb {t}, [{d}], #1",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                s = inout(reg) s.as_ptr() => _,
+                d = inout(reg) d.as_mut_ptr() => _,
+                n = inout(reg) n => _,
+                t = out(reg) _,
+                options(nostack),
+            );
+        }
+    }
+}
+
+/// One group of 4 taps for 2 pixels × 2 channels (see the module doc): weights `r0..r3`
+/// (channel 0's A and B words, then channel 1's), patch `r4..r7` (pixel 0's A and B, then
+/// pixel 1's), accumulators `r8` (pixel 0, channel 0), `r9` (0, 1), `r10` (1, 0), `r11`
+/// (1, 1). Ten 32-bit instructions ([`GROUP_CODE`] bytes: `LDM` with a high base register
+/// and `SMLAD` have no 16-bit encodings).
+macro_rules! group {
+    () => {
+        "ldm r12!, {{r0-r3}}
+         ldm lr!, {{r4-r7}}
+         smlad r8, r4, r0, r8
+         smlad r8, r5, r1, r8
+         smlad r9, r4, r2, r9
+         smlad r9, r5, r3, r9
+         smlad r10, r6, r0, r10
+         smlad r10, r7, r1, r10
+         smlad r11, r6, r2, r11
+         smlad r11, r7, r3, r11
+"
+    };
+}
+
+/// The assembly of [`pairs`]: for each channel pair, the first group (setting the
+/// accumulators), then a jump `entry` bytes into the 16-group loop body, the loop running
+/// until the patch pointer reaches its end, then `$then` with the 4 sums in `r8..r11`, until
+/// the weights pointer reaches its end. Inputs: `r0` patch, `r1` entry, `r2` patch end,
+/// `r3` the accumulator or requantisation records pointer, `r4` weights end, `r5`, `r8`,
+/// `r9`, `r10` the two pixels' output pointers and the clamp's bounds (unused by the plain
+/// epilogue), `r12` weights. Locals at `sp`: patch end, entry address, patch start, `r3`,
+/// weights end, `r5`, `r8`, `r9`, `r10` (36 bytes).
+macro_rules! pairs_asm {
+    ($then:expr) => {
+        concat!(
+            "push {{r6, r7}}\n",
+            "sub sp, sp, #36\n",
+            "adr.w r6, 3f\n",
+            "add r6, r6, r1\n",
+            "orr r6, r6, #1\n",
+            "str r2, [sp, #0]\n",
+            "str r6, [sp, #4]\n",
+            "str r0, [sp, #8]\n",
+            "str r3, [sp, #12]\n",
+            "str r4, [sp, #16]\n",
+            "str r5, [sp, #20]\n",
+            "str r8, [sp, #24]\n",
+            "str r9, [sp, #28]\n",
+            "str r10, [sp, #32]\n",
+            "1:\n",
+            "ldr lr, [sp, #8]\n",
+            // the first group sets the accumulators
+            "ldm r12!, {{r0-r3}}\n",
+            "ldm lr!, {{r4-r7}}\n",
+            "smuad r8, r4, r0\n",
+            "smlad r8, r5, r1, r8\n",
+            "smuad r9, r4, r2\n",
+            "smlad r9, r5, r3, r9\n",
+            "smuad r10, r6, r0\n",
+            "smlad r10, r7, r1, r10\n",
+            "smuad r11, r6, r2\n",
+            "smlad r11, r7, r3, r11\n",
+            "ldr r0, [sp, #4]\n",
+            "bx r0\n",
+            // word-aligned: `ADR` gives an aligned label's address exactly
+            ".p2align 2\n",
+            "3:\n",
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            "ldr r4, [sp, #0]\n",
+            "cmp lr, r4\n",
+            "bne 3b\n",
+            $then,
+            "ldr r1, [sp, #16]\n",
+            "cmp r12, r1\n",
+            "bne 1b\n",
+            "add sp, sp, #36\n",
+            "pop {{r6, r7}}\n",
+        )
+    };
+}
+
+/// [`pairs_asm`]'s plain epilogue: the 4 sums to the accumulators (`STM`).
+macro_rules! store_sums {
+    () => {
+        "ldr r1, [sp, #12]\nstm r1!, {{r8-r11}}\nstr r1, [sp, #12]\n"
+    };
+}
+
+/// [`pairs_asm`]'s requantising epilogue: per channel one `LDM` of its [`Rq`] (and an
+/// `LDRD` of its constant again), then per pixel `SMLAL`, `ASR`, `SSAT`; each pixel's two
+/// bytes joined (`BFI`), clamped (`$clamp`, on `r6` and `r7`, scratch `r0`, `r1`) and
+/// stored (`STRH`) through its output pointer. 26 instructions for 4 outputs, plus the
+/// clamp's.
+macro_rules! requant_sums {
+    ($clamp:expr) => {
+        concat!(
+            "ldr lr, [sp, #12]\n",
+            "ldm lr!, {{r0-r3}}\n",
+            "ldrd r4, r5, [lr, #-16]\n",
+            "smlal r0, r1, r8, r2\n",
+            "smlal r4, r5, r10, r2\n",
+            "asr r1, r1, r3\n",
+            "asr r5, r5, r3\n",
+            "ssat r6, #8, r1\n",
+            "ssat r7, #8, r5\n",
+            "ldm lr!, {{r0-r3}}\n",
+            "ldrd r4, r5, [lr, #-16]\n",
+            "smlal r0, r1, r9, r2\n",
+            "smlal r4, r5, r11, r2\n",
+            "str lr, [sp, #12]\n",
+            "asr r1, r1, r3\n",
+            "asr r5, r5, r3\n",
+            "ssat r1, #8, r1\n",
+            "ssat r5, #8, r5\n",
+            "bfi r6, r1, #8, #8\n",
+            "bfi r7, r5, #8, #8\n",
+            $clamp,
+            "ldr r0, [sp, #20]\n",
+            "strh r6, [r0], #2\n",
+            "str r0, [sp, #20]\n",
+            "ldr r0, [sp, #24]\n",
+            "strh r7, [r0], #2\n",
+            "str r0, [sp, #24]\n",
+        )
+    };
+}
+
+/// The lower bound (at `sp + 28`) on both pixels' byte pairs: `SSUB8` sets each lane's GE
+/// flag where `v ≥ lo`, `SEL` keeps `v` there and takes `lo` elsewhere.
+macro_rules! clamp_lo {
+    () => {
+        "ldr r0, [sp, #28]\nssub8 r1, r6, r0\nsel r6, r6, r0\nssub8 r1, r7, r0\nsel r7, r7, r0\n"
+    };
+}
+
+/// The upper bound (at `sp + 32`): where `v ≥ hi`, `SEL` takes `hi`.
+macro_rules! clamp_hi {
+    () => {
+        "ldr r0, [sp, #32]\nssub8 r1, r6, r0\nsel r6, r0, r6\nssub8 r1, r7, r0\nsel r7, r0, r7\n"
+    };
+}
+
+/// What [`pairs`] does with each channel pair's 4 sums.
+#[derive(Clone, Copy)]
+enum Then {
+    /// Store them, pixel 0's two channels then pixel 1's, 4 words a pair from this pointer.
+    Store(*mut i32),
+    /// Requantise them by the pairs' [`Rq`]s (2 a pair, from `recs`) and store the bytes,
+    /// 2 a pair, through `out0` (pixel 0) and `out1` (pixel 1), clamped by `clamp`.
+    Requant {
+        recs: *const Rq,
+        out0: *mut i8,
+        out1: *mut i8,
+        clamp: Clamp,
+    },
+}
+
+/// For each channel pair in `w` (`16 * groups` bytes each) in turn, its 4 sums over the
+/// patch, `Σ_{g < groups} Σ_{t < 4} w_{2c + i}[4g + t] · x_j[4g + t]` (i32 wrapping; `x_j`
+/// the i16 values of pixel `j` in `patch`, `i` the channel of pair `c`), stored or
+/// requantised as `then` says.
+///
+/// # Safety
+/// `2 ≤ groups ≤ MAX_GROUPS`; `entry` is `(UNROLL - (groups - 1) % UNROLL) % UNROLL *
+/// GROUP_CODE`; `patch` is valid for reading `4 * groups` words; `w` is word-aligned, not
+/// empty and a whole number of `16 * groups`-byte pairs; for [`Then::Store`] the pointer is
+/// valid for writing 4 words per pair of `w`; for [`Then::Requant`] `recs` for reading 2
+/// records per pair and `out0`, `out1` each for writing 2 bytes per pair.
+#[inline(always)]
+unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: Then) {
+    let patch_end = patch.wrapping_add(4 * groups);
+    let w_end = w.as_ptr().wrapping_add(w.len());
+    let bytes = |v: i8| (v as u8 as u32) * 0x0101_0101;
+    let (r3, out0, out1, clamp) = match then {
+        Then::Store(acc) => (acc as usize, 0, 0, Clamp::NONE),
+        Then::Requant {
+            recs,
+            out0,
+            out1,
+            clamp,
+        } => (recs as usize, out0 as usize, out1 as usize, clamp),
+    };
+    let (lo, hi) = (bytes(clamp.min), bytes(clamp.max));
+    // SAFETY (all four): reads `4 * groups` words from `patch` per pair (`LDM`, aligned:
+    // the first group, then `groups - 1` through the loop, entered `entry` bytes into its
+    // body so that the remainder of `(groups - 1) / UNROLL` runs first, the loop ending when
+    // the patch pointer reaches `patch_end`), the pairs' words from `w` (`LDM`, aligned, the
+    // weights pointer running on through the pairs until `w_end`), and per pair writes 4
+    // words through the accumulator pointer (`STM`) or reads 2 records (`LDM`, `LDRD`) and
+    // writes 2 bytes through each output pointer (`STRH`): all within the caller's bounds.
+    // `r6` and `r7` (the base and frame pointers, which cannot be operands) are pushed first
+    // and popped last, and the 36 bytes of locals below them released, so the stack
+    // pointer, `r6` and `r7` are restored on exit. Every other register written is an
+    // operand or clobber. Flags are clobbered (no `preserves_flags`).
+    macro_rules! run {
+        ($then:expr) => {
+            unsafe {
+                asm!(
+                    pairs_asm!($then),
+                    inout("r0") patch => _,
+                    inout("r1") entry => _,
+                    inout("r2") patch_end => _,
+                    inout("r3") r3 => _,
+                    inout("r4") w_end => _,
+                    inout("r5") out0 => _,
+                    inout("r8") out1 => _,
+                    inout("r9") lo => _,
+                    inout("r10") hi => _,
+                    inout("r12") w.as_ptr() => _,
+                    out("r11") _,
+                    out("lr") _,
+                )
+            }
+        };
+    }
+    match (then, clamp.min > i8::MIN, clamp.max < i8::MAX) {
+        (Then::Store(_), _, _) => run!(store_sums!()),
+        (_, false, false) => run!(requant_sums!("")),
+        (_, true, false) => run!(requant_sums!(clamp_lo!())),
+        _ => run!(requant_sums!(concat!(clamp_lo!(), clamp_hi!()))),
+    }
+}
+
+/// One output channel's requantisation in the fast form [`requant`] reads (16 bytes, in
+/// this order, one `LDM`): the output of a raw sum `acc = Σ w · x` is
+/// `clamp(sat8(hi(acc · m + c) >> sh))`, `hi` the upper word of the i64 sum, `c` folding
+/// the bias, `−zp · Σ w`, the rounding and the output zero point ([`FoldedRequant`]).
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Rq {
+    c_lo: u32,
+    c_hi: i32,
+    m: i32,
+    sh: u32,
+}
+
+impl Rq {
+    /// Channel `o`'s fast form for input zero point `zp` and output zero point `out_zp`,
+    /// `None` when its constants are outside the range where it is exact.
+    ///
+    /// Exact: the reference's sum `a = Σ w · (x − zp)` is below 2^25 in magnitude (at most
+    /// [`MAX_TAPS`] taps of `|x − zp| ≤ 255` times `|w| ≤ 128`), and so is the raw sum
+    /// `Σ w · x` (`|x| ≤ 128`). With `|bias| < 2^31 − 2^25` the reference's `a + bias` does
+    /// not wrap; the raw sum plus `bias − zp · Σ w` is that same integer; so when the folded
+    /// bias is inside [`FoldedRequant`]'s range, its form over the raw sum gives the
+    /// reference's value.
+    fn new(fc: &FcParams<'_>, sums: I32s<'_>, o: usize, zp: i8, out_zp: i8) -> Option<Self> {
+        let (m, s) = fc.rescale.at(o);
+        let bias = fc.bias.get(o).unwrap_or(0);
+        if bias.unsigned_abs() >= (1 << 31) - FOLDED_ACC_LIMIT as u32 {
+            return None;
+        }
+        let folded = i64::from(bias) - i64::from(zp) * i64::from(sums.get(o)?);
+        let f = FoldedRequant::new(i32::try_from(folded).ok()?, m, s, out_zp)?;
+        Some(Self {
+            c_lo: f.c as u32,
+            c_hi: (f.c >> 32) as i32,
+            m: f.m,
+            sh: f.sh,
+        })
+    }
+
+    /// The first `oc` channels' (at most [`PRECOMPUTED`]) fast forms written into `buf`,
+    /// and whether all `oc` take it (else [`exact`] requantises).
+    fn all<'b>(
+        fc: &FcParams<'_>,
+        sums: I32s<'_>,
+        oc: usize,
+        zp: i8,
+        out_zp: i8,
+        buf: &'b mut [MaybeUninit<Rq>; PRECOMPUTED],
+    ) -> (&'b [Rq], bool) {
+        let mut fast = oc <= PRECOMPUTED;
+        let n = oc.min(PRECOMPUTED);
+        for (o, r) in buf.iter_mut().enumerate().take(n) {
+            let v = Self::new(fc, sums, o, zp, out_zp);
+            fast &= v.is_some();
+            r.write(v.unwrap_or_default());
+        }
+        // SAFETY: the first `n ≤ PRECOMPUTED` entries were written just above.
+        let recs = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<Rq>(), n) };
+        (recs, fast)
+    }
+
+    /// The output for raw sum `acc` (what [`requant`]'s loop computes).
+    fn apply(&self, acc: i32, clamp: Clamp) -> i8 {
+        let f = FoldedRequant {
+            c: (i64::from(self.c_hi) << 32) | i64::from(self.c_lo),
+            m: self.m,
+            sh: self.sh,
+        };
+        clamp.apply(f.apply(acc).clamp(-128, 127))
+    }
+}
+
+/// [`requant`]'s loop over channel pairs, `$clamp` the clamp of `r1` (scratch `r0`).
+macro_rules! requant_loop {
+    ($clamp:expr) => {
+        concat!(
+            "2:\n",
+            "ldr {a}, [{accp}], #4\n",
+            "ldm {recs}!, {{r0, r1, r2, r3}}\n",
+            "smlal r0, r1, {a}, r2\n",
+            "asr r1, r1, r3\n",
+            "ssat r1, #8, r1\n",
+            $clamp,
+            "strb r1, [{dst}], #1\n",
+            "ldr {a}, [{accp}], #12\n",
+            "ldm {recs}!, {{r0, r1, r2, r3}}\n",
+            "smlal r0, r1, {a}, r2\n",
+            "asr r1, r1, r3\n",
+            "ssat r1, #8, r1\n",
+            $clamp,
+            "strb r1, [{dst}], #1\n",
+            "subs {n}, {n}, #1\n",
+            "bne 2b\n",
+        )
+    };
+}
+
+/// Pixel `j`'s sums of the channel pairs in `acc` (channel `2c + i` at `acc[c][2j + i]`)
+/// requantised by the channels' [`Rq`] into `dst` (one byte a channel, `dst.len()` at most
+/// `recs.len()` and `2 * PAIRS`): two channels a loop turn of `LDR`, `LDM`, `SMLAL`, `ASR`,
+/// `SSAT`, `STRB` each, and with a clamp `SSUB8`/`SEL` for each bound it has (`SSUB8` sets
+/// the GE flag of each byte lane of `v − bound`, `SEL` then picks per lane: the maximum
+/// with the lower bound, the minimum with the upper); an odd last channel in plain code.
+#[inline(always)]
+fn requant(acc: &[[i32; 4]; PAIRS], j: usize, recs: &[Rq], dst: &mut [i8], clamp: Clamp) {
+    let n = dst.len().min(recs.len()).min(2 * PAIRS);
+    if j >= 2 {
+        return;
+    }
+    let twos = n / 2;
+    if twos > 0 {
+        let accp = acc.as_ptr().cast::<i32>().wrapping_add(2 * j);
+        let (lo, hi) = (
+            (clamp.min as u8 as u32) * 0x0101_0101,
+            (clamp.max as u8 as u32) * 0x0101_0101,
+        );
+        // SAFETY (all three): reads `2 * twos` records from `recs` (`LDM`, 16 bytes each)
+        // and `acc[c][2j]`, `acc[c][2j + 1]` for `c < twos` (`LDR`, from `accp` at
+        // `acc[0][2j]`, stepping 4 then 12 bytes), writes `2 * twos` bytes to `dst`: all
+        // within the slices (`2 * twos ≤ n`, each length's minimum). `twos ≥ 1`. Only the
+        // named registers and the flags are written.
+        match (clamp.min > i8::MIN, clamp.max < i8::MAX) {
+            (false, false) => unsafe {
+                asm!(
+                    requant_loop!(""),
+                    recs = inout(reg) recs.as_ptr() => _,
+                    accp = inout(reg) accp => _,
+                    dst = inout(reg) dst.as_mut_ptr() => _,
+                    n = inout(reg) twos => _,
+                    a = out(reg) _,
+                    out("r0") _,
+                    out("r1") _,
+                    out("r2") _,
+                    out("r3") _,
+                    options(nostack),
+                );
+            },
+            (true, false) => unsafe {
+                asm!(
+                    requant_loop!("ssub8 r0, r1, {lo}\nsel r1, r1, {lo}\n"),
+                    recs = inout(reg) recs.as_ptr() => _,
+                    accp = inout(reg) accp => _,
+                    dst = inout(reg) dst.as_mut_ptr() => _,
+                    n = inout(reg) twos => _,
+                    a = out(reg) _,
+                    lo = in(reg) lo,
+                    out("r0") _,
+                    out("r1") _,
+                    out("r2") _,
+                    out("r3") _,
+                    options(nostack),
+                );
+            },
+            _ => unsafe {
+                asm!(
+                    requant_loop!(
+                        "ssub8 r0, r1, {lo}\nsel r1, r1, {lo}\nssub8 r0, r1, {hi}\nsel r1, {hi}, r1\n"
+                    ),
+                    recs = inout(reg) recs.as_ptr() => _,
+                    accp = inout(reg) accp => _,
+                    dst = inout(reg) dst.as_mut_ptr() => _,
+                    n = inout(reg) twos => _,
+                    a = out(reg) _,
+                    lo = in(reg) lo,
+                    hi = in(reg) hi,
+                    out("r0") _,
+                    out("r1") _,
+                    out("r2") _,
+                    out("r3") _,
+                    options(nostack),
+                );
+            },
+        }
+    }
+    if n % 2 == 1 {
+        let c = n - 1;
+        let v = acc.get(c / 2).map_or(0, |a| a[2 * j]);
+        if let (Some(r), Some(d)) = (recs.get(c), dst.get_mut(c)) {
+            *d = r.apply(v, clamp);
+        }
+    }
+}
+
+/// Pixel `j`'s outputs of channels `o0 .. o0 + dst.len()` from their raw sums in `acc`,
+/// requantised as the reference does from its sums (`Σ w · x − zp · Σ w`, exactly the
+/// reference's `Σ w · (x − zp)`: both sides are below 2^25, so the wrapping arithmetic is
+/// exact): the path for channels outside [`Rq`]'s range.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn exact(
+    acc: &[[i32; 4]; PAIRS],
+    j: usize,
+    o0: usize,
+    dst: &mut [i8],
+    fc: &FcParams<'_>,
+    sums: I32s<'_>,
+    zp: i8,
+    out_zp: i8,
+) {
+    for (i, d) in dst.iter_mut().enumerate() {
+        let o = o0 + i;
+        let Some(raw) = acc.get(i / 2).map(|a| a[2 * j + i % 2]) else {
+            continue;
+        };
+        let sum = sums.get(o).unwrap_or(0);
+        let a = raw.wrapping_sub(i32::from(zp).wrapping_mul(sum));
+        let (m, s) = fc.rescale.at(o);
+        let bias = fc.bias.get(o).unwrap_or(0);
+        let v = Requantizer::new(m, s).apply(a.wrapping_add(bias));
+        *d = fc.clamp.apply(v.saturating_add(i32::from(out_zp)));
+    }
+}
