@@ -52,11 +52,16 @@ pub(super) struct Rows<'r> {
     recent: [Option<RowSlots>; 2],
     /// The entry of `recent` replaced next.
     older: usize,
+    /// Whether the zero-point row is filled (on first use: a conv without vertical padding
+    /// never reads it).
+    zero_row: bool,
+    /// The zero point's widened pair.
+    zpp: u32,
 }
 
 impl<'r> Rows<'r> {
-    /// An empty cache for `job` in `buf`, the zero-point row filled; `None` when the conv is
-    /// not one it takes (see the module docs).
+    /// An empty cache for `job` in `buf`; `None` when the conv is not one it takes (see the
+    /// module docs).
     pub(super) fn new(job: &Job<'_>, buf: &'r mut RowBuf) -> Option<Self> {
         let w = &job.p.window;
         let ([kh, kw], [_, sw]) = (w.kernel, w.stride);
@@ -69,20 +74,16 @@ impl<'r> Rows<'r> {
         if (slots + 1).checked_mul(slot_words)? > ROW_WORDS {
             return None;
         }
-        let rows = Self {
+        Some(Self {
             buf,
             slot_words,
             slots,
             tags: [None; MAX_SLOTS],
             recent: [None; 2],
             older: 0,
-        };
-        let zpp = pairs_of(job.zp);
-        let zero_row = slots * slot_words;
-        for v in rows.buf.iter_mut().skip(zero_row).take(slot_words) {
-            v.write(zpp);
-        }
-        Some(rows)
+            zero_row: false,
+            zpp: pairs_of(job.zp),
+        })
     }
 
     /// Pixels `pix` and `pix + 1` (pixel 1 is pixel 0 again when `second` is false: past
@@ -123,7 +124,8 @@ impl<'r> Rows<'r> {
             }
             // SAFETY: `s0` and `s1` hold `2 * row_groups` words each, all written: every
             // slot a `RowSlots` names was filled by `load` (all `slot_words` of it) or is
-            // the zero-point row, filled by `new`; `dst` holds `4 * row_groups` words.
+            // the zero-point row, filled by `output_row` before it names it; `dst` holds
+            // `4 * row_groups` words.
             unsafe {
                 copy_pair(
                     s0.as_ptr().cast(),
@@ -158,7 +160,15 @@ impl<'r> Rows<'r> {
                 .checked_sub(pt)
                 .filter(|&iy| iy < job.ih)
             else {
-                continue; // the zero-point row
+                // the zero-point row (slot `slots`, `entry`'s default)
+                if !self.zero_row {
+                    let at = self.slots * self.slot_words;
+                    for v in self.buf.iter_mut().skip(at).take(self.slot_words) {
+                        v.write(self.zpp);
+                    }
+                    self.zero_row = true;
+                }
+                continue;
             };
             let taken = |s: usize| {
                 kept.is_some_and(|r| r.slot[..kh.min(MAX_KH)].contains(&s))
@@ -195,7 +205,7 @@ impl<'r> Rows<'r> {
         let pl = job.p.window.pad[1];
         let pixel_words = job.ic / 2;
         let padded = self.slot_words / pixel_words.max(1);
-        let zpp = pairs_of(job.zp);
+        let zpp = self.zpp;
         let base = s * self.slot_words;
         let Some(slot) = self.buf.get_mut(base..base + self.slot_words) else {
             return;
