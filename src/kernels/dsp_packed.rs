@@ -13,7 +13,7 @@
 //! order (channel 0's A and B words, then channel 1's): per group one `LDM` of the 4
 //! weight words, one `LDM` of the 4 patch words and 8 `SMLAD`s, 10 instructions for 16
 //! multiply-accumulates, all 14 usable registers taken (4 weights, 4 patch words, 4
-//! accumulators, 2 pointers), so the loop has no counter: it is unrolled by 16 groups,
+//! accumulators, 2 pointers), so the loop has no counter: it is unrolled by 36 groups,
 //! entered part-way to run the remainder first (each group is 40 bytes of code), and ends
 //! when the patch pointer reaches its end, kept on the stack ([`pairs`]). The DSP GEMM
 //! without a pack ([`super::dsp_gemm`]) takes 13 instructions for the same 16.
@@ -47,8 +47,10 @@ pub(super) const MAX_TAPS: usize = 576;
 /// Groups of 4 taps in the largest window.
 const MAX_GROUPS: usize = MAX_TAPS / 4;
 
-/// Groups in the unrolled loop body of [`pairs`].
-const UNROLL: usize = 16;
+/// Groups in the unrolled loop body of [`pairs`]: 36, one pass for a 3×3 window over 16
+/// channels, two over 32, four over 64 (each pass costs 3 instructions to end; the body
+/// is 1.4 KiB of code for each of [`pairs`]' four epilogues).
+const UNROLL: usize = 36;
 
 /// Bytes of code of one group in [`pairs`]'s loop: 10 instructions of 32 bits.
 const GROUP_CODE: usize = 40;
@@ -147,7 +149,7 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
     let (rq, fast) = Rq::all(fc, w.sums, oc, zp, job.out_zp, &mut rq);
     let mut acc = [[0i32; 4]; PAIRS];
     let mut spill = [0i8; 2 * PAIRS];
-    // Where `pairs` enters its 16-group loop body so that it runs the `groups - 1` groups
+    // Where `pairs` enters its 36-group loop body so that it runs the `groups - 1` groups
     // after the first: the remainder first, then whole bodies.
     let entry = (UNROLL - (groups - 1) % UNROLL) % UNROLL * GROUP_CODE;
     let pair_bytes = 16 * groups;
@@ -408,7 +410,7 @@ macro_rules! group {
 }
 
 /// The assembly of [`pairs`]: for each channel pair, the first group (setting the
-/// accumulators), then a jump `entry` bytes into the 16-group loop body, the loop running
+/// accumulators), then a jump `entry` bytes into the [`UNROLL`]-group loop body, the loop running
 /// until the patch pointer reaches its end, then `$then` with the 4 sums in `r8..r11`, until
 /// the weights pointer reaches its end. Inputs: `r0` patch, `r1` entry, `r2` patch end,
 /// `r3` the accumulator or requantisation records pointer, `r4` weights end, `r5`, `r8`,
@@ -450,6 +452,26 @@ macro_rules! pairs_asm {
             // word-aligned: `ADR` gives an aligned label's address exactly
             ".p2align 2\n",
             "3:\n",
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
+            group!(),
             group!(),
             group!(),
             group!(),

@@ -52,6 +52,9 @@ pub(super) struct Rows<'r> {
     recent: [Option<RowSlots>; 2],
     /// The entry of `recent` replaced next.
     older: usize,
+    /// The last pixel pair's two output rows' slots (valid while no row is loaded: loading
+    /// clears it).
+    last: Option<(RowSlots, RowSlots)>,
     /// Whether the zero-point row is filled (on first use: a conv without vertical padding
     /// never reads it).
     zero_row: bool,
@@ -81,6 +84,7 @@ impl<'r> Rows<'r> {
             tags: [None; MAX_SLOTS],
             recent: [None; 2],
             older: 0,
+            last: None,
             zero_row: false,
             zpp: pairs_of(job.zp),
         })
@@ -102,17 +106,27 @@ impl<'r> Rows<'r> {
         let pix1 = if second { pix + 1 } else { pix };
         let (oy0, ox0) = (pix / ow, pix % ow);
         let (oy1, ox1) = (pix1 / ow, pix1 % ow);
-        let e0 = self.output_row(job, oy0, None);
-        let e1 = self.output_row(job, oy1, Some(e0));
-        let (Some(r0), Some(r1)) = (self.recent[e0], self.recent[e1]) else {
-            return;
+        // The same two output rows as the last pair's (every pair of a row but its first):
+        // their slots again, without looking them up.
+        let (r0, r1) = match self.last {
+            Some((a, b)) if (a.oy, b.oy) == (oy0, oy1) => (a, b),
+            _ => {
+                let e0 = self.output_row(job, oy0, None);
+                let e1 = self.output_row(job, oy1, Some(e0));
+                let (Some(a), Some(b)) = (self.recent[e0], self.recent[e1]) else {
+                    return;
+                };
+                self.last = Some((a, b));
+                (a, b)
+            }
         };
         let pixel_words = job.ic / 2;
         let row_groups = kw * job.ic / 4;
         let words = row_groups * 4;
+        let (col0, col1) = (ox0 * sw * pixel_words, ox1 * sw * pixel_words);
         for (ky, dst) in patch.chunks_exact_mut(words).take(kh).enumerate() {
-            let at0 = r0.slot[ky] * self.slot_words + ox0 * sw * pixel_words;
-            let at1 = r1.slot[ky] * self.slot_words + ox1 * sw * pixel_words;
+            let at0 = r0.slot[ky] * self.slot_words + col0;
+            let at1 = r1.slot[ky] * self.slot_words + col1;
             let (Some(s0), Some(s1)) = (
                 self.buf.get(at0..at0 + 2 * row_groups),
                 self.buf.get(at1..at1 + 2 * row_groups),
@@ -227,6 +241,7 @@ impl<'r> Rows<'r> {
         if let Some(t) = self.tags.get_mut(s) {
             *t = Some(iy);
         }
+        self.last = None;
     }
 }
 
