@@ -36,6 +36,7 @@ use core::arch::asm;
 use core::mem::MaybeUninit;
 
 use super::dsp_rows::{Rows, ROW_WORDS};
+use super::dsp_stem::{Stem, IMAGE_BYTES};
 use super::gemm::{self, Job};
 use super::{Clamp, ConvParams, FcParams, I32s, In, KernelError, Out, Packed};
 use crate::format::math::{FoldedRequant, Requantizer, FOLDED_ACC_LIMIT};
@@ -141,10 +142,14 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
     // Input rows widened once when the conv allows it, else each window gathered.
     let mut row_buf = [const { MaybeUninit::<u32>::uninit() }; ROW_WORDS];
     let mut rows = Rows::new(job, &mut row_buf);
+    // Else, for a one-channel 3×3 stem, the input bordered once and each window read from it.
+    let mut image = [const { MaybeUninit::<u8>::uninit() }; IMAGE_BYTES];
+    let stem = rows.is_none().then(|| Stem::new(job, &mut image)).flatten();
+    let gathered = rows.is_none() && stem.is_none();
     let mut windows = [const { MaybeUninit::<Window>::uninit() }; 2];
     let mut windows = windows
         .each_mut()
-        .map(|w| zeroed_prefix(w, if rows.is_some() { 0 } else { 4 * groups }));
+        .map(|w| zeroed_prefix(w, if gathered { 4 * groups } else { 0 }));
     let mut rq = [const { MaybeUninit::<Rq>::uninit() }; PRECOMPUTED];
     let (rq, fast) = Rq::all(fc, w.sums, oc, zp, job.out_zp, &mut rq);
     let mut acc = [[0i32; 4]; PAIRS];
@@ -159,7 +164,10 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
         if let Some(rows) = rows.as_mut() {
             rows.fill(job, patch, pix0 + b, b + 1 < n);
         }
-        for (j, win) in windows.iter_mut().enumerate().filter(|_| rows.is_none()) {
+        if let Some(stem) = &stem {
+            stem.fill(job, patch, pix0 + b, b + 1 < n);
+        }
+        for (j, win) in windows.iter_mut().enumerate().filter(|_| gathered) {
             let pix = pix0 + b + j;
             let whole = (b + j < n && dense_rows)
                 .then(|| whole_window(job, pix))

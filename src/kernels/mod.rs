@@ -37,6 +37,8 @@ mod dsp_gemm;
 mod dsp_packed;
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod dsp_rows;
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+mod dsp_stem;
 #[cfg(any(
     target_arch = "x86_64",
     all(target_arch = "arm", target_feature = "dsp")
