@@ -122,33 +122,33 @@ impl<'r> Rows<'r> {
         };
         let pixel_words = job.ic / 2;
         let row_groups = kw * job.ic / 4;
-        let words = row_groups * 4;
         let (col0, col1) = (ox0 * sw * pixel_words, ox1 * sw * pixel_words);
-        for (ky, dst) in patch.chunks_exact_mut(words).take(kh).enumerate() {
-            let at0 = r0.slot[ky] * self.slot_words + col0;
-            let at1 = r1.slot[ky] * self.slot_words + col1;
-            let (Some(s0), Some(s1)) = (
-                self.buf.get(at0..at0 + 2 * row_groups),
-                self.buf.get(at1..at1 + 2 * row_groups),
-            ) else {
-                continue;
-            };
-            if row_groups == 0 {
-                continue;
-            }
-            // SAFETY: `s0` and `s1` hold `2 * row_groups` words each, all written: every
-            // slot a `RowSlots` names was filled by `load` (all `slot_words` of it) or is
-            // the zero-point row, filled by `output_row` before it names it; `dst` holds
-            // `4 * row_groups` words.
-            unsafe {
-                copy_pair(
-                    s0.as_ptr().cast(),
-                    s1.as_ptr().cast(),
-                    dst.as_mut_ptr().cast(),
-                    row_groups,
-                )
-            };
+        let kh = kh.min(MAX_KH);
+        // Each kernel row's two sources: a slot's start plus the pixel's column. Every slot
+        // named is below `slots + 1` and a window's columns end within its slot (`ox < ow`,
+        // and a slot is the padded width `(ow - 1) * sw + kw`), so these reads stay in the
+        // `(slots + 1) * slot_words ≤ ROW_WORDS` words `new` checked; checked again here.
+        let mut src = [core::ptr::null::<u32>(); 2 * MAX_KH];
+        let base = self.buf.as_ptr().cast::<u32>();
+        let mut end = 0;
+        for (ky, pair) in src.chunks_exact_mut(2).take(kh).enumerate() {
+            let (at0, at1) = (
+                r0.slot[ky] * self.slot_words + col0,
+                r1.slot[ky] * self.slot_words + col1,
+            );
+            end = end.max(at0.max(at1) + 2 * row_groups);
+            pair[0] = base.wrapping_add(at0);
+            pair[1] = base.wrapping_add(at1);
         }
+        if row_groups == 0 || kh == 0 || end > ROW_WORDS || patch.len() < 4 * row_groups * kh {
+            return;
+        }
+        // SAFETY: each of the `kh` pairs of sources is valid for reading `2 * row_groups`
+        // words (`end ≤ ROW_WORDS`, checked just above), all written: every slot a
+        // `RowSlots` names was filled by `load` (all `slot_words` of it) or is the
+        // zero-point row, filled by `output_row` before it names it; `patch` holds the
+        // `4 * row_groups * kh` words written.
+        unsafe { copy_rows(src.as_ptr(), kh, patch.as_mut_ptr().cast(), row_groups) };
     }
 
     /// The entry of `recent` holding output row `oy`'s slots, loading its input rows first
@@ -280,22 +280,28 @@ unsafe fn widen_row(src: *const i8, dst: *mut u32, groups: usize) {
     }
 }
 
-/// `groups` groups of two pixels' widened words (2 words a group each, from `s0` and
-/// `s1`) interleaved into `d`: per group pixel 0's 2 words, then pixel 1's. Two groups a
-/// loop turn: two `LDM`s, two `STM`s.
+/// For each of `rows` kernel rows, `groups` groups of two pixels' widened words (2 words a
+/// group each, from the row's two sources in `src`: pixel 0's, then pixel 1's) interleaved
+/// into `d`: per group pixel 0's 2 words, then pixel 1's; the rows one after another. Two
+/// groups a loop turn: two `LDM`s, two `STM`s.
 ///
 /// # Safety
-/// `groups ≥ 1`; `s0` and `s1` are valid for reading `2 * groups` words and `d` for
-/// writing `4 * groups` words, all word-aligned.
+/// `rows ≥ 1`, `groups ≥ 1`; `src` is valid for reading `2 * rows` pointers, each valid for
+/// reading `2 * groups` words; `d` is valid for writing `4 * groups * rows` words; all
+/// word-aligned.
 #[inline(always)]
-unsafe fn copy_pair(s0: *const u32, s1: *const u32, d: *mut u32, groups: usize) {
-    // SAFETY: reads `2 * groups` words from `s0` and from `s1` and writes `4 * groups`
-    // to `d` (`LDM`/`LDRD`, `STM`, aligned), within the caller's bounds. `r6` and `r7`
-    // (which cannot be operands) are pushed first and popped last, restoring them and the
-    // stack pointer. Every other register written is an operand or clobber.
+unsafe fn copy_rows(src: *const *const u32, rows: usize, d: *mut u32, groups: usize) {
+    // SAFETY: reads `2 * rows` pointers from `src` (`LDM`), `2 * groups` words through each
+    // (`LDM`/`LDRD`), writes `4 * groups * rows` words to `d` (`STM`): within the caller's
+    // bounds. `r6` and `r7` (which cannot be operands) and the group count are pushed first
+    // and popped last, restoring them and the stack pointer. Every other register written is
+    // an operand or clobber; flags are clobbered.
     unsafe {
         asm!(
-            "push {{r6, r7}}",
+            "push {{r6, r7, r11}}",
+            "1:",
+            "ldm r12!, {{r8, r9}}",
+            "ldr r11, [sp, #8]",
             "lsrs r11, r11, #1",
             "bcc 3f",
             // an odd count: one group first
@@ -313,17 +319,21 @@ unsafe fn copy_pair(s0: *const u32, s1: *const u32, d: *mut u32, groups: usize) 
             "subs r11, r11, #1",
             "bne 2b",
             "4:",
-            "pop {{r6, r7}}",
-            inout("r8") s0 => _,
-            inout("r9") s1 => _,
+            "subs lr, lr, #1",
+            "bne 1b",
+            "pop {{r6, r7, r11}}",
+            inout("r12") src => _,
+            inout("lr") rows => _,
             inout("r10") d => _,
-            inout("r11") groups => _,
+            in("r11") groups,
             out("r0") _,
             out("r1") _,
             out("r2") _,
             out("r3") _,
             out("r4") _,
             out("r5") _,
+            out("r8") _,
+            out("r9") _,
         );
     }
 }

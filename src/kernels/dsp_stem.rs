@@ -106,13 +106,7 @@ impl<'b> Stem<'b> {
             // so row 0's and row 1's 4 bytes end before row 2's); `patch` holds at least 12
             // words (checked above) and pixel `j < 2` writes words `2j`, `2j + 1`,
             // `4 + 2j`, `5 + 2j`, `8 + 2j` and `9 + 2j`.
-            unsafe {
-                window(
-                    r0,
-                    self.pitch,
-                    patch.as_mut_ptr().cast::<u32>().add(2 * j),
-                )
-            };
+            unsafe { window(r0, self.pitch, patch.as_mut_ptr().cast::<u32>().add(2 * j)) };
         }
     }
 }
