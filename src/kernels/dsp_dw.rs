@@ -37,6 +37,31 @@ pub(super) fn conv2d(x: In<'_>, y: Out<'_>, p: &ConvParams<'_>) -> Result<(), Ke
     let (ih, iw, ow) = (x.shape.h, x.shape.w, y.shape.w);
     let [dh, dw] = p.window.dilation;
     let zp = x.zero_point as i32;
+    if [y.shape.h, ow] == [1, 1]
+        && [kh, kw] == [ih, iw]
+        && p.window.pad == [0, 0]
+        && p.window.dilation == [1, 1]
+    {
+        // A global pool: the one window is the whole input, every tap valid, channel `ch`'s
+        // taps at `ch`, `ch + c`, `ch + 2c`, …: one run per channel.
+        for (ch, (o, wk)) in y
+            .data
+            .iter_mut()
+            .zip(p.weights.chunks_exact(kh * kw))
+            .enumerate()
+        {
+            let mut acc = p.bias.get(ch).unwrap_or(0);
+            let xs = x.data.get(ch..).unwrap_or(&[]);
+            let mut xi = 0;
+            for &wv in wk {
+                let xv = xs.get(xi).map_or(zp, |&v| v as i32);
+                acc = acc.wrapping_add(wv as i32 * (xv - zp));
+                xi += c;
+            }
+            *o = out_value(acc, p.rescale.at(ch), y.zero_point, p.clamp);
+        }
+        return Ok(());
+    }
     for (pix, out_px) in y.data.chunks_exact_mut(c).enumerate() {
         let w = &p.window;
         let (ky0, ky1, iy0) = taps(pix / ow, w.stride[0], w.pad[0], kh, dh, ih);

@@ -282,8 +282,9 @@ unsafe fn widen_row(src: *const i8, dst: *mut u32, groups: usize) {
 
 /// For each of `rows` kernel rows, `groups` groups of two pixels' widened words (2 words a
 /// group each, from the row's two sources in `src`: pixel 0's, then pixel 1's) interleaved
-/// into `d`: per group pixel 0's 2 words, then pixel 1's; the rows one after another. Two
-/// groups a loop turn: two `LDM`s, two `STM`s.
+/// into `d`: per group pixel 0's 2 words, then pixel 1's; the rows one after another. Four
+/// groups a loop turn (two `LDM`s and two `STM`s for each two), after the count's odd one
+/// and odd two.
 ///
 /// # Safety
 /// `rows ≥ 1`, `groups ≥ 1`; `src` is valid for reading `2 * rows` pointers, each valid for
@@ -302,16 +303,27 @@ unsafe fn copy_rows(src: *const *const u32, rows: usize, d: *mut u32, groups: us
             "1:",
             "ldm r12!, {{r8, r9}}",
             "ldr r11, [sp, #8]",
+            // the count's low two bits: one group, then two
             "lsrs r11, r11, #1",
             "bcc 3f",
-            // an odd count: one group first
             "ldrd r0, r1, [r8], #8",
             "ldrd r4, r5, [r9], #8",
             "stm r10!, {{r0, r1, r4, r5}}",
             "3:",
-            // Z still from `lsrs` (nothing since sets flags): no pair of groups left
+            "lsrs r11, r11, #1",
+            "bcc 5f",
+            "ldm r8!, {{r0-r3}}",
+            "ldm r9!, {{r4-r7}}",
+            "stm r10!, {{r0, r1, r4, r5}}",
+            "stm r10!, {{r2, r3, r6, r7}}",
+            "5:",
+            // Z from the last `lsrs`: no four groups left
             "beq 4f",
             "2:",
+            "ldm r8!, {{r0-r3}}",
+            "ldm r9!, {{r4-r7}}",
+            "stm r10!, {{r0, r1, r4, r5}}",
+            "stm r10!, {{r2, r3, r6, r7}}",
             "ldm r8!, {{r0-r3}}",
             "ldm r9!, {{r4-r7}}",
             "stm r10!, {{r0, r1, r4, r5}}",
