@@ -5,7 +5,7 @@
 
 mod runtime_oracle;
 
-use edgecnn::format::pack::{pack, PackKind};
+use edgecnn::format::pack::{pack, PackKind, PackQuant};
 use edgecnn::kernels::{
     self, reference, Clamp, ConvParams, FcParams, I32s, In, Isa, Out, Packed, Rescale, Shape,
     Window,
@@ -20,7 +20,14 @@ fn isas() -> Vec<Isa> {
 /// The x86-64 VNNI pack of a dense conv's weights, as the compiler makes it
 /// (`--pack x86-vnni`).
 fn vnni_pack(p: &ConvParams<'_>, oc: usize) -> Vec<u8> {
-    pack(PackKind::X86Vnni, p.weights, oc, p.weights.len() / oc).unwrap()
+    pack(
+        PackKind::X86Vnni,
+        p.weights,
+        oc,
+        p.weights.len() / oc,
+        &PackQuant::default(),
+    )
+    .unwrap()
 }
 
 /// `p` with its weights also in `bytes`, a [`vnni_pack`], as a plan with that pack hands

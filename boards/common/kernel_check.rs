@@ -8,7 +8,7 @@
 //! x86-64 and aarch64); this runs on every QEMU Cortex-M boot. No allocation: the buffers
 //! are fixed-size arrays on the stack, after the golden run's stack was measured.
 
-use edgecnn::format::pack::{pack_into, packed_len, PackKind};
+use edgecnn::format::pack::{pack_into, packed_len, PackKind, PackQuant};
 use edgecnn::kernels::{
     self, reference, AddParams, Clamp, ConvParams, FcParams, I32s, In, Isa, Operand, Out, Packed,
     Rescale, Shape, Window,
@@ -252,7 +252,18 @@ pub fn check(cases: u32) -> Checked {
         let kind = PackKind::CortexMDsp;
         if let Some(len) = packed_len(kind, oc, taps).filter(|&l| g == 1 && l <= MAX_PACK) {
             let bytes = &mut pack.0[..len];
-            let pk = pack_into(kind, &w[..nw], oc, taps, bytes)
+            let word = |b: &[u8], i: usize| i32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
+            let bias: [i32; MAX_OC] = core::array::from_fn(|o| word(&rq.bias, o));
+            let mult: [i32; MAX_OC] = core::array::from_fn(|o| word(&rq.mult, o));
+            let per = if rq.per_channel { oc } else { 1 };
+            let quant = PackQuant {
+                bias: &bias[..oc],
+                multiplier: &mult[..per],
+                shift: &rq.shift[..per],
+                input_zero_point: xzp,
+                output_zero_point: yzp,
+            };
+            let pk = pack_into(kind, &w[..nw], oc, taps, &quant, bytes)
                 .and_then(|()| Packed::new(kind, &pack.0[..len], oc, taps));
             match pk {
                 Some(pk) => {

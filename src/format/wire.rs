@@ -398,8 +398,20 @@ mod encode {
             if c.groups != 1 || oc == 0 || !c.weights.len().is_multiple_of(oc) {
                 continue;
             }
+            let zp = |id: Option<&u16>| {
+                id.and_then(|&t| m.tensors.get(usize::from(t)))
+                    .map_or(0, |t| t.zero_point)
+            };
+            let quant = packing::PackQuant {
+                bias: &c.bias,
+                multiplier: &c.requant.multiplier,
+                shift: &c.requant.shift,
+                input_zero_point: zp(s.inputs.first()),
+                output_zero_point: zp(Some(&s.output)),
+            };
+            let k = c.weights.len() / oc;
             for &kind in &kinds {
-                if let Some(b) = packing::pack(kind, &c.weights, oc, c.weights.len() / oc) {
+                if let Some(b) = packing::pack(kind, &c.weights, oc, k, &quant) {
                     pack_recs.push((i as u16, kind, d.push_aligned(&b, PACK_ALIGN)));
                 }
             }

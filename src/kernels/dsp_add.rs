@@ -233,7 +233,11 @@ unsafe fn add_all(
     if len == 0 {
         return;
     }
-    let (a, b, y) = (a.wrapping_add(done), b.wrapping_add(done), y.wrapping_add(done));
+    let (a, b, y) = (
+        a.wrapping_add(done),
+        b.wrapping_add(done),
+        y.wrapping_add(done),
+    );
     let tb = tables.wrapping_add(256);
     if st.clamp == Clamp::NONE {
         // SAFETY: by the caller's contract: reads `len` bytes from `a` and `b` (post-indexed

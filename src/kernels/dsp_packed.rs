@@ -3,33 +3,37 @@
 //! small GEMM of 2 output pixels × 2 output channels per step, `SMLAD` in a hand-scheduled
 //! loop.
 //!
-//! For each pair of output pixels (consecutive in NHWC order, across rows), every window
-//! is gathered once in the weights' tap order, the padding holding the input zero point
-//! ([`Job::gather`]), or read straight from the input when it lies inside it, and widened
-//! into a patch of raw i16 pairs in `SXTB16` order: for taps `t0..t3` of a group of 4, word
-//! A = `(t0, t2)` and word B = `(t1, t3)`, pixel 0's A and B then pixel 1's (4 words a
-//! group; [`widen_words`], 5 instructions per group and pixel). Every pair of output
-//! channels then runs over the patch, the pack holding each group's weights in the same
-//! order (channel 0's A and B words, then channel 1's): per group one `LDM` of the 4
-//! weight words, one `LDM` of the 4 patch words and 8 `SMLAD`s, 10 instructions for 16
-//! multiply-accumulates, all 14 usable registers taken (4 weights, 4 patch words, 4
-//! accumulators, 2 pointers), so the loop has no counter: it is unrolled by 36 groups,
-//! entered part-way to run the remainder first (each group is 40 bytes of code), and ends
-//! when the patch pointer reaches its end, kept on the stack ([`pairs`]). The DSP GEMM
-//! without a pack ([`super::dsp_gemm`]) takes 13 instructions for the same 16.
+//! For each pair of output pixels (consecutive in NHWC order, across rows) a patch of raw
+//! i16 pairs in `SXTB16` order is made: for taps `t0..t3` of a group of 4, word A =
+//! `(t0, t2)` and word B = `(t1, t3)`, pixel 0's A and B then pixel 1's (4 words a group).
+//! It is copied from input rows widened once ([`Rows`], when the input has a multiple of 4
+//! channels), read from a bordered copy of the input (a one-channel 3×3 stem, [`Stem`]),
+//! or else each window gathered ([`Job::gather`], the padding holding the input zero point)
+//! and widened ([`widen_words`]). Every pair of output channels then runs over the patch as
+//! one stream of the pack ([`pairs`]): the pair's two starting values, then per group one
+//! `LDM` of the 4 weight words (channel 0's A and B words, then channel 1's), one `LDM` of
+//! the 4 patch words and 8 `SMLAD`s, 10 instructions for 16 multiply-accumulates, all 14
+//! usable registers taken (4 weights, 4 patch words, 4 accumulators, 2 pointers), so the
+//! loop has no counter: it is unrolled by 36 groups, entered part-way to run the remainder
+//! first (each group is 40 bytes of code), and ends when the patch pointer reaches its end,
+//! kept on the stack; then the pair's requantisation constants, read by the same pointer.
+//! The DSP GEMM without a pack ([`super::dsp_gemm`]) takes 13 instructions for the same 16.
 //!
-//! The input zero point is not subtracted from the patch: the sums are `Σ w · x`, and the
-//! channel's constant bias takes `−zp · Σ w` (the pack carries `Σ w`), which adds the same
-//! as subtracting `zp` from every tap, padding included (a padded tap holds `zp`, so it adds
-//! `w · zp − w · zp = 0`, as the reference's skipped tap does). Taps past `k` that pad the
-//! last group have weight 0 in the pack. The sums are then requantised as the reference
-//! does, by one `SMLAL` and one `ASR` ([`Rq`], [`FoldedRequant`]) when the channel's
-//! constants allow it, else in plain code from the reference's sums, which are exactly
-//! `Σ w · x − zp · Σ w` (below 2^25 in magnitude, so no wrapping on either side).
+//! Exact: the input zero point is not subtracted from the patch. The sums start at the
+//! pack's `bias − zp · Σ w` and add `Σ w · x`, which is the reference's `Σ w · (x − zp) +
+//! bias` modulo 2^32, the padding included (a padded tap holds `zp`, so it adds
+//! `w · zp`, which the start value took off, as the reference's skipped tap adds
+//! nothing), and the reference's sums wrap too (`SMLAD` wraps, setting only the sticky Q
+//! flag); taps past `k` that pad the last group have weight 0 in the pack. Those sums are
+//! then requantised by one `SMMLA` and one `ASR` with the pack's constants, exact for every
+//! i32 sum when the shift is in `33..=54` ([`AddOutRequant`](crate::format::math::AddOutRequant),
+//! whose tests check it at the rounding ties), and saturated to int8, then clamped; convs
+//! with another shift, or an odd channel count, requantise them in plain code
+//! ([`exact`]).
 //!
-//! Stack: the 2 windows and the patch (`2 + 8` bytes per tap of [`MAX_TAPS`], 5.6 KiB, left
-//! uninitialised but for what each call uses), the first 128 channels' requantisation
-//! (2 KiB) and 16 channel pairs' accumulators (256 bytes).
+//! Stack: the patch (8 bytes per tap of [`MAX_TAPS`], left uninitialised but for what each
+//! call uses), the rows cache (8 KiB) or the bordered image (2 KiB), the 2 windows of the
+//! gathered path (1.1 KiB) and 16 channel pairs' accumulators (256 bytes).
 #![allow(unsafe_code)]
 
 use core::arch::asm;
@@ -38,8 +42,9 @@ use core::mem::MaybeUninit;
 use super::dsp_rows::{Rows, ROW_WORDS};
 use super::dsp_stem::{Stem, IMAGE_BYTES};
 use super::gemm::{self, Job};
-use super::{Clamp, ConvParams, FcParams, I32s, In, KernelError, Out, Packed};
-use crate::format::math::{FoldedRequant, Requantizer, FOLDED_ACC_LIMIT};
+use super::{Clamp, ConvParams, FcParams, In, KernelError, Out, Packed};
+use crate::format::math::Requantizer;
+use crate::format::pack::dsp_pair_bytes;
 
 /// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels, so that every
 /// sum, raw or zero-point-subtracted, stays below [`FOLDED_ACC_LIMIT`].
@@ -59,20 +64,16 @@ const GROUP_CODE: usize = 40;
 /// Channel pairs per [`pairs`] call (their accumulators are on the stack).
 const PAIRS: usize = 16;
 
-/// Channels whose requantisation [`pixels`] works out once per call.
-const PRECOMPUTED: usize = 128;
-
-/// The conv's pack and weight sums when this kernel takes it: dense, `5 ..=`
-/// [`MAX_TAPS`] taps (at least 2 groups: [`pairs`] runs the first group before its loop),
-/// and a [`Packed::CortexMDsp`] of exactly the conv's size.
-fn pack<'a>(p: &ConvParams<'a>, ic: usize, oc: usize) -> Option<(&'a [u8], I32s<'a>)> {
+/// The conv's pack when this kernel takes it: dense, `5 ..=` [`MAX_TAPS`] taps (at least
+/// 2 groups: [`pairs`] runs the first group before its loop), and a
+/// [`Packed::CortexMDsp`] of exactly the conv's size.
+fn pack<'a>(p: &ConvParams<'a>, ic: usize, oc: usize) -> Option<&'a [u8]> {
     let k = gemm::dense_taps(p, ic).filter(|k| (5..=MAX_TAPS).contains(k))?;
     match p.packed {
-        Some(Packed::CortexMDsp { pairs, sums })
-            if Some(pairs.len()) == oc.div_ceil(2).checked_mul(16 * k.div_ceil(4))
-                && sums.len() == oc =>
+        Some(Packed::CortexMDsp { pairs })
+            if Some(pairs.len()) == oc.div_ceil(2).checked_mul(dsp_pair_bytes(k)?) =>
         {
-            Some((pairs, sums))
+            Some(pairs)
         }
         _ => None,
     }
@@ -101,26 +102,18 @@ pub(super) fn conv2d(
     let Some(job) = Job::new(&x, &y, p)? else {
         return Ok(());
     };
-    let Some((packed, sums)) = pack(p, job.ic, job.oc) else {
+    let Some(packed) = pack(p, job.ic, job.oc) else {
         return Err(KernelError);
     };
     let fc = p.fc();
-    let w = Weights { packed, sums };
     gemm::in_bands(&job, y, threads, |out, pix0| {
-        pixels(&job, &fc, w, out, pix0)
+        pixels(&job, &fc, packed, out, pix0)
     });
     Ok(())
 }
 
-/// A conv's pack: the i16 pairs and each channel's `Σ w`.
-#[derive(Clone, Copy)]
-struct Weights<'a> {
-    packed: &'a [u8],
-    sums: I32s<'a>,
-}
-
 /// The output pixels `pix0 ..` that `out` holds (whole pixels of `oc` channels).
-fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0: usize) {
+fn pixels(job: &Job<'_>, fc: &FcParams<'_>, packed: &[u8], out: &mut [i8], pix0: usize) {
     let (k, oc, zp) = (job.k, job.oc.max(1), job.zp);
     let groups = k.div_ceil(4);
     if !(2..=MAX_GROUPS).contains(&groups) {
@@ -150,14 +143,17 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
     let mut windows = windows
         .each_mut()
         .map(|w| zeroed_prefix(w, if gathered { 4 * groups } else { 0 }));
-    let mut rq = [const { MaybeUninit::<Rq>::uninit() }; PRECOMPUTED];
-    let (rq, fast) = Rq::all(fc, w.sums, oc, zp, job.out_zp, &mut rq);
+    // Requantised in the loop (the pack's SMMLA constants) when every channel's shift is in
+    // their range and each pair's two bytes are outputs (even `oc`).
+    let fast = oc.is_multiple_of(2) && (0..oc).all(|o| (33..=54).contains(&fc.rescale.at(o).1));
     let mut acc = [[0i32; 4]; PAIRS];
     let mut spill = [0i8; 2 * PAIRS];
     // Where `pairs` enters its 36-group loop body so that it runs the `groups - 1` groups
     // after the first: the remainder first, then whole bodies.
     let entry = (UNROLL - (groups - 1) % UNROLL) % UNROLL * GROUP_CODE;
-    let pair_bytes = 16 * groups;
+    let Some(pair_bytes) = dsp_pair_bytes(k) else {
+        return;
+    };
     let all_pairs = oc.div_ceil(2);
     let mut b = 0;
     while b < n {
@@ -192,7 +188,7 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
         let mut p0 = 0;
         while p0 < all_pairs {
             let count = (all_pairs - p0).min(PAIRS);
-            let Some(wp) = w.packed.get(p0 * pair_bytes..(p0 + count) * pair_bytes) else {
+            let Some(wp) = packed.get(p0 * pair_bytes..(p0 + count) * pair_bytes) else {
                 return;
             };
             // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written by
@@ -201,12 +197,9 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
             // `UNROLL * GROUP_CODE`, a whole number of groups.
             let o0 = 2 * p0;
             let nch = (oc - o0).min(2 * count);
-            // Requantised in the loop when every channel takes the fast form and each
-            // pair's two bytes are outputs (even `oc`); the second pixel's bytes go to
-            // `spill` past the last pixel.
-            let fused = (fast && oc.is_multiple_of(2))
+            // The second pixel's bytes go to `spill` past the last pixel.
+            let fused = fast
                 .then(|| {
-                    let recs = rq.get(o0..o0 + nch)?;
                     let at0 = b * oc + o0;
                     let at1 = (b + 1) * oc + o0;
                     let (head, tail) = out.split_at_mut_checked(at1.min(out.len()))?;
@@ -216,7 +209,6 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
                         _ => spill.as_mut_ptr(),
                     };
                     Some(Then::Requant {
-                        recs: recs.as_ptr(),
                         out0,
                         out1,
                         clamp: fc.clamp,
@@ -226,9 +218,8 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
             // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written above;
             // `wp` holds `count` pairs of `16 * groups` bytes, word-aligned
             // (`Packed::new`); `entry` is below `UNROLL * GROUP_CODE`, a whole number of
-            // groups; `acc` has room for `count ≤ PAIRS` pairs; with `fused`, `recs` holds
-            // `nch = 2 * count` records and each output pointer `nch` bytes (`spill` has
-            // `2 * PAIRS`).
+            // groups; `acc` has room for `count ≤ PAIRS` pairs; with `fused`, each output
+            // pointer has `nch = 2 * count` bytes (`spill` has `2 * PAIRS`).
             let then = fused.unwrap_or(Then::Store(acc.as_mut_ptr().cast()));
             unsafe { pairs(patch.as_ptr().cast(), groups, entry, wp, then) };
             if fused.is_some() {
@@ -240,10 +231,7 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, w: Weights<'_>, out: &mut [i8], pix0
                 let Some(dst) = out.get_mut(at..at + nch) else {
                     continue;
                 };
-                match rq.get(o0..o0 + nch) {
-                    Some(recs) if fast => requant(&acc, j, recs, dst, fc.clamp),
-                    _ => exact(&acc, j, o0, dst, fc, w.sums, zp, job.out_zp),
-                }
+                exact(&acc, j, o0, dst, fc, job.out_zp);
             }
             p0 += count;
         }
@@ -444,16 +432,18 @@ macro_rules! pairs_asm {
             "str r10, [sp, #32]\n",
             "1:\n",
             "ldr lr, [sp, #8]\n",
-            // the first group sets the accumulators
+            // the pair's starting values, which the first group adds to (pixel 1's from
+            // them before pixel 0's overwrite them)
+            "ldm r12!, {{r8, r9}}\n",
             "ldm r12!, {{r0-r3}}\n",
             "ldm lr!, {{r4-r7}}\n",
-            "smuad r8, r4, r0\n",
+            "smlad r10, r6, r0, r8\n",
+            "smlad r11, r6, r2, r9\n",
+            "smlad r8, r4, r0, r8\n",
+            "smlad r9, r4, r2, r9\n",
             "smlad r8, r5, r1, r8\n",
-            "smuad r9, r4, r2\n",
             "smlad r9, r5, r3, r9\n",
-            "smuad r10, r6, r0\n",
             "smlad r10, r7, r1, r10\n",
-            "smuad r11, r6, r2\n",
             "smlad r11, r7, r3, r11\n",
             "ldr r0, [sp, #4]\n",
             "bx r0\n",
@@ -509,41 +499,37 @@ macro_rules! pairs_asm {
     };
 }
 
-/// [`pairs_asm`]'s plain epilogue: the 4 sums to the accumulators (`STM`).
+/// [`pairs_asm`]'s plain epilogue: the 4 sums to the accumulators (`STM`), the pair's
+/// requantisation constants skipped.
 macro_rules! store_sums {
     () => {
-        "ldr r1, [sp, #12]\nstm r1!, {{r8-r11}}\nstr r1, [sp, #12]\n"
+        "ldr r1, [sp, #12]\nstm r1!, {{r8-r11}}\nstr r1, [sp, #12]\nadd r12, r12, #24\n"
     };
 }
 
-/// [`pairs_asm`]'s requantising epilogue: per channel one `LDM` of its [`Rq`] (and an
-/// `LDRD` of its constant again), then per pixel `SMLAL`, `ASR`, `SSAT`; each pixel's two
-/// bytes joined (`BFI`), clamped (`$clamp`, on `r6` and `r7`, scratch `r0`, `r1`) and
-/// stored (`STRH`) through its output pointer. 26 instructions for 4 outputs, plus the
-/// clamp's.
+/// [`pairs_asm`]'s requantising epilogue: one `LDM` of the pair's constants from the
+/// stream (`m`, `c`, `sh` of each channel), per output `SMMLA` (`c + hi(v · m)`), `ASR`,
+/// `SSAT`; each pixel's two bytes joined (`BFI`), clamped (`$clamp`, on `r6` and `r7`,
+/// scratch `r0`, `r1`) and stored (`STRH`) through its output pointer: 21 instructions
+/// for 4 outputs, plus the clamp's.
 macro_rules! requant_sums {
     ($clamp:expr) => {
         concat!(
-            "ldr lr, [sp, #12]\n",
-            "ldm lr!, {{r0-r3}}\n",
-            "ldrd r4, r5, [lr, #-16]\n",
-            "smlal r0, r1, r8, r2\n",
-            "smlal r4, r5, r10, r2\n",
-            "asr r1, r1, r3\n",
-            "asr r5, r5, r3\n",
-            "ssat r6, #8, r1\n",
-            "ssat r7, #8, r5\n",
-            "ldm lr!, {{r0-r3}}\n",
-            "ldrd r4, r5, [lr, #-16]\n",
-            "smlal r0, r1, r9, r2\n",
-            "smlal r4, r5, r11, r2\n",
-            "str lr, [sp, #12]\n",
-            "asr r1, r1, r3\n",
-            "asr r5, r5, r3\n",
-            "ssat r1, #8, r1\n",
-            "ssat r5, #8, r5\n",
-            "bfi r6, r1, #8, #8\n",
-            "bfi r7, r5, #8, #8\n",
+            "ldm r12!, {{r0-r5}}\n",
+            "smmla r6, r8, r0, r1\n",
+            "smmla r7, r10, r0, r1\n",
+            "smmla r8, r9, r3, r4\n",
+            "smmla r10, r11, r3, r4\n",
+            "asr r6, r6, r2\n",
+            "asr r7, r7, r2\n",
+            "asr r8, r8, r5\n",
+            "asr r10, r10, r5\n",
+            "ssat r6, #8, r6\n",
+            "ssat r7, #8, r7\n",
+            "ssat r8, #8, r8\n",
+            "ssat r10, #8, r10\n",
+            "bfi r6, r8, #8, #8\n",
+            "bfi r7, r10, #8, #8\n",
             $clamp,
             "ldr r0, [sp, #20]\n",
             "strh r6, [r0], #2\n",
@@ -575,27 +561,26 @@ macro_rules! clamp_hi {
 enum Then {
     /// Store them, pixel 0's two channels then pixel 1's, 4 words a pair from this pointer.
     Store(*mut i32),
-    /// Requantise them by the pairs' [`Rq`]s (2 a pair, from `recs`) and store the bytes,
-    /// 2 a pair, through `out0` (pixel 0) and `out1` (pixel 1), clamped by `clamp`.
+    /// Requantise them by the pack's constants and store the bytes, 2 a pair, through
+    /// `out0` (pixel 0) and `out1` (pixel 1), clamped by `clamp`.
     Requant {
-        recs: *const Rq,
         out0: *mut i8,
         out1: *mut i8,
         clamp: Clamp,
     },
 }
 
-/// For each channel pair in `w` (`16 * groups` bytes each) in turn, its 4 sums over the
-/// patch, `Σ_{g < groups} Σ_{t < 4} w_{2c + i}[4g + t] · x_j[4g + t]` (i32 wrapping; `x_j`
-/// the i16 values of pixel `j` in `patch`, `i` the channel of pair `c`), stored or
-/// requantised as `then` says.
+/// For each channel pair in `w` (the pack's pairs: [`dsp_pair_bytes`] each) in turn, its 4
+/// sums over the patch, `b_{2c + i} + Σ_{g < groups} Σ_{t < 4} w_{2c + i}[4g + t] · x_j[4g +
+/// t]` (i32 wrapping; `b` the pack's starting values, `x_j` the i16 values of pixel `j` in
+/// `patch`, `i` the channel of pair `c`), stored or requantised as `then` says.
 ///
 /// # Safety
 /// `2 ≤ groups ≤ MAX_GROUPS`; `entry` is `(UNROLL - (groups - 1) % UNROLL) % UNROLL *
 /// GROUP_CODE`; `patch` is valid for reading `4 * groups` words; `w` is word-aligned, not
-/// empty and a whole number of `16 * groups`-byte pairs; for [`Then::Store`] the pointer is
-/// valid for writing 4 words per pair of `w`; for [`Then::Requant`] `recs` for reading 2
-/// records per pair and `out0`, `out1` each for writing 2 bytes per pair.
+/// empty and a whole number of `32 + 16 * groups`-byte pairs; for [`Then::Store`] the
+/// pointer is valid for writing 4 words per pair of `w`; for [`Then::Requant`] `out0` and
+/// `out1` each for writing 2 bytes per pair.
 #[inline(always)]
 unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: Then) {
     let patch_end = patch.wrapping_add(4 * groups);
@@ -603,12 +588,7 @@ unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: 
     let bytes = |v: i8| (v as u8 as u32) * 0x0101_0101;
     let (r3, out0, out1, clamp) = match then {
         Then::Store(acc) => (acc as usize, 0, 0, Clamp::NONE),
-        Then::Requant {
-            recs,
-            out0,
-            out1,
-            clamp,
-        } => (recs as usize, out0 as usize, out1 as usize, clamp),
+        Then::Requant { out0, out1, clamp } => (0, out0 as usize, out1 as usize, clamp),
     };
     let (lo, hi) = (bytes(clamp.min), bytes(clamp.max));
     // SAFETY (all four): reads `4 * groups` words from `patch` per pair (`LDM`, aligned:
@@ -651,194 +631,11 @@ unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: 
     }
 }
 
-/// One output channel's requantisation in the fast form [`requant`] reads (16 bytes, in
-/// this order, one `LDM`): the output of a raw sum `acc = Σ w · x` is
-/// `clamp(sat8(hi(acc · m + c) >> sh))`, `hi` the upper word of the i64 sum, `c` folding
-/// the bias, `−zp · Σ w`, the rounding and the output zero point ([`FoldedRequant`]).
-#[derive(Clone, Copy, Default)]
-#[repr(C)]
-struct Rq {
-    c_lo: u32,
-    c_hi: i32,
-    m: i32,
-    sh: u32,
-}
-
-impl Rq {
-    /// Channel `o`'s fast form for input zero point `zp` and output zero point `out_zp`,
-    /// `None` when its constants are outside the range where it is exact.
-    ///
-    /// Exact: the reference's sum `a = Σ w · (x − zp)` is below 2^25 in magnitude (at most
-    /// [`MAX_TAPS`] taps of `|x − zp| ≤ 255` times `|w| ≤ 128`), and so is the raw sum
-    /// `Σ w · x` (`|x| ≤ 128`). With `|bias| < 2^31 − 2^25` the reference's `a + bias` does
-    /// not wrap; the raw sum plus `bias − zp · Σ w` is that same integer; so when the folded
-    /// bias is inside [`FoldedRequant`]'s range, its form over the raw sum gives the
-    /// reference's value.
-    fn new(fc: &FcParams<'_>, sums: I32s<'_>, o: usize, zp: i8, out_zp: i8) -> Option<Self> {
-        let (m, s) = fc.rescale.at(o);
-        let bias = fc.bias.get(o).unwrap_or(0);
-        if bias.unsigned_abs() >= (1 << 31) - FOLDED_ACC_LIMIT as u32 {
-            return None;
-        }
-        let folded = i64::from(bias) - i64::from(zp) * i64::from(sums.get(o)?);
-        let f = FoldedRequant::new(i32::try_from(folded).ok()?, m, s, out_zp)?;
-        Some(Self {
-            c_lo: f.c as u32,
-            c_hi: (f.c >> 32) as i32,
-            m: f.m,
-            sh: f.sh,
-        })
-    }
-
-    /// The first `oc` channels' (at most [`PRECOMPUTED`]) fast forms written into `buf`,
-    /// and whether all `oc` take it (else [`exact`] requantises).
-    fn all<'b>(
-        fc: &FcParams<'_>,
-        sums: I32s<'_>,
-        oc: usize,
-        zp: i8,
-        out_zp: i8,
-        buf: &'b mut [MaybeUninit<Rq>; PRECOMPUTED],
-    ) -> (&'b [Rq], bool) {
-        let mut fast = oc <= PRECOMPUTED;
-        let n = oc.min(PRECOMPUTED);
-        for (o, r) in buf.iter_mut().enumerate().take(n) {
-            let v = Self::new(fc, sums, o, zp, out_zp);
-            fast &= v.is_some();
-            r.write(v.unwrap_or_default());
-        }
-        // SAFETY: the first `n ≤ PRECOMPUTED` entries were written just above.
-        let recs = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<Rq>(), n) };
-        (recs, fast)
-    }
-
-    /// The output for raw sum `acc` (what [`requant`]'s loop computes).
-    fn apply(&self, acc: i32, clamp: Clamp) -> i8 {
-        let f = FoldedRequant {
-            c: (i64::from(self.c_hi) << 32) | i64::from(self.c_lo),
-            m: self.m,
-            sh: self.sh,
-        };
-        clamp.apply(f.apply(acc).clamp(-128, 127))
-    }
-}
-
-/// [`requant`]'s loop over channel pairs, `$clamp` the clamp of `r1` (scratch `r0`).
-macro_rules! requant_loop {
-    ($clamp:expr) => {
-        concat!(
-            "2:\n",
-            "ldr {a}, [{accp}], #4\n",
-            "ldm {recs}!, {{r0, r1, r2, r3}}\n",
-            "smlal r0, r1, {a}, r2\n",
-            "asr r1, r1, r3\n",
-            "ssat r1, #8, r1\n",
-            $clamp,
-            "strb r1, [{dst}], #1\n",
-            "ldr {a}, [{accp}], #12\n",
-            "ldm {recs}!, {{r0, r1, r2, r3}}\n",
-            "smlal r0, r1, {a}, r2\n",
-            "asr r1, r1, r3\n",
-            "ssat r1, #8, r1\n",
-            $clamp,
-            "strb r1, [{dst}], #1\n",
-            "subs {n}, {n}, #1\n",
-            "bne 2b\n",
-        )
-    };
-}
-
-/// Pixel `j`'s sums of the channel pairs in `acc` (channel `2c + i` at `acc[c][2j + i]`)
-/// requantised by the channels' [`Rq`] into `dst` (one byte a channel, `dst.len()` at most
-/// `recs.len()` and `2 * PAIRS`): two channels a loop turn of `LDR`, `LDM`, `SMLAL`, `ASR`,
-/// `SSAT`, `STRB` each, and with a clamp `SSUB8`/`SEL` for each bound it has (`SSUB8` sets
-/// the GE flag of each byte lane of `v − bound`, `SEL` then picks per lane: the maximum
-/// with the lower bound, the minimum with the upper); an odd last channel in plain code.
-#[inline(always)]
-fn requant(acc: &[[i32; 4]; PAIRS], j: usize, recs: &[Rq], dst: &mut [i8], clamp: Clamp) {
-    let n = dst.len().min(recs.len()).min(2 * PAIRS);
-    if j >= 2 {
-        return;
-    }
-    let twos = n / 2;
-    if twos > 0 {
-        let accp = acc.as_ptr().cast::<i32>().wrapping_add(2 * j);
-        let (lo, hi) = (
-            (clamp.min as u8 as u32) * 0x0101_0101,
-            (clamp.max as u8 as u32) * 0x0101_0101,
-        );
-        // SAFETY (all three): reads `2 * twos` records from `recs` (`LDM`, 16 bytes each)
-        // and `acc[c][2j]`, `acc[c][2j + 1]` for `c < twos` (`LDR`, from `accp` at
-        // `acc[0][2j]`, stepping 4 then 12 bytes), writes `2 * twos` bytes to `dst`: all
-        // within the slices (`2 * twos ≤ n`, each length's minimum). `twos ≥ 1`. Only the
-        // named registers and the flags are written.
-        match (clamp.min > i8::MIN, clamp.max < i8::MAX) {
-            (false, false) => unsafe {
-                asm!(
-                    requant_loop!(""),
-                    recs = inout(reg) recs.as_ptr() => _,
-                    accp = inout(reg) accp => _,
-                    dst = inout(reg) dst.as_mut_ptr() => _,
-                    n = inout(reg) twos => _,
-                    a = out(reg) _,
-                    out("r0") _,
-                    out("r1") _,
-                    out("r2") _,
-                    out("r3") _,
-                    options(nostack),
-                );
-            },
-            (true, false) => unsafe {
-                asm!(
-                    requant_loop!("ssub8 r0, r1, {lo}\nsel r1, r1, {lo}\n"),
-                    recs = inout(reg) recs.as_ptr() => _,
-                    accp = inout(reg) accp => _,
-                    dst = inout(reg) dst.as_mut_ptr() => _,
-                    n = inout(reg) twos => _,
-                    a = out(reg) _,
-                    lo = in(reg) lo,
-                    out("r0") _,
-                    out("r1") _,
-                    out("r2") _,
-                    out("r3") _,
-                    options(nostack),
-                );
-            },
-            _ => unsafe {
-                asm!(
-                    requant_loop!(
-                        "ssub8 r0, r1, {lo}\nsel r1, r1, {lo}\nssub8 r0, r1, {hi}\nsel r1, {hi}, r1\n"
-                    ),
-                    recs = inout(reg) recs.as_ptr() => _,
-                    accp = inout(reg) accp => _,
-                    dst = inout(reg) dst.as_mut_ptr() => _,
-                    n = inout(reg) twos => _,
-                    a = out(reg) _,
-                    lo = in(reg) lo,
-                    hi = in(reg) hi,
-                    out("r0") _,
-                    out("r1") _,
-                    out("r2") _,
-                    out("r3") _,
-                    options(nostack),
-                );
-            },
-        }
-    }
-    if n % 2 == 1 {
-        let c = n - 1;
-        let v = acc.get(c / 2).map_or(0, |a| a[2 * j]);
-        if let (Some(r), Some(d)) = (recs.get(c), dst.get_mut(c)) {
-            *d = r.apply(v, clamp);
-        }
-    }
-}
-
-/// Pixel `j`'s outputs of channels `o0 .. o0 + dst.len()` from their raw sums in `acc`,
-/// requantised as the reference does from its sums (`Σ w · x − zp · Σ w`, exactly the
-/// reference's `Σ w · (x − zp)`: both sides are below 2^25, so the wrapping arithmetic is
-/// exact): the path for channels outside [`Rq`]'s range.
-#[allow(clippy::too_many_arguments)]
+/// Pixel `j`'s outputs of channels `o0 .. o0 + dst.len()` from their sums in `acc` (channel
+/// `o0 + 2c + i` at `acc[c][2j + i]`), which the pack started at the bias minus the zero
+/// point's share, so they are the reference's sums plus the bias, wrapping as the
+/// reference's: requantised as the reference does (the path for convs whose shifts are
+/// outside the pack's `SMMLA` constants, or with an odd channel count).
 #[inline(never)]
 fn exact(
     acc: &[[i32; 4]; PAIRS],
@@ -846,20 +643,14 @@ fn exact(
     o0: usize,
     dst: &mut [i8],
     fc: &FcParams<'_>,
-    sums: I32s<'_>,
-    zp: i8,
     out_zp: i8,
 ) {
     for (i, d) in dst.iter_mut().enumerate() {
-        let o = o0 + i;
-        let Some(raw) = acc.get(i / 2).map(|a| a[2 * j + i % 2]) else {
+        let Some(&v) = acc.get(i / 2).and_then(|a| a.get(2 * j + i % 2)) else {
             continue;
         };
-        let sum = sums.get(o).unwrap_or(0);
-        let a = raw.wrapping_sub(i32::from(zp).wrapping_mul(sum));
-        let (m, s) = fc.rescale.at(o);
-        let bias = fc.bias.get(o).unwrap_or(0);
-        let v = Requantizer::new(m, s).apply(a.wrapping_add(bias));
-        *d = fc.clamp.apply(v.saturating_add(i32::from(out_zp)));
+        let (m, s) = fc.rescale.at(o0 + i);
+        let q = Requantizer::new(m, s).apply(v);
+        *d = fc.clamp.apply(q.saturating_add(i32::from(out_zp)));
     }
 }

@@ -337,43 +337,39 @@ pub enum Packed<'a> {
     /// [`PackKind::CortexMDsp`](crate::format::pack::PackKind::CortexMDsp), for the
     /// Cortex-M DSP GEMM.
     CortexMDsp {
-        /// `[⌈oc / 2⌉][⌈k / 4⌉][2][2]` words of two i16 weights, 0 past the taps and
-        /// channels; word-aligned (a pack that is not is not made: see [`Packed::new`]).
+        /// `⌈oc / 2⌉` channel pairs of [`dsp_pair_bytes`] each (their sums' starting
+        /// values, weights as i16 and requantisation constants); word-aligned (a pack that
+        /// is not is not made: see [`Packed::new`]).
+        ///
+        /// [`dsp_pair_bytes`]: crate::format::pack::dsp_pair_bytes
         pairs: &'a [u8],
-        /// `Σ w` of each output channel.
-        sums: I32s<'a>,
     },
 }
 
 impl<'a> Packed<'a> {
     /// A pack of `kind` (its wire bytes) for a dense conv of `oc` output channels and `k`
-    /// taps per channel; `None` unless `bytes` is exactly its length.
+    /// taps per channel; `None` unless `bytes` is exactly its length (and, for the
+    /// Cortex-M DSP GEMM's, which it reads with `LDM`, word-aligned).
     pub fn new(
         kind: crate::format::pack::PackKind,
         bytes: &'a [u8],
         oc: usize,
         k: usize,
     ) -> Option<Self> {
-        use crate::format::pack::{split, PackKind};
-        let (packed, sums) = split(kind, bytes, oc, k)?;
-        let sums = I32s::new(sums)?;
+        use crate::format::pack::{packed_len, split_vnni, PackKind};
         match kind {
-            PackKind::X86Vnni => Some(Self::X86Vnni {
-                blocks: packed,
-                sums,
-            }),
-            // The DSP GEMM reads it with `LDM`, which needs word alignment (plans place
-            // packs 64-aligned from a 16-aligned blob, so this holds for every parsed plan).
-            PackKind::CortexMDsp => {
-                packed
-                    .as_ptr()
-                    .cast::<u32>()
-                    .is_aligned()
-                    .then_some(Self::CortexMDsp {
-                        pairs: packed,
-                        sums,
-                    })
+            PackKind::X86Vnni => {
+                let (blocks, sums) = split_vnni(bytes, oc, k)?;
+                Some(Self::X86Vnni {
+                    blocks,
+                    sums: I32s::new(sums)?,
+                })
             }
+            // Plans place packs 64-aligned from a 16-aligned blob: aligned in every parsed
+            // plan.
+            PackKind::CortexMDsp => (packed_len(kind, oc, k) == Some(bytes.len())
+                && bytes.as_ptr().cast::<u32>().is_aligned())
+            .then_some(Self::CortexMDsp { pairs: bytes }),
         }
     }
 }
