@@ -185,53 +185,48 @@ fn pixels(job: &Job<'_>, fc: &FcParams<'_>, packed: &[u8], out: &mut [i8], pix0:
             widen(win, patch, j);
         }
         let np = (n - b).min(2);
+        // The pair's outputs: pixel 0's `oc` bytes, then pixel 1's (to `spill` when there
+        // is no pixel 1).
+        let Some(dst) = out.get_mut(b * oc..(b + np) * oc) else {
+            return;
+        };
         let mut p0 = 0;
         while p0 < all_pairs {
             let count = (all_pairs - p0).min(PAIRS);
             let Some(wp) = packed.get(p0 * pair_bytes..(p0 + count) * pair_bytes) else {
                 return;
             };
-            // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written by
-            // `widen` above; `wp` holds `count` pairs of `16 * groups` bytes, word-aligned
-            // (`Packed::new`); `acc` has room for `count ≤ PAIRS` pairs; `entry` is below
-            // `UNROLL * GROUP_CODE`, a whole number of groups.
             let o0 = 2 * p0;
             let nch = (oc - o0).min(2 * count);
-            // The second pixel's bytes go to `spill` past the last pixel.
-            let fused = fast
-                .then(|| {
-                    let at0 = b * oc + o0;
-                    let at1 = (b + 1) * oc + o0;
-                    let (head, tail) = out.split_at_mut_checked(at1.min(out.len()))?;
-                    let out0 = head.get_mut(at0..at0 + nch)?.as_mut_ptr();
-                    let out1 = match tail.get_mut(..nch) {
-                        Some(o) if np == 2 => o.as_mut_ptr(),
-                        _ => spill.as_mut_ptr(),
-                    };
-                    Some(Then::Requant {
-                        out0,
-                        out1,
-                        clamp: fc.clamp,
-                    })
-                })
-                .flatten();
-            // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written above;
-            // `wp` holds `count` pairs of `16 * groups` bytes, word-aligned
-            // (`Packed::new`); `entry` is below `UNROLL * GROUP_CODE`, a whole number of
-            // groups; `acc` has room for `count ≤ PAIRS` pairs; with `fused`, each output
-            // pointer has `nch = 2 * count` bytes (`spill` has `2 * PAIRS`).
-            let then = fused.unwrap_or(Then::Store(acc.as_mut_ptr().cast()));
-            unsafe { pairs(patch.as_ptr().cast(), groups, entry, wp, then) };
-            if fused.is_some() {
-                p0 += count;
-                continue;
-            }
-            for j in 0..np {
-                let at = (b + j) * oc + o0;
-                let Some(dst) = out.get_mut(at..at + nch) else {
-                    continue;
+            let then = if fast {
+                let (px0, px1) = dst.split_at_mut(oc.min(dst.len()));
+                let out1 = match px1.get_mut(o0..o0 + nch) {
+                    Some(o) => o.as_mut_ptr(),
+                    None => spill.as_mut_ptr(),
                 };
-                exact(&acc, j, o0, dst, fc, job.out_zp);
+                let Some(out0) = px0.get_mut(o0..o0 + nch) else {
+                    return;
+                };
+                Then::Requant {
+                    out0: out0.as_mut_ptr(),
+                    out1,
+                    clamp: fc.clamp,
+                }
+            } else {
+                Then::Store(acc.as_mut_ptr().cast())
+            };
+            // SAFETY: `patch` holds `4 * groups` words (`groups ≥ 2`), all written above;
+            // `wp` holds `count` pairs of `32 + 16 * groups` bytes, word-aligned
+            // (`Packed::new`); `entry` is below `UNROLL * GROUP_CODE`, a whole number of
+            // groups; `acc` has room for `count ≤ PAIRS` pairs; with `fast`, each output
+            // pointer has `nch = 2 * count` bytes (`spill` has `2 * PAIRS`).
+            unsafe { pairs(patch.as_ptr().cast(), groups, entry, wp, then) };
+            if !fast {
+                for (j, px) in dst.chunks_exact_mut(oc).enumerate() {
+                    if let Some(d) = px.get_mut(o0..o0 + nch) {
+                        exact(&acc, j, o0, d, fc, job.out_zp);
+                    }
+                }
             }
             p0 += count;
         }
