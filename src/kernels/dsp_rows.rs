@@ -52,9 +52,10 @@ pub(super) struct Rows<'r> {
     recent: [Option<RowSlots>; 2],
     /// The entry of `recent` replaced next.
     older: usize,
-    /// The last pixel pair's two output rows' slots (valid while no row is loaded: loading
-    /// clears it).
-    last: Option<(RowSlots, RowSlots)>,
+    /// The last pixel pair's two output rows (valid while no row is loaded: loading clears
+    /// it), and their kernel rows' slot offsets in words (pixel 0's, pixel 1's per row).
+    last: Option<(usize, usize)>,
+    bases: [usize; 2 * MAX_KH],
     /// Whether the zero-point row is filled (on first use: a conv without vertical padding
     /// never reads it).
     zero_row: bool,
@@ -85,6 +86,7 @@ impl<'r> Rows<'r> {
             recent: [None; 2],
             older: 0,
             last: None,
+            bases: [0; 2 * MAX_KH],
             zero_row: false,
             zpp: pairs_of(job.zp),
         })
@@ -106,49 +108,55 @@ impl<'r> Rows<'r> {
         let pix1 = if second { pix + 1 } else { pix };
         let (oy0, ox0) = (pix / ow, pix % ow);
         let (oy1, ox1) = (pix1 / ow, pix1 % ow);
+        let kh = kh.min(MAX_KH);
         // The same two output rows as the last pair's (every pair of a row but its first):
         // their slots again, without looking them up.
-        let (r0, r1) = match self.last {
-            Some((a, b)) if (a.oy, b.oy) == (oy0, oy1) => (a, b),
-            _ => {
-                let e0 = self.output_row(job, oy0, None);
-                let e1 = self.output_row(job, oy1, Some(e0));
-                let (Some(a), Some(b)) = (self.recent[e0], self.recent[e1]) else {
-                    return;
-                };
-                self.last = Some((a, b));
-                (a, b)
+        if self.last != Some((oy0, oy1)) {
+            let e0 = self.output_row(job, oy0, None);
+            let e1 = self.output_row(job, oy1, Some(e0));
+            let (Some(a), Some(b)) = (self.recent[e0], self.recent[e1]) else {
+                return;
+            };
+            for (ky, pair) in self.bases.chunks_exact_mut(2).take(kh).enumerate() {
+                pair[0] = a.slot[ky] * self.slot_words;
+                pair[1] = b.slot[ky] * self.slot_words;
             }
-        };
+            self.last = Some((oy0, oy1));
+        }
         let pixel_words = job.ic / 2;
         let row_groups = kw * job.ic / 4;
         let (col0, col1) = (ox0 * sw * pixel_words, ox1 * sw * pixel_words);
-        let kh = kh.min(MAX_KH);
         // Each kernel row's two sources: a slot's start plus the pixel's column. Every slot
         // named is below `slots + 1` and a window's columns end within its slot (`ox < ow`,
         // and a slot is the padded width `(ow - 1) * sw + kw`), so these reads stay in the
-        // `(slots + 1) * slot_words ≤ ROW_WORDS` words `new` checked; checked again here.
-        let mut src = [core::ptr::null::<u32>(); 2 * MAX_KH];
-        let base = self.buf.as_ptr().cast::<u32>();
-        let mut end = 0;
-        for (ky, pair) in src.chunks_exact_mut(2).take(kh).enumerate() {
-            let (at0, at1) = (
-                r0.slot[ky] * self.slot_words + col0,
-                r1.slot[ky] * self.slot_words + col1,
-            );
-            end = end.max(at0.max(at1) + 2 * row_groups);
-            pair[0] = base.wrapping_add(at0);
-            pair[1] = base.wrapping_add(at1);
-        }
+        // `(slots + 1) * slot_words ≤ ROW_WORDS` words `new` checked; checked again here
+        // (slot starts are below `slots * slot_words`).
+        let end = self.slots * self.slot_words + col0.max(col1) + 2 * row_groups;
         if row_groups == 0 || kh == 0 || end > ROW_WORDS || patch.len() < 4 * row_groups * kh {
             return;
         }
-        // SAFETY: each of the `kh` pairs of sources is valid for reading `2 * row_groups`
-        // words (`end ≤ ROW_WORDS`, checked just above), all written: every slot a
-        // `RowSlots` names was filled by `load` (all `slot_words` of it) or is the
+        let base = self.buf.as_ptr().cast::<u32>();
+        let mut src = [MaybeUninit::<*const u32>::uninit(); 2 * MAX_KH];
+        for (d, (i, &at)) in src
+            .iter_mut()
+            .zip(self.bases.iter().enumerate())
+            .take(2 * kh)
+        {
+            d.write(base.wrapping_add(at + if i % 2 == 0 { col0 } else { col1 }));
+        }
+        // SAFETY: the first `2 * kh` entries of `src` were written just above, each valid
+        // for reading `2 * row_groups` words (`end ≤ ROW_WORDS`), all written: every slot
+        // a `RowSlots` names was filled by `load` (all `slot_words` of it) or is the
         // zero-point row, filled by `output_row` before it names it; `patch` holds the
         // `4 * row_groups * kh` words written.
-        unsafe { copy_rows(src.as_ptr(), kh, patch.as_mut_ptr().cast(), row_groups) };
+        unsafe {
+            copy_rows(
+                src.as_ptr().cast(),
+                kh,
+                patch.as_mut_ptr().cast(),
+                row_groups,
+            )
+        };
     }
 
     /// The entry of `recent` holding output row `oy`'s slots, loading its input rows first
