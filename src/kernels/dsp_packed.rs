@@ -409,7 +409,7 @@ macro_rules! group {
 /// epilogue), `r12` weights. Locals at `sp`: patch end, entry address, patch start, `r3`,
 /// weights end, `r5`, `r8`, `r9`, `r10` (36 bytes).
 macro_rules! pairs_asm {
-    ($then:expr) => {
+    ($then:expr, $back:expr) => {
         concat!(
             "push {{r6, r7}}\n",
             "sub sp, sp, #36\n",
@@ -481,9 +481,7 @@ macro_rules! pairs_asm {
             group!(),
             group!(),
             group!(),
-            "ldr r4, [sp, #0]\n",
-            "cmp lr, r4\n",
-            "bne 3b\n",
+            $back,
             $then,
             "ldr r1, [sp, #16]\n",
             "cmp r12, r1\n",
@@ -491,6 +489,14 @@ macro_rules! pairs_asm {
             "add sp, sp, #36\n",
             "pop {{r6, r7}}\n",
         )
+    };
+}
+
+/// [`pairs_asm`]'s loop back: again while the patch pointer is not at its end (for windows
+/// of more than `UNROLL + 1` groups; one pass needs none).
+macro_rules! loop_back {
+    () => {
+        "ldr r4, [sp, #0]\ncmp lr, r4\nbne 3b\n"
     };
 }
 
@@ -598,10 +604,10 @@ unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: 
     // pointer, `r6` and `r7` are restored on exit. Every other register written is an
     // operand or clobber. Flags are clobbered (no `preserves_flags`).
     macro_rules! run {
-        ($then:expr) => {
+        ($then:expr, $back:expr) => {
             unsafe {
                 asm!(
-                    pairs_asm!($then),
+                    pairs_asm!($then, $back),
                     inout("r0") patch => _,
                     inout("r1") entry => _,
                     inout("r2") patch_end => _,
@@ -618,11 +624,20 @@ unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: 
             }
         };
     }
-    match (then, clamp.min > i8::MIN, clamp.max < i8::MAX) {
-        (Then::Store(_), _, _) => run!(store_sums!()),
-        (_, false, false) => run!(requant_sums!("")),
-        (_, true, false) => run!(requant_sums!(clamp_lo!())),
-        _ => run!(requant_sums!(concat!(clamp_lo!(), clamp_hi!()))),
+    // One pass of the body (a window of at most 37 groups) needs no loop back.
+    let back = groups - 1 > UNROLL;
+    match (then, clamp.min > i8::MIN, clamp.max < i8::MAX, back) {
+        (Then::Store(_), _, _, true) => run!(store_sums!(), loop_back!()),
+        (Then::Store(_), _, _, false) => run!(store_sums!(), ""),
+        (_, false, false, true) => run!(requant_sums!(""), loop_back!()),
+        (_, false, false, false) => run!(requant_sums!(""), ""),
+        (_, true, false, true) => run!(requant_sums!(clamp_lo!()), loop_back!()),
+        (_, true, false, false) => run!(requant_sums!(clamp_lo!()), ""),
+        (_, _, _, true) => run!(
+            requant_sums!(concat!(clamp_lo!(), clamp_hi!())),
+            loop_back!()
+        ),
+        (_, _, _, false) => run!(requant_sums!(concat!(clamp_lo!(), clamp_hi!())), ""),
     }
 }
 
