@@ -510,11 +510,10 @@ macro_rules! store_sums {
 
 /// [`pairs_asm`]'s requantising epilogue: one `LDM` of the pair's constants from the
 /// stream (`m`, `c`, `sh` of each channel), per output `SMMLA` (`c + hi(v · m)`), `ASR`,
-/// `SSAT`; each pixel's two bytes joined (`BFI`), clamped (`$clamp`, on `r6` and `r7`,
-/// scratch `r0`, `r1`) and stored (`STRH`) through its output pointer: 21 instructions
-/// for 4 outputs, plus the clamp's.
+/// `SSAT`; each pixel's two bytes joined (`BFI`), then `$store`: 15 instructions for 4
+/// outputs, then the store's.
 macro_rules! requant_sums {
-    ($clamp:expr) => {
+    ($store:expr) => {
         concat!(
             "ldm r12!, {{r0-r5}}\n",
             "smmla r6, r8, r0, r1\n",
@@ -531,29 +530,49 @@ macro_rules! requant_sums {
             "ssat r10, #8, r10\n",
             "bfi r6, r8, #8, #8\n",
             "bfi r7, r10, #8, #8\n",
-            $clamp,
-            "ldr r0, [sp, #20]\n",
-            "strh r6, [r0], #2\n",
-            "str r0, [sp, #20]\n",
-            "ldr r0, [sp, #24]\n",
-            "strh r7, [r0], #2\n",
-            "str r0, [sp, #24]\n",
+            $store,
         )
     };
 }
 
-/// The lower bound (at `sp + 28`) on both pixels' byte pairs: `SSUB8` sets each lane's GE
-/// flag where `v ≥ lo`, `SEL` keeps `v` there and takes `lo` elsewhere.
+/// Pixel 0's two bytes (`r6`) through the output pointer (at `sp + 20`), pixel 1's (`r7`)
+/// at the fixed distance from it (at `sp + 24`), the pointer stepped: 5 instructions.
+macro_rules! store_pixels {
+    () => {
+        "ldr r0, [sp, #20]\nldr r1, [sp, #24]\nstrh r7, [r0, r1]\nstrh r6, [r0], #2\nstr r0, [sp, #20]\n"
+    };
+}
+
+/// A clamp, then [`store_pixels`]' stores: the four bytes in one word (`BFI`), each bound
+/// (`$bounds`, [`clamp_lo`] and [`clamp_hi`]) applied to the four lanes at once, then
+/// pixel 1's half stored at its distance and pixel 0's through the stepped pointer.
+macro_rules! clamp_store {
+    ($bounds:expr) => {
+        concat!(
+            "bfi r6, r7, #16, #16\n",
+            $bounds,
+            "ldr r0, [sp, #20]\n",
+            "ldr r1, [sp, #24]\n",
+            "lsr r7, r6, #16\n",
+            "strh r7, [r0, r1]\n",
+            "strh r6, [r0], #2\n",
+            "str r0, [sp, #20]\n",
+        )
+    };
+}
+
+/// The lower bound (at `sp + 28`) on the four byte lanes of `r6`: `SSUB8` sets each lane's
+/// GE flag where `v ≥ lo`, `SEL` keeps `v` there and takes `lo` elsewhere.
 macro_rules! clamp_lo {
     () => {
-        "ldr r0, [sp, #28]\nssub8 r1, r6, r0\nsel r6, r6, r0\nssub8 r1, r7, r0\nsel r7, r7, r0\n"
+        "ldr r0, [sp, #28]\nssub8 r1, r6, r0\nsel r6, r6, r0\n"
     };
 }
 
 /// The upper bound (at `sp + 32`): where `v ≥ hi`, `SEL` takes `hi`.
 macro_rules! clamp_hi {
     () => {
-        "ldr r0, [sp, #32]\nssub8 r1, r6, r0\nsel r6, r0, r6\nssub8 r1, r7, r0\nsel r7, r0, r7\n"
+        "ldr r0, [sp, #32]\nssub8 r1, r6, r0\nsel r6, r0, r6\n"
     };
 }
 
@@ -563,7 +582,8 @@ enum Then {
     /// Store them, pixel 0's two channels then pixel 1's, 4 words a pair from this pointer.
     Store(*mut i32),
     /// Requantise them by the pack's constants and store the bytes, 2 a pair, through
-    /// `out0` (pixel 0) and `out1` (pixel 1), clamped by `clamp`.
+    /// `out0` (pixel 0) and `out1` (pixel 1, stored at its distance from `out0`, the
+    /// pointers being stepped alike), clamped by `clamp`.
     Requant {
         out0: *mut i8,
         out1: *mut i8,
@@ -589,7 +609,12 @@ unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: 
     let bytes = |v: i8| (v as u8 as u32) * 0x0101_0101;
     let (r3, out0, out1, clamp) = match then {
         Then::Store(acc) => (acc as usize, 0, 0, Clamp::NONE),
-        Then::Requant { out0, out1, clamp } => (0, out0 as usize, out1 as usize, clamp),
+        Then::Requant { out0, out1, clamp } => (
+            0,
+            out0 as usize,
+            (out1 as usize).wrapping_sub(out0 as usize),
+            clamp,
+        ),
     };
     let (lo, hi) = (bytes(clamp.min), bytes(clamp.max));
     // SAFETY (all four): reads `4 * groups` words from `patch` per pair (`LDM`, aligned:
@@ -629,15 +654,18 @@ unsafe fn pairs(patch: *const u32, groups: usize, entry: usize, w: &[u8], then: 
     match (then, clamp.min > i8::MIN, clamp.max < i8::MAX, back) {
         (Then::Store(_), _, _, true) => run!(store_sums!(), loop_back!()),
         (Then::Store(_), _, _, false) => run!(store_sums!(), ""),
-        (_, false, false, true) => run!(requant_sums!(""), loop_back!()),
-        (_, false, false, false) => run!(requant_sums!(""), ""),
-        (_, true, false, true) => run!(requant_sums!(clamp_lo!()), loop_back!()),
-        (_, true, false, false) => run!(requant_sums!(clamp_lo!()), ""),
+        (_, false, false, true) => run!(requant_sums!(store_pixels!()), loop_back!()),
+        (_, false, false, false) => run!(requant_sums!(store_pixels!()), ""),
+        (_, true, false, true) => run!(requant_sums!(clamp_store!(clamp_lo!())), loop_back!()),
+        (_, true, false, false) => run!(requant_sums!(clamp_store!(clamp_lo!())), ""),
         (_, _, _, true) => run!(
-            requant_sums!(concat!(clamp_lo!(), clamp_hi!())),
+            requant_sums!(clamp_store!(concat!(clamp_lo!(), clamp_hi!()))),
             loop_back!()
         ),
-        (_, _, _, false) => run!(requant_sums!(concat!(clamp_lo!(), clamp_hi!())), ""),
+        (_, _, _, false) => run!(
+            requant_sums!(clamp_store!(concat!(clamp_lo!(), clamp_hi!()))),
+            ""
+        ),
     }
 }
 
