@@ -6,7 +6,7 @@
 //! (`a' = requantize((a − zp_a) << 20, m_a, s_a)`, through a 256-entry table when the Add is
 //! large), adds them saturating at the i32 range and requantises the sum. This looks both
 //! rescales up in 256-entry tables (the same values, worked out by the same
-//! [`requantize`]), adds them (the tables' extremes are checked first: when their sum could
+//! [`requantize`](crate::format::math::requantize)), adds them (the tables' extremes are checked first: when their sum could
 //! saturate, the reference runs instead) and requantises the sum with `SMMLA`:
 //!
 //! For an output shift `s` in `33..=54`, `requantize(v, m, s) + zp` (no saturation for
@@ -24,7 +24,7 @@
 use core::arch::asm;
 
 use super::{reference, AddParams, Clamp, KernelError, Operand, Out};
-use crate::format::math::{requantize, AddOutRequant};
+use crate::format::math::{AddOutRequant, Requantizer};
 
 /// [`reference::add_into`] on the DSP extension: same contract, errors and bytes.
 pub(super) fn add_into(
@@ -82,10 +82,11 @@ const MIN_LEN: usize = 256;
 /// `t[v as u8] = requantize((v − zp) << 20, m, s)` for every int8 `v`, as the reference's
 /// table; returns the least and greatest entry.
 fn table(t: &mut [i32], zp: i8, (m, s): (i32, u8)) -> (i64, i64) {
-    let s = s.clamp(1, 62);
+    // `requantize` with its shift's constants worked out once (the same values).
+    let rq = Requantizer::new(m, s);
     let (mut lo, mut hi) = (i32::MAX, i32::MIN);
     for (u, e) in t.iter_mut().enumerate() {
-        let v = requantize(((u as u8 as i8) as i32 - zp as i32) << 20, m, s);
+        let v = rq.apply(((u as u8 as i8) as i32 - zp as i32) << 20);
         lo = lo.min(v);
         hi = hi.max(v);
         *e = v;
