@@ -259,7 +259,7 @@ fn pairs_of(zp: i8) -> u32 {
 }
 
 /// For `g < groups`: `dst[2g] = sxtb16(w)`, `dst[2g + 1] = sxtb16(w ror 8)`, `w` the `g`-th
-/// word of `src` (5 instructions a group).
+/// word of `src` (two groups a loop turn: 10 instructions).
 ///
 /// # Safety
 /// `groups ≥ 1`; `src` is valid for reading `4 * groups` bytes (any alignment) and `dst`
@@ -271,17 +271,33 @@ unsafe fn widen_row(src: *const i8, dst: *mut u32, groups: usize) {
     // bounds. Only the named registers and the flags are written.
     unsafe {
         asm!(
-            "2:",
+            "lsrs {n}, {n}, #1",
+            "bcc 3f",
+            // an odd count: one group first
             "ldr {v}, [{src}], #4",
             "sxtb16 {a}, {v}",
             "sxtb16 {v}, {v}, ror #8",
             "strd {a}, {v}, [{dst}], #8",
+            "3:",
+            // Z still from `lsrs` (nothing since sets flags): no pair left
+            "beq 4f",
+            "2:",
+            "ldr {v}, [{src}], #4",
+            "ldr {u}, [{src}], #4",
+            "sxtb16 {a}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "strd {a}, {v}, [{dst}], #8",
+            "sxtb16 {a}, {u}",
+            "sxtb16 {u}, {u}, ror #8",
+            "strd {a}, {u}, [{dst}], #8",
             "subs {n}, {n}, #1",
             "bne 2b",
+            "4:",
             src = inout(reg) src => _,
             dst = inout(reg) dst => _,
             n = inout(reg) groups => _,
             v = out(reg) _,
+            u = out(reg) _,
             a = out(reg) _,
             options(nostack),
         );
