@@ -35,12 +35,13 @@
 //!   2 channels), read as one stream. With `kg = ⌈k / 4⌉` groups of 4 taps and the output
 //!   channels in pairs (pair `p < ⌈oc / 2⌉` holds channels `2p` and `2p + 1`; a missing
 //!   last channel is all zeros), each pair is `32 + 16 · kg` bytes, all words little-endian:
-//!   - its two channels' sums' starting values `b_c = bias_c − zp_in · Σ_t w_c[t]` as `i32`
+//!   - the groups, `g < kg`, each 4 words `[c][h]` (channel `c < 2`, half `h < 2`) of two
+//!     i16, `(lo, hi) = (w_c[4g + h], w_c[4g + h + 2])` (0 past `k` taps): the order in
+//!     which `SXTB16` and `SXTB16 ROR #8` split a word of 4 input bytes; with, between group
+//!     0 and group 1 (so that one `LDM` loads both with the first weights), the two
+//!     channels' sums' starting values `b_c = bias_c − zp_in · Σ_t w_c[t]` as `i32`
 //!     (wrapping): the kernel sums raw inputs, `Σ w · x`, and this makes them the
 //!     reference's sums plus the bias, the zero point's share included;
-//!   - then the groups, `g < kg`, each 4 words `[c][h]` (channel `c < 2`, half `h < 2`) of
-//!     two i16, `(lo, hi) = (w_c[4g + h], w_c[4g + h + 2])` (0 past `k` taps): the order
-//!     in which `SXTB16` and `SXTB16 ROR #8` split a word of 4 input bytes;
 //!   - then per channel `(m, c, sh)` as 3 words, the output requantisation as one `SMMLA`
 //!     and one `ASR` ([`AddOutRequant`](super::math::AddOutRequant): `c = 2^(s−33) +
 //!     zp_out · 2^(s−32)`, `sh = s − 32`), or three zeros when the channel's shift `s` is
@@ -103,6 +104,16 @@ pub fn packed_len(kind: PackKind, oc: usize, k: usize) -> Option<usize> {
             blocks.checked_mul(kp)?.checked_add(oc.checked_mul(4)?)
         }
         PackKind::CortexMDsp => oc.div_ceil(2).checked_mul(dsp_pair_bytes(k)?),
+    }
+}
+
+/// Where group `g` of a [`PackKind::CortexMDsp`] channel pair starts: group 0 at 0, the
+/// pair's starting values at 16, the other groups from 24 on.
+fn dsp_group_at(g: usize) -> usize {
+    if g == 0 {
+        0
+    } else {
+        8 + 16 * g
     }
 }
 
@@ -213,16 +224,13 @@ pub fn pack_into(
                 let (base, c) = ((o / 2) * pair, o % 2);
                 let (bias, m, s) = quant.at(o);
                 let sum: i32 = row.iter().map(|&w| i32::from(w)).sum();
-                put(
-                    out,
-                    base + 4 * c,
-                    bias.wrapping_sub(zp.wrapping_mul(sum)) as u32,
-                );
+                let start = bias.wrapping_sub(zp.wrapping_mul(sum));
+                put(out, base + 16 + 4 * c, start as u32);
                 for (t, &w) in row.iter().enumerate() {
                     let (g, i) = (t / 4, t % 4);
                     // tap i of a group: half i % 2 of the word, lane i / 2 (taps 0, 2 in
-                    // word 0; 1, 3 in word 1)
-                    let at = base + 8 + 16 * g + 8 * c + 4 * (i % 2) + 2 * (i / 2);
+                    // word 0; 1, 3 in word 1); group 0 first, then the starting values
+                    let at = base + dsp_group_at(g) + 8 * c + 4 * (i % 2) + 2 * (i / 2);
                     if let Some(d) = out.get_mut(at..at + 2) {
                         d.copy_from_slice(&i16::from(w).to_le_bytes());
                     }
@@ -312,20 +320,24 @@ mod tests {
         for o in 0..4 {
             let (pr, c) = (&p[(o / 2) * pair..(o / 2 + 1) * pair], o % 2);
             let half = |at: usize| i32::from(i16::from_le_bytes([pr[at], pr[at + 1]]));
+            let group = dsp_group_at;
             for t in 0..4 * groups {
-                let at = 8 + 16 * (t / 4) + 8 * c + 4 * (t % 2) + 2 * (t % 4 / 2);
+                let at = group(t / 4) + 8 * c + 4 * (t % 2) + 2 * (t % 4 / 2);
                 let want = if o < oc && t < k { w[o * k + t] } else { 0 };
                 assert_eq!(half(at), i32::from(want), "channel {o} tap {t}");
             }
             if o >= oc {
-                assert!(pr[..8].iter().chain(&pr[40..]).all(|&b| b == 0));
+                // the missing channel: no starting value, no constants
+                let rec = 8 + 16 * groups + 12 * c;
+                assert!(pr[16 + 4 * c..20 + 4 * c].iter().all(|&b| b == 0));
+                assert!(pr[rec..rec + 12].iter().all(|&b| b == 0));
                 continue;
             }
-            let mut acc = word(pr, c);
+            let mut acc = word(pr, 4 + c);
             for g in 0..groups {
                 let xw = |i: usize| i32::from(x[4 * g + i]);
-                let w0 = |h: usize| half(8 + 16 * g + 8 * c + 4 * h);
-                let w1 = |h: usize| half(8 + 16 * g + 8 * c + 4 * h + 2);
+                let w0 = |h: usize| half(group(g) + 8 * c + 4 * h);
+                let w1 = |h: usize| half(group(g) + 8 * c + 4 * h + 2);
                 // SXTB16: (x0, x2); SXTB16 ROR 8: (x1, x3)
                 acc =
                     acc.wrapping_add(xw(0) * w0(0) + xw(2) * w1(0) + xw(1) * w0(1) + xw(3) * w1(1));

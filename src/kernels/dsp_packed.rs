@@ -10,9 +10,9 @@
 //! channels), read from a bordered copy of the input (a one-channel 3×3 stem, [`Stem`]),
 //! or else each window gathered ([`Job::gather`], the padding holding the input zero point)
 //! and widened ([`widen_words`]). Every pair of output channels then runs over the patch as
-//! one stream of the pack ([`pairs`]): the pair's two starting values, then per group one
-//! `LDM` of the 4 weight words (channel 0's A and B words, then channel 1's), one `LDM` of
-//! the 4 patch words and 8 `SMLAD`s, 10 instructions for 16 multiply-accumulates, all 14
+//! one stream of the pack ([`pairs`]): per group one `LDM` of the 4 weight words
+//! (channel 0's A and B words, then channel 1's; the first group's with the pair's two
+//! starting values), one `LDM` of the 4 patch words and 8 `SMLAD`s, 10 instructions for 16 multiply-accumulates, all 14
 //! usable registers taken (4 weights, 4 patch words, 4 accumulators, 2 pointers), so the
 //! loop has no counter: it is unrolled by 36 groups, entered part-way to run the remainder
 //! first (each group is 40 bytes of code), and ends when the patch pointer reaches its end,
@@ -427,10 +427,9 @@ macro_rules! pairs_asm {
             "str r10, [sp, #32]\n",
             "1:\n",
             "ldr lr, [sp, #8]\n",
-            // the pair's starting values, which the first group adds to (pixel 1's from
-            // them before pixel 0's overwrite them)
-            "ldm r12!, {{r8, r9}}\n",
-            "ldm r12!, {{r0-r3}}\n",
+            // the first group's weights and the pair's starting values, which the first
+            // group adds to (pixel 1's from them before pixel 0's overwrite them)
+            "ldm r12!, {{r0-r3, r8, r9}}\n",
             "ldm lr!, {{r4-r7}}\n",
             "smlad r10, r6, r0, r8\n",
             "smlad r11, r6, r2, r9\n",
