@@ -1,6 +1,6 @@
 //! The DSP kernels against the reference, on the core itself: random dense and grouped
 //! convolutions and fully connected layers (shapes, strides, pads, dilations, odd channel
-//! counts, one-channel 3×3 stems, windows past the DSP GEMM's 576 taps, extreme zero points and data, single and
+//! counts, one-channel 3×3 stems, global pools, windows past the DSP GEMM's 576 taps, extreme zero points and data, single and
 //! per-channel rescales with shifts on both sides of 32, clamps), each run through
 //! `conv2d_on(Isa::best())` / `fully_connected_on` and through `kernels::reference`, and
 //! random depthwise convolutions and random Adds (`add_on`, separate or in-place operands, output shifts inside and outside
@@ -196,6 +196,14 @@ pub fn check(cases: u32) -> Checked {
         };
         let pad = [rng.range(0, k[0]), rng.range(0, k[1])];
         let (ih, iw) = (rng.range(1, 9), rng.range(1, 9));
+        // One depthwise case in three a global pool (the window is the whole input: the
+        // depthwise kernel's one-run path), which the random shapes would seldom draw.
+        let pool = depthwise && rng.range(0, 2) == 0;
+        let (k, s, d, pad) = if pool {
+            ([ih, iw], [1, 1], [1, 1], [0, 0])
+        } else {
+            (k, s, d, pad)
+        };
         let out = |n: usize, k: usize, s: usize, d: usize, p: usize| {
             let eff = (k - 1) * d + 1;
             (n + 2 * p >= eff).then(|| (n + 2 * p - eff) / s + 1)
