@@ -51,6 +51,43 @@ impl Requantizer {
     }
 }
 
+/// `t[v as u8] = requantize((v − zp) << 20, m, s)` for every int8 `v` (a residual Add's
+/// input rescale table), and the least and greatest entry.
+///
+/// For `s ≥ 32` it steps the i64 sum `((v − zp) << 20) · m + 2^(s−1)` by `m << 20` from
+/// `v = −128` (the products are linear in `v`, `|v − zp| ≤ 255`, so neither the shift nor
+/// the sum overflows) and takes [`Requantizer::apply`]'s upper-word shift of each: the same
+/// values as 256 calls of [`requantize`] (the tests compare them), one addition and one
+/// shift an entry on a 32-bit core. The entries are monotonic in `v` (a floor of a linear
+/// function), so the extremes are the first and last. Other shifts call [`requantize`].
+pub fn rescale_table_into(t: &mut [i32; 256], zp: i8, m: i32, s: u8) -> (i32, i32) {
+    let s = s.clamp(1, 62);
+    let at = |v: i8| v as u8 as usize;
+    if s < 32 {
+        for v in i8::MIN..=i8::MAX {
+            if let Some(e) = t.get_mut(at(v)) {
+                *e = requantize((v as i32 - zp as i32) << 20, m, s);
+            }
+        }
+    } else {
+        let step = (m as i64) << 20;
+        let mut sum = (-128 - zp as i32) as i64 * step + (1i64 << (s - 1));
+        let sh = u32::from(s) - 32;
+        // v = -128..=-1 at indices 128..=255, then 0..=127 at 0..=127
+        let (low, high) = t.split_at_mut(128);
+        for e in high.iter_mut() {
+            *e = ((sum >> 32) as i32) >> sh;
+            sum += step;
+        }
+        for e in low.iter_mut() {
+            *e = ((sum >> 32) as i32) >> sh;
+            sum += step;
+        }
+    }
+    let (first, last) = (t[at(i8::MIN)], t[at(i8::MAX)]);
+    (first.min(last), first.max(last))
+}
+
 /// Largest `|acc|` [`FoldedRequant`] takes: a window's sum of at most 576 taps of
 /// `|x − zp| ≤ 255` times `|w| ≤ 128` is below it.
 pub const FOLDED_ACC_LIMIT: i32 = 1 << 25;
@@ -140,7 +177,45 @@ impl AddOutRequant {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests: a None is a failure
 mod tests {
-    use super::requantize;
+    use super::{requantize, rescale_table_into};
+
+    /// The stepped table is 256 calls of `requantize`, with the extremes it reports, for
+    /// extreme and ordinary zero points, multipliers of both signs and magnitudes, and
+    /// shifts on both sides of 32 (and out of range, clamped).
+    #[test]
+    fn rescale_table_is_requantize_of_every_byte() {
+        let mut seed = 0x2545_f491u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        let mut cases = vec![
+            (-128i8, i32::MAX, 1u8),
+            (127, i32::MIN, 62),
+            (0, 1 << 30, 31),
+            (0, 1 << 30, 32),
+            (-1, -(1 << 30), 0),
+            (5, 123_456_789, 70),
+            (-128, i32::MIN, 32),
+            (127, i32::MAX, 33),
+        ];
+        for _ in 0..400 {
+            let s = (next() % 64) as u8;
+            cases.push((next() as i8, next() as i32, s));
+        }
+        for (zp, m, s) in cases {
+            let mut t = [0i32; 256];
+            let (lo, hi) = rescale_table_into(&mut t, zp, m, s);
+            for v in i8::MIN..=i8::MAX {
+                let want = requantize((v as i32 - zp as i32) << 20, m, s);
+                assert_eq!(t[v as u8 as usize], want, "zp {zp} m {m} s {s} v {v}");
+            }
+            assert_eq!(lo, *t.iter().min().unwrap(), "zp {zp} m {m} s {s}");
+            assert_eq!(hi, *t.iter().max().unwrap(), "zp {zp} m {m} s {s}");
+        }
+    }
 
     /// The definition, in i128: `(acc·m + 2^(shift-1)) >> shift`, saturated to i32.
     fn exact(acc: i32, m: i32, shift: u8) -> i32 {

@@ -5,9 +5,9 @@
 //! [`reference::add_into`](super::reference::add_into) rescales each input
 //! (`a' = requantize((a − zp_a) << 20, m_a, s_a)`, through a 256-entry table when the Add is
 //! large), adds them saturating at the i32 range and requantises the sum. This looks both
-//! rescales up in 256-entry tables (the same values, worked out by the same
-//! [`requantize`](crate::format::math::requantize)), adds them (the tables' extremes are checked first: when their sum could
-//! saturate, the reference runs instead) and requantises the sum with `SMMLA`:
+//! rescales up in 256-entry tables (the same values as the reference's, stepped by
+//! [`rescale_table_into`]), adds them (the tables' extremes are checked first: when their
+//! sum could saturate, the reference runs instead) and requantises the sum with `SMMLA`:
 //!
 //! For an output shift `s` in `33..=54`, `requantize(v, m, s) + zp` (no saturation for
 //! `s ≥ 32`: the value is below 2^31 in magnitude) is `⌊(v·m + 2^(s−1) + zp·2^s) / 2^s⌋`.
@@ -24,7 +24,7 @@
 use core::arch::asm;
 
 use super::{reference, AddParams, Clamp, KernelError, Operand, Out};
-use crate::format::math::{AddOutRequant, Requantizer};
+use crate::format::math::{rescale_table_into, AddOutRequant};
 
 /// [`reference::add_into`] on the DSP extension: same contract, errors and bytes.
 pub(super) fn add_into(
@@ -42,12 +42,13 @@ pub(super) fn add_into(
     {
         return reference::add_into(a, b, y, p); // its error, or its arithmetic
     }
-    let mut tables = [0i32; 512];
-    let (ta, tb) = tables.split_at_mut(256);
-    let ra = table(ta, a.zero_point(), p.a);
-    let rb = table(tb, b.zero_point(), p.b);
+    let mut tables = [[0i32; 256]; 2];
+    let [ta, tb] = &mut tables;
+    let ra = rescale_table_into(ta, a.zero_point(), p.a.0, p.a.1);
+    let rb = rescale_table_into(tb, b.zero_point(), p.b.0, p.b.1);
     // The sum of two entries must not saturate (the reference's add saturates).
-    if ra.1 + rb.1 > i32::MAX as i64 || ra.0 + rb.0 < i32::MIN as i64 {
+    let (lo, hi) = (ra.0 as i64 + rb.0 as i64, ra.1 as i64 + rb.1 as i64);
+    if hi > i32::MAX as i64 || lo < i32::MIN as i64 {
         return reference::add_into(a, b, y, p);
     }
     // The folded constant and its exactness argument: `format::math`, tested there on the
@@ -72,27 +73,12 @@ pub(super) fn add_into(
     // SAFETY: `len ≥ MIN_LEN ≥ 1`; the inputs are `len` bytes each (`fits`: a tensor's
     // data is its shape's length, which is the output's) or the output itself, which is
     // `len` bytes; `tables` holds 512 words.
-    unsafe { add_all(src(&a), src(&b), out, len, tables.as_ptr(), &step) };
+    unsafe { add_all(src(&a), src(&b), out, len, tables.as_ptr().cast(), &step) };
     Ok(())
 }
 
 /// Elements from which the tables (512 requantisations) pay for themselves.
 const MIN_LEN: usize = 256;
-
-/// `t[v as u8] = requantize((v − zp) << 20, m, s)` for every int8 `v`, as the reference's
-/// table; returns the least and greatest entry.
-fn table(t: &mut [i32], zp: i8, (m, s): (i32, u8)) -> (i64, i64) {
-    // `requantize` with its shift's constants worked out once (the same values).
-    let rq = Requantizer::new(m, s);
-    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
-    for (u, e) in t.iter_mut().enumerate() {
-        let v = rq.apply(((u as u8 as i8) as i32 - zp as i32) << 20);
-        lo = lo.min(v);
-        hi = hi.max(v);
-        *e = v;
-    }
-    (lo as i64, hi as i64)
-}
 
 /// The output requantisation of [`add_all`] (see the module doc).
 struct Step {
