@@ -84,7 +84,7 @@ pub fn rescale_table_into(t: &mut [i32; 256], zp: i8, m: i32, s: u8) -> (i32, i3
             sum += step;
         }
     }
-    let (first, last) = (t[at(i8::MIN)], t[at(i8::MAX)]);
+    let (first, last) = (t[128], t[127]); // v = -128 and v = 127
     (first.min(last), first.max(last))
 }
 
