@@ -175,7 +175,7 @@ impl AddOutRequant {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests: a None is a failure
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests: a None or a bad index is a failure
 mod tests {
     use super::{requantize, rescale_table_into};
 

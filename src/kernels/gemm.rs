@@ -64,6 +64,11 @@ pub(super) struct Job<'a> {
     pub(super) oc: usize,
     pub(super) ih: usize,
     pub(super) iw: usize,
+    /// Output rows (read by the Cortex-M stem path only).
+    #[cfg_attr(
+        not(all(target_arch = "arm", target_feature = "dsp")),
+        allow(dead_code)
+    )]
     pub(super) oh: usize,
     pub(super) ow: usize,
     pub(super) zp: i8,
