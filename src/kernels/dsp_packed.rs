@@ -46,8 +46,9 @@ use super::{Clamp, ConvParams, FcParams, In, KernelError, Out, Packed};
 use crate::format::math::Requantizer;
 use crate::format::pack::dsp_pair_bytes;
 
-/// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels, so that every
-/// sum, raw or zero-point-subtracted, stays below [`FOLDED_ACC_LIMIT`].
+/// Largest window (`kh × kw × ic`) this kernel takes: 3×3 over 64 channels, what the patch
+/// (2.3 KiB) and the gathered windows (1.1 KiB) on the stack are sized for. Larger windows
+/// go to the dot-product kernel ([`super::dsp::Dsp`]).
 pub(super) const MAX_TAPS: usize = 576;
 
 /// Groups of 4 taps in the largest window.
@@ -55,7 +56,7 @@ const MAX_GROUPS: usize = MAX_TAPS / 4;
 
 /// Groups in the unrolled loop body of [`pairs`]: 36, one pass for a 3×3 window over 16
 /// channels, two over 32, four over 64 (each pass costs 3 instructions to end; the body
-/// is 1.4 KiB of code for each of [`pairs`]' four epilogues).
+/// is 1.4 KiB of code in each of [`pairs`]' eight variants).
 const UNROLL: usize = 36;
 
 /// Bytes of code of one group in [`pairs`]'s loop: 10 instructions of 32 bits.
