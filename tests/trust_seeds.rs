@@ -57,8 +57,12 @@ fn fuzz_seed_corpus_is_current() {
 
 /// Runs `m` on a fixed input; its output bytes.
 fn run(m: &edgecnn::format::model::PlanModel) -> Vec<i8> {
-    let blob = m.encode();
-    let plan = Plan::parse(&blob).unwrap();
+    run_blob(&m.encode())
+}
+
+/// Runs the plan `blob` on [`run`]'s input; its output bytes.
+fn run_blob(blob: &[u8]) -> Vec<i8> {
+    let plan = Plan::parse(blob).unwrap();
     let mut arena = vec![0u8; plan.arena_bytes()];
     let mut s = Session::new(&plan, &mut arena).unwrap();
     let n = s.input_mut().len();
@@ -109,6 +113,31 @@ fn views_seed_matches_its_copying_layout() {
         3u16.to_le_bytes(),
         "a plan with views is wire version 3"
     );
+}
+
+/// The `packed_dsp` seed carries a `cortex-m-dsp` pack for each dense conv only, of the
+/// stream's length (`32 + 16 · ⌈k / 4⌉` bytes per channel pair), and gives the unpacked
+/// plan's bytes here (the host's kernels ignore that kind).
+#[test]
+fn dsp_packed_seed_matches_its_unpacked_plan() {
+    use edgecnn::format::pack::PackKind;
+    let m = trust_support::packed();
+    let packed = m.encode_with_packs(trust_support::DSP_PACKS);
+    assert_eq!(packed[4..6], 4u16.to_le_bytes(), "a plan with packs is v4");
+    let p = Plan::parse(&packed).unwrap();
+    assert_eq!(p.num_packs(), 2);
+    assert!(p.pack(0, PackKind::CortexMDsp).is_some());
+    assert!(
+        p.pack(1, PackKind::CortexMDsp).is_none(),
+        "depthwise: no pack"
+    );
+    assert!(p.pack(0, PackKind::X86Vnni).is_none());
+    assert_eq!(
+        p.packed_bytes(),
+        20 * (32 + 16 * 16) + 17 * (32 + 16 * 10),
+        "40 channels (20 pairs) of 63 taps (16 groups), 33 (17 pairs) of 40 (10 groups)"
+    );
+    assert_eq!(run_blob(&packed), run(&m));
 }
 
 /// The `packed` seed is wire version 4 with a pack for each dense conv only, and gives the

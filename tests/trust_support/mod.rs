@@ -552,11 +552,16 @@ pub fn packed() -> PlanModel {
 /// The packs the [`packed`] seed is encoded with.
 pub const PACKS: &[PackKind] = &[PackKind::X86Vnni];
 
+/// The packs the `packed_dsp` seed is encoded with: the Cortex-M DSP GEMM's (which the
+/// host parses and checks, and ignores).
+pub const DSP_PACKS: &[PackKind] = &[PackKind::CortexMDsp];
+
 /// Every seed plan's blob, with a file-name stem: [`all`] encoded, and [`packed`] with
-/// [`PACKS`].
+/// [`PACKS`] and with [`DSP_PACKS`].
 pub fn all_blobs() -> Vec<(&'static str, Vec<u8>)> {
     let mut blobs: Vec<_> = all().into_iter().map(|(n, m)| (n, m.encode())).collect();
     blobs.push(("packed", packed().encode_with_packs(PACKS)));
+    blobs.push(("packed_dsp", packed().encode_with_packs(DSP_PACKS)));
     blobs
 }
 
