@@ -251,16 +251,24 @@ fn conv2d_every_isa_matches_reference() {
 }
 
 /// The VNNI GEMM really reads the pack (not the weights) when the plan has one: one packed
-/// weight changed changes its output and no other path's. Needs AVX-512 VNNI (this
-/// project's CI machine has it); elsewhere the test says so and checks nothing more.
+/// weight changed changes its output and no other path's. Both with per-pixel patches
+/// (7 input channels: a window row of 21 bytes) and on the tiled path (8 channels: 24).
+/// Needs AVX-512 VNNI (this project's CI machine has it); elsewhere the test says so and
+/// checks nothing more.
 #[test]
 fn vnni_gemm_reads_the_pack() {
     if !Isa::all_available().any(|i| i == Isa::Avx512Vnni) {
         eprintln!("no AVX-512 VNNI on this CPU: the pack is never read here");
         return;
     }
+    for ic in [7, 8] {
+        vnni_gemm_reads_the_pack_of(ic);
+    }
+}
+
+fn vnni_gemm_reads_the_pack_of(ic: usize) {
     let mut rng = Rng(0x513d_0004);
-    let (ih, iw, ic, oc) = (6, 5, 7, 40);
+    let (ih, iw, oc) = (6, 5, 40);
     let x = rng.i8s(ih * iw * ic);
     let w = rng.i8s(oc * 9 * ic);
     let mut rq = requant(&mut rng, oc, 9 * ic);
@@ -292,7 +300,8 @@ fn vnni_gemm_reads_the_pack() {
     let mut bytes = vnni_pack(&p, oc);
     assert_eq!(run(Isa::Avx512Vnni, &with_pack(&p, &bytes, oc)), expected);
     // Channel 33's tap 5 (second block, second group), and its sum left as it was.
-    let at = 32 * 64 + (32 + 1) * 4 + 1;
+    let kp = (9 * ic).next_multiple_of(4);
+    let at = 32 * kp + (32 + 1) * 4 + 1;
     bytes[at] = bytes[at].wrapping_add(64);
     let pp = with_pack(&p, &bytes, oc);
     let got = run(Isa::Avx512Vnni, &pp);
@@ -302,7 +311,7 @@ fn vnni_gemm_reads_the_pack() {
         .collect();
     assert!(
         !differ.is_empty() && differ.iter().all(|&c| c == 33),
-        "{differ:?}"
+        "{ic} channels: {differ:?}"
     );
     for isa in Isa::all_available().filter(|&i| i != Isa::Avx512Vnni) {
         assert_eq!(run(isa, &pp), expected, "{isa:?} must ignore the pack");
@@ -329,6 +338,13 @@ fn conv2d_large_layers_every_isa_matches_reference() {
         (32, 32, 64, 3, 1, 1, 1, 64),  // 38 M MACs: the GEMM path splits it across 2 threads
         (7, 7, 512, 3, 1, 1, 1, 72),   // ResNet-18's last stage: patches cached, at the limit
         (10, 10, 512, 3, 1, 1, 1, 40), // too many patches to cache: two chunks regathered
+        // The tiled path: rows of 15 and 23 pixels (blocks of 8 + 7, 8 + 8 + 7), stride 2
+        // (windows 2 · ic bytes apart in a tile), left and right edges in the padding, a
+        // one-pixel-wide output, windows wider than the input.
+        (13, 30, 16, 3, 2, 1, 1, 24),
+        (9, 23, 8, 3, 1, 1, 1, 33),
+        (6, 1, 32, 3, 1, 1, 1, 64),
+        (4, 4, 12, 5, 1, 3, 1, 20),
     ];
     for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
         let eff = (k - 1) * d + 1;

@@ -7,12 +7,18 @@
 //!    are), taps padded to a multiple of 4 with weight 0: read in place from the plan's
 //!    [`PackKind::X86Vnni`](crate::format::pack::PackKind::X86Vnni) pack when it has one
 //!    (packed at compile time, with each channel's weight sum), else repacked on the stack;
-//! 2. for each block of up to [`PX`] output pixels (consecutive in NHWC order, across rows),
-//!    each pixel's whole window is gathered into a patch row in the weights' tap order as
-//!    `x + 128` (u8: the byte with its top bit flipped), positions in the padding filled with
-//!    `zp + 128`. When the chunks are several and every pixel's patch fits [`CACHE`] bytes
-//!    (the small maps of the last stages), the patches are gathered once, before the first
-//!    chunk, and every chunk reads them; otherwise each chunk gathers its blocks again;
+//! 2. for each block of up to [`PX`] output pixels, their windows as `x + 128` (u8: the byte
+//!    with its top bit flipped), positions in the padding filled with `zp + 128`, in one of
+//!    three ways:
+//!    - when the chunks are several and every pixel's patch fits [`CACHE`] bytes (the small
+//!      maps of the last stages), each pixel's whole window is gathered into a patch row in
+//!      the weights' tap order once, before the first chunk, and every chunk reads them;
+//!    - else, for a conv without dilation whose window rows are whole groups of 4 taps
+//!      (every 3×3 conv of the classic models), the block lies in one output row and reads
+//!      its windows in place from a tile of the `kh` input rows it covers ([`Tile`]),
+//!      gathered per block and chunk;
+//!    - else (the 7×7 stem over 3 channels, dilated convs) each chunk gathers each block's
+//!      patch rows again;
 //! 3. `vpdpbusd` gives `Σ w · (x + 128)` per pixel and channel; the exact
 //!    `Σ w · (x − zp)` over the valid taps is that minus `(zp + 128) · Σ w` (per channel,
 //!    folded into the bias once per chunk): a padded tap holds `zp + 128` and adds
@@ -25,9 +31,10 @@
 //! a block of one pixel loads two weight vectors per two `vpdpbusd`. While a chunk computes,
 //! the next chunk's weights are prefetched into L2.
 //!
-//! Stack: [`WBUF`] bytes plus [`PX`] × [`MAX_TAPS`] of patches (about 184 KiB), or, on the
-//! small-map path, [`CACHE`] bytes of patches (about 368 KiB); the two paths' frames are
-//! apart (see [`Conv::pixels`]); plus three [`CHUNK_OC`] i32 arrays. Host threads have
+//! Stack: [`WBUF`] bytes plus [`PX`] × [`MAX_TAPS`] of patches (about 184 KiB), or two
+//! [`TILE`]-byte tiles on the tiled path (about 216 KiB), or, on the small-map path,
+//! [`CACHE`] bytes of patches (about 368 KiB); the three paths' frames are apart (each is
+//! its own function, not inlined); plus three [`CHUNK_OC`] i32 arrays. Host threads have
 //! ≥ 2 MiB. Allocates nothing.
 #![allow(unsafe_code)]
 
@@ -77,9 +84,65 @@ pub(super) fn conv2d(
         job: &job,
         kp,
         pack,
+        tile: None,
     };
-    gemm::in_bands(&job, y, threads, |out, pix0| conv.pixels(m, out, pix0));
+    // The tiled order of the taps is the plain one: the same pack, the same repack.
+    let tiled = Tile::of(&job).map(|tile| Conv {
+        tile: Some(tile),
+        ..conv
+    });
+    gemm::in_bands(&job, y, threads, |out, pix0| match &tiled {
+        Some(t) if !conv.caches(out.len() / job.oc.max(1)) => t.pixels_tiled(m, out, pix0),
+        _ => conv.pixels(m, out, pix0),
+    });
     Ok(())
+}
+
+/// Bytes of one tile of input rows (see [`Tile`]).
+const TILE: usize = PX * MAX_TAPS;
+
+/// The tiled path's geometry, for a dense conv without dilation whose window rows are
+/// whole groups of 4 taps (`kw · ic` a multiple of 4): a block of up to [`PX`] pixels of one
+/// output row reads its windows from a tile of `kh` input rows, each the
+/// `(n − 1) · sw + kw` input pixels the block's windows cover, as `x + 128` (`zp + 128` in
+/// the padding). Pixel `p`'s window row `ky` is then the `line` bytes at
+/// `ky · span + p · step` of the tile, in the weights' tap order: nothing is copied per
+/// pixel, and a 3×3 stride-1 conv copies each input byte about 3 times per block instead
+/// of 9.
+///
+/// A conv whose window rows are not whole groups (the 7×7 stem over 3 channels: 21 bytes)
+/// keeps the per-pixel patches: padding its rows to 24 bytes cost more in the micro-kernel
+/// (14 % more taps, a 6-group inner loop) than the patches' copies (measured on ResNet-18's
+/// stem: 0.95 ms against 0.85).
+#[derive(Clone, Copy, Debug)]
+struct Tile {
+    /// Bytes of a window row: `kw · ic`, a multiple of 4.
+    line: usize,
+    /// Bytes from one pixel's window to the next's in a tile row: `sw · ic`.
+    step: usize,
+    /// Bytes of a tile row: `(PX − 1) · step + line`.
+    span: usize,
+}
+
+impl Tile {
+    /// The geometry of `job`'s tiles, or `None` when the conv is dilated, its window rows
+    /// are not whole groups of 4 taps, or its tiles would not fit [`TILE`] bytes (then the
+    /// patches are gathered per pixel).
+    fn of(job: &Job<'_>) -> Option<Self> {
+        let w = &job.p.window;
+        let ([kh, kw], [_, sw]) = (w.kernel, w.stride);
+        if w.dilation != [1, 1] || kh == 0 {
+            return None;
+        }
+        let line = kw.checked_mul(job.ic)?;
+        let step = sw.checked_mul(job.ic)?;
+        let span = step.checked_mul(PX - 1)?.checked_add(line)?;
+        (line.is_multiple_of(4) && line > 0 && kh.checked_mul(span)? <= TILE).then_some(Self {
+            line,
+            step,
+            span,
+        })
+    }
 }
 
 /// A conv on this kernel: the checked job, its taps rounded up to 4, and the plan's pack
@@ -89,6 +152,8 @@ struct Conv<'a> {
     job: &'a Job<'a>,
     kp: usize,
     pack: Option<(&'a [u8], I32s<'a>)>,
+    /// The tiled path's geometry, when this conv runs on it ([`Conv::pixels_tiled`]).
+    tile: Option<Tile>,
 }
 
 impl<'a> core::ops::Deref for Conv<'a> {
@@ -105,17 +170,150 @@ fn block_len(left: usize) -> usize {
 }
 
 impl Conv<'_> {
+    /// Output channels repacked at once: whole 32-channel blocks of the largest window fit
+    /// `wbuf`; more per chunk when the window is small.
+    fn per_chunk(&self) -> usize {
+        (WBUF / self.kp.max(1) / NB * NB).clamp(NB, CHUNK_OC)
+    }
+
+    /// Whether a call for `npix` pixels gathers their patches once for several chunks
+    /// ([`Conv::pixels_cached`]).
+    fn caches(&self, npix: usize) -> bool {
+        self.per_chunk() < self.oc && npix * self.kp <= CACHE
+    }
+
     /// Computes the output pixels `pix0 ..` that `out` holds (whole pixels of `oc` bytes).
     fn pixels(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize) {
-        let (oc, kp) = (self.oc, self.kp);
-        let npix = out.len() / oc;
-        // Whole 32-channel blocks of the largest window fit `wbuf`; more per chunk when the
-        // window is small.
-        let per_chunk = (WBUF / kp / NB * NB).clamp(NB, CHUNK_OC);
-        if per_chunk < oc && npix * kp <= CACHE {
+        let npix = out.len() / self.oc;
+        let per_chunk = self.per_chunk();
+        if self.caches(npix) {
             self.pixels_cached(m, out, pix0, per_chunk);
         } else {
             self.pixels_chunked(m, out, pix0, per_chunk);
+        }
+    }
+
+    /// [`Conv::pixels`] on the tiled path (`self.tile` is set; see [`Tile`]): blocks of
+    /// pixels within one output row, each read from a tile gathered for it. The next
+    /// block's tile is gathered before this block is computed, so that the tile's stores
+    /// (some masked, which the store buffer cannot forward) have reached the cache when the
+    /// micro-kernel reads them.
+    #[inline(never)]
+    fn pixels_tiled(&self, m: Avx512Vnni, out: &mut [i8], pix0: usize) {
+        let Some(tile) = self.tile else {
+            return;
+        };
+        let (oc, kh) = (self.oc, self.p.window.kernel[0]);
+        let (npix, ow) = (out.len() / oc, self.ow.max(1));
+        let per_chunk = self.per_chunk();
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let wbuf = zeroed(&mut wbuf, self.wbuf_len(per_chunk));
+        let mut tile_a = MaybeUninit::<Aligned<TILE>>::uninit();
+        let mut tile_b = MaybeUninit::<Aligned<TILE>>::uninit();
+        let mut this: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut tile_a, kh * tile.span));
+        let mut ahead: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut tile_b, kh * tile.span));
+        // The block starting `q` pixels into the call: as many of its row's pixels as
+        // [`PX`] allows, spread evenly over the blocks the rest of the row needs.
+        let block_at = |q: usize| block_len(ow - (pix0 + q) % ow).min(npix - q);
+        let mut chunk = Chunk::new();
+        let mut c0 = 0;
+        while c0 < oc && npix > 0 {
+            let nc = per_chunk.min(oc - c0);
+            let packed = self.chunk_weights(m, c0, nc, wbuf, &mut chunk);
+            let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
+            let mut q = 0;
+            let mut n = block_at(0);
+            self.gather_tile(m, tile, pix0, n, this);
+            while q < npix {
+                let q_next = q + n;
+                let n_next = if q_next < npix { block_at(q_next) } else { 0 };
+                if n_next > 0 {
+                    self.gather_tile(m, tile, pix0 + q_next, n_next, ahead);
+                }
+                let dst = &mut out[q * oc..q_next * oc];
+                let pf = next.next().unwrap_or(&[]);
+                let b = Blocks {
+                    packed,
+                    patch: this,
+                    chunk: &chunk,
+                    nc,
+                    c0,
+                    pf,
+                };
+                self.tiled_blocks(m, tile, &b, n, dst);
+                core::mem::swap(&mut this, &mut ahead);
+                (q, n) = (q_next, n_next);
+            }
+            c0 += nc;
+        }
+    }
+
+    /// The tile of the `n` pixels from `pix` (one output row's) into `tile` (`kh` rows of
+    /// `span` bytes): see [`Tile`].
+    fn gather_tile(&self, m: Avx512Vnni, t: Tile, pix: usize, n: usize, tile: &mut [i8]) {
+        let _ = m;
+        let w = &self.p.window;
+        let ([kh, kw], [sh, sw], [pt, pl]) = (w.kernel, w.stride, w.pad);
+        let (ic, iw, ih) = (self.ic, self.iw, self.ih);
+        let fill = self.zp ^ i8::MIN;
+        let (oy, ox) = (pix / self.ow.max(1), pix % self.ow.max(1));
+        // The bytes of a tile row the block reads, and the input pixels they hold.
+        let used = ((n.max(1) - 1) * t.step + t.line).min(t.span);
+        let cols = (n.max(1) - 1) * sw + kw;
+        let ix0 = (ox * sw) as isize - pl as isize;
+        // The input columns inside the image, as tile bytes `a .. b` and input column `c`.
+        let first = ix0.max(0);
+        let last = (ix0 + cols as isize).min(iw as isize);
+        for (ky, row) in tile.chunks_exact_mut(t.span.max(1)).take(kh).enumerate() {
+            let row = &mut row[..used];
+            let iy = (oy * sh + ky) as isize - pt as isize;
+            if iy < 0 || iy >= ih as isize || first >= last {
+                row.fill(fill);
+                continue;
+            }
+            let a = (first - ix0) as usize * ic;
+            let b = (last - ix0) as usize * ic;
+            let from = (iy as usize * iw + first as usize) * ic;
+            let (Some(src), true) = (self.x.get(from..from + (b - a)), b <= used) else {
+                row.fill(fill);
+                continue;
+            };
+            // SAFETY: `Avx512Vnni` exists only once AVX-512 F/BW were detected.
+            unsafe { fill_flip_avx512(row, a, src, fill) };
+        }
+    }
+
+    /// [`Conv::blocks`] on the tiled path: `b.patch` is the block's tile.
+    fn tiled_blocks(&self, m: Avx512Vnni, t: Tile, b: &Blocks<'_>, n: usize, dst: &mut [i8]) {
+        match n {
+            1 => self.tiled_blocks_of::<1>(m, t, b, dst),
+            2 => self.tiled_blocks_of::<2>(m, t, b, dst),
+            3 => self.tiled_blocks_of::<3>(m, t, b, dst),
+            4 => self.tiled_blocks_of::<4>(m, t, b, dst),
+            5 => self.tiled_blocks_of::<5>(m, t, b, dst),
+            6 => self.tiled_blocks_of::<6>(m, t, b, dst),
+            7 => self.tiled_blocks_of::<7>(m, t, b, dst),
+            _ => self.tiled_blocks_of::<PX>(m, t, b, dst),
+        }
+    }
+
+    /// [`Conv::tiled_blocks`] for `P` pixels.
+    #[inline(always)]
+    fn tiled_blocks_of<const P: usize>(
+        &self,
+        m: Avx512Vnni,
+        t: Tile,
+        b: &Blocks<'_>,
+        dst: &mut [i8],
+    ) {
+        let (kp, kh) = (self.kp, self.p.window.kernel[0]);
+        let blocks = (b.packed.len() / (NB * kp).max(1)).max(1);
+        let mut pf = b.pf.chunks(b.pf.len().div_ceil(blocks).max(1));
+        for (k, w) in b.packed.chunks_exact(NB * kp).enumerate() {
+            let o = k * NB;
+            let acc = m.block_tiled::<P>(w, b.patch, t, kh, pf.next().unwrap_or(&[]));
+            let o_end = (o + NB).min(b.nc);
+            m.store(&acc, b.chunk, o, o_end, b.c0, self.oc, self.job, dst);
         }
     }
 
@@ -330,6 +528,23 @@ impl Conv<'_> {
     }
 }
 
+/// A tile row: `row[a .. a + src.len()] = src ^ 0x80` (`x + 128` as u8), the rest `fill`.
+///
+/// # Safety
+/// AVX-512 F/BW available.
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn fill_flip_avx512(row: &mut [i8], a: usize, src: &[i8], fill: i8) {
+    let b = a + src.len();
+    if b > row.len() {
+        row.fill(fill);
+        return;
+    }
+    fill_short(&mut row[..a], fill);
+    fill_short(&mut row[b..], fill);
+    // SAFETY: AVX-512 F/BW are enabled here; `row[a .. b]` and `src` hold `src.len()` bytes.
+    unsafe { copy_flip_avx512(row.as_mut_ptr().add(a), src.as_ptr(), src.len()) }
+}
+
 /// `N` bytes on a cache line boundary: the micro-kernel's 64-byte weight loads, and the
 /// repack's stores, each touch one line, not two.
 #[repr(C, align(64))]
@@ -409,6 +624,37 @@ impl Avx512Vnni {
                 block_vnni::<P, false>(w, patch, stride, groups, pf.as_ptr(), 0)
             } else {
                 block_vnni::<P, true>(w, patch, stride, groups, pf.as_ptr(), step)
+            }
+        }
+    }
+
+    /// [`Avx512Vnni::block`] on a tile (see [`Tile`]): for pixel `p < P`, window row
+    /// `ky < kh` is the `t.line` bytes of `tile` at `ky · t.span + p · t.step`; `w` holds
+    /// `kh · t.line / 4` groups.
+    fn block_tiled<const P: usize>(
+        self,
+        w: &[u8],
+        tile: &[i8],
+        t: Tile,
+        kh: usize,
+        pf: &[i8],
+    ) -> Acc<P> {
+        let groups = t.line / 4;
+        let all = kh * groups;
+        let last = (P.max(1) - 1) * t.step + (kh.max(1) - 1) * t.span + t.line;
+        if P == 0 || kh == 0 || w.len() < all * NB * 4 || tile.len() < last {
+            return [[self.zero(); 2]; P];
+        }
+        let step = pf.len().div_ceil(all.max(1));
+        let (w, tile) = (w.as_ptr(), tile.as_ptr());
+        // SAFETY: as in `sum`; `w` holds `kh · groups` groups of 32 × 4 bytes, and for
+        // every `p < P`, `ky < kh` the tile holds `4 · groups = t.line` bytes from
+        // `ky · span + p · step` (the last of them checked above).
+        unsafe {
+            if pf.is_empty() {
+                block_tiled_vnni::<P, false>(w, tile, t, kh, pf.as_ptr(), 0)
+            } else {
+                block_tiled_vnni::<P, true>(w, tile, t, kh, pf.as_ptr(), step)
             }
         }
     }
@@ -783,6 +1029,53 @@ unsafe fn block_vnni<const P: usize, const PF: bool>(
             let xb = _mm512_set1_epi32(x);
             a[0] = _mm512_dpbusd_epi32(a[0], xb, w0);
             a[1] = _mm512_dpbusd_epi32(a[1], xb, w1);
+        }
+    }
+    acc
+}
+
+/// [`block_vnni`] on a tile: see [`Avx512Vnni::block_tiled`].
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI available, `w` valid for `kh · t.line / 4 · 128` bytes, `tile` valid
+/// for `t.line` bytes from `ky · t.span + p · t.step` for every `ky < kh`, `p < P`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn block_tiled_vnni<const P: usize, const PF: bool>(
+    w: *const u8,
+    tile: *const i8,
+    t: Tile,
+    kh: usize,
+    pf: *const i8,
+    pf_step: usize,
+) -> Acc<P> {
+    let mut acc: Acc<P> = [[_mm512_setzero_si512(); 2]; P];
+    let groups = t.line / 4;
+    let mut w = w;
+    let mut pf = pf;
+    for ky in 0..kh {
+        let rows: [*const i8; P] =
+            core::array::from_fn(|p| tile.wrapping_add(ky * t.span + p * t.step));
+        for g in 0..groups {
+            if PF {
+                // A hint: any address will do, nothing is read.
+                _mm_prefetch::<_MM_HINT_T1>(pf);
+                pf = pf.wrapping_add(pf_step);
+            }
+            // SAFETY: group `ky · groups + g` of `w` (the contract).
+            let (w0, w1) = unsafe {
+                (
+                    _mm512_loadu_si512(w.cast()),
+                    _mm512_loadu_si512(w.add(64).cast()),
+                )
+            };
+            w = w.wrapping_add(128);
+            for (a, r) in acc.iter_mut().zip(&rows) {
+                // SAFETY: 4 · g + 4 <= t.line bytes of pixel p's row ky (the contract).
+                let x = unsafe { (r.add(4 * g) as *const i32).read_unaligned() };
+                let xb = _mm512_set1_epi32(x);
+                a[0] = _mm512_dpbusd_epi32(a[0], xb, w0);
+                a[1] = _mm512_dpbusd_epi32(a[1], xb, w1);
+            }
         }
     }
     acc
