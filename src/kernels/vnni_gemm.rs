@@ -42,8 +42,9 @@ use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
 use super::gemm::{self, Job, MAX_TAPS};
-use super::x86::{requantize16, requantize16_hi, Avx512Vnni};
+use super::x86::{requantize16, Avx512Vnni};
 use super::{ConvParams, I32s, In, KernelError, Out, Packed};
+use crate::format::math::AddOutRequant;
 
 /// Output channels of one micro-kernel call: two vectors of 16.
 const NB: usize = 32;
@@ -436,14 +437,16 @@ impl Conv<'_> {
         let (mult, shift) = self.p.rescale.at(c0 + o);
         let bias = self.p.bias.get(c0 + o).unwrap_or(0);
         let zp128 = self.zp as i32 + 128;
-        if let (Some(b), Some(m), Some(s)) = (
+        if let (Some(b), Some(m), Some(s), Some(f)) = (
             chunk.base.get_mut(o),
             chunk.mult.get_mut(o),
             chunk.shift.get_mut(o),
+            chunk.fold.get_mut(o),
         ) {
             *b = bias.wrapping_sub(zp128.wrapping_mul(sum));
             *m = mult;
             *s = shift as i32;
+            *f = AddOutRequant::new(mult, shift, self.out_zp).map_or(0, |r| r.c);
         }
     }
 
@@ -582,6 +585,9 @@ struct Chunk {
     mult: [i32; CHUNK_OC],
     /// Right shift, `1..=62`.
     shift: [i32; CHUNK_OC],
+    /// [`AddOutRequant`]'s `c` with the output zero point, for a shift in `33..=54`
+    /// (else 0, unused).
+    fold: [i32; CHUNK_OC],
 }
 
 impl Chunk {
@@ -590,6 +596,7 @@ impl Chunk {
             base: [0; CHUNK_OC],
             mult: [0; CHUNK_OC],
             shift: [1; CHUNK_OC],
+            fold: [0; CHUNK_OC],
         }
     }
 }
@@ -1099,50 +1106,74 @@ fn store_vnni(
     let lo = _mm512_set1_epi64(clamp.min as i64 - zp);
     let hi = _mm512_set1_epi64(clamp.max as i64 - zp);
     let zpv = _mm512_set1_epi32(job.out_zp as i32);
-    let (lo32, hi32) = (
-        _mm512_set1_epi32(clamp.min as i32 - job.out_zp as i32),
-        _mm512_set1_epi32(clamp.max as i32 - job.out_zp as i32),
+    let (lo8, hi8) = (
+        _mm512_set1_epi32(clamp.min as i32),
+        _mm512_set1_epi32(clamp.max as i32),
     );
     for (v, o) in [o, o + 16].into_iter().enumerate() {
         if o >= o_end {
             break;
         }
         let n = (o_end - o).min(16);
-        let (Some(base), Some(mult), Some(shift)) = (
+        let (Some(base), Some(mult), Some(shift), Some(fold)) = (
             chunk.base.get(o..o + 16),
             chunk.mult.get(o..o + 16),
             chunk.shift.get(o..o + 16),
+            chunk.fold.get(o..o + 16),
         ) else {
             return;
         };
         // SAFETY: each slice is 16 i32 (64 bytes); unaligned loads.
-        let (base, mult, shift) = unsafe {
+        let (base, mult, shift, fold) = unsafe {
             (
                 _mm512_loadu_si512(base.as_ptr().cast()),
                 _mm512_loadu_si512(mult.as_ptr().cast()),
                 _mm512_loadu_si512(shift.as_ptr().cast()),
+                _mm512_loadu_si512(fold.as_ptr().cast()),
             )
         };
-        // The lanes stored all shift by 32 or more: the cheaper exact form.
+        // Every lane stored shifts by 33 ..= 54 (a conv's usually do: its scale is far
+        // below 1): the folded form of `format::math::AddOutRequant`, in 32-bit lanes.
         let live: __mmask16 = ((1u32 << n) - 1) as u16;
-        let big = _mm512_cmpge_epi32_mask(shift, _mm512_set1_epi32(32)) & live == live;
-        for (j, a) in acc.iter().enumerate() {
-            let a = _mm512_add_epi32(a[v], base);
-            // (a · m + 2^(s−1)) >> s, clamped to [lo − zp, hi − zp].
-            let r = if big {
-                requantize16_hi(a, mult, shift, lo32, hi32)
+        let folds = _mm512_cmpge_epi32_mask(shift, _mm512_set1_epi32(33))
+            & _mm512_cmple_epi32_mask(shift, _mm512_set1_epi32(54));
+        let folded = folds & live == live;
+        let sh = _mm512_sub_epi32(shift, _mm512_set1_epi32(32));
+        let mult_od = _mm512_srli_epi64::<32>(mult);
+        // The 16 output bytes of accumulator vector `a`: `clamp(requantize(a + base) + zp)`.
+        let bytes = |a: __m512i| {
+            let a = _mm512_add_epi32(a, base);
+            if folded {
+                // ⌊a · m / 2^32⌋ per lane (even lanes from the low halves' products, odd
+                // lanes from the high halves'), plus `c`, shifted by `s − 32`.
+                let ev = _mm512_mul_epi32(a, mult);
+                let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), mult_od);
+                let high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od);
+                let r = _mm512_srav_epi32(_mm512_add_epi32(high, fold), sh);
+                _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(r, lo8), hi8))
             } else {
-                requantize16(a, mult, shift, lo, hi)
-            };
-            let bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv));
-            let at = j * oc + c0 + o;
-            if let Some(d) = dst.get_mut(at..at + 16).filter(|_| n == 16) {
-                // SAFETY: `d` is 16 writable bytes; unaligned store.
-                unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), bytes) };
-            } else if let Some(d) = dst.get_mut(at..at + n) {
+                // (a · m + 2^(s−1)) >> s, clamped to [lo − zp, hi − zp], plus zp.
+                let r = requantize16(a, mult, shift, lo, hi);
+                _mm512_cvtepi32_epi8(_mm512_add_epi32(r, zpv))
+            }
+        };
+        let first = c0 + o;
+        let whole = n == 16 && first + (acc.len().max(1) - 1) * oc + 16 <= dst.len();
+        if whole {
+            let d = dst.as_mut_ptr().wrapping_add(first);
+            for (j, a) in acc.iter().enumerate() {
+                // SAFETY: bytes `first + j · oc .. + 16` of `dst` for `j < acc.len()`, the
+                // last of them checked above; unaligned store.
+                unsafe { _mm_storeu_si128(d.add(j * oc).cast(), bytes(a[v])) };
+            }
+            continue;
+        }
+        for (j, a) in acc.iter().enumerate() {
+            let at = j * oc + first;
+            if let Some(d) = dst.get_mut(at..at + n) {
                 let mut b = [0i8; 16];
                 // SAFETY: `b` is 16 writable bytes; unaligned store.
-                unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), bytes) };
+                unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), bytes(a[v])) };
                 d.copy_from_slice(&b[..n]);
             }
         }
