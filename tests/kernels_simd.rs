@@ -251,8 +251,9 @@ fn conv2d_every_isa_matches_reference() {
 }
 
 /// The VNNI GEMM really reads the pack (not the weights) when the plan has one: one packed
-/// weight changed changes its output and no other path's. Both with per-pixel patches
-/// (7 input channels: a window row of 21 bytes) and on the tiled path (8 channels: 24).
+/// weight changed changes its output and no other path's. With per-pixel patches (7 input
+/// channels: a window row of 21 bytes), on the tiled path (8 channels: 24) and, on AMX, on
+/// tiles of 64 taps (64 channels: 576 taps; AMX pads 72 taps to 128 and repacks them).
 /// Needs AVX-512 VNNI (this project's CI machine has it); elsewhere the test says so and
 /// checks nothing more.
 #[test]
@@ -261,7 +262,7 @@ fn vnni_gemm_reads_the_pack() {
         eprintln!("no AVX-512 VNNI on this CPU: the pack is never read here");
         return;
     }
-    for ic in [7, 8] {
+    for ic in [7, 8, 64] {
         vnni_gemm_reads_the_pack_of(ic);
     }
 }
@@ -313,8 +314,23 @@ fn vnni_gemm_reads_the_pack_of(ic: usize) {
         !differ.is_empty() && differ.iter().all(|&c| c == 33),
         "{ic} channels: {differ:?}"
     );
-    for isa in Isa::all_available().filter(|&i| i != Isa::Avx512Vnni) {
-        assert_eq!(run(isa, &pp), expected, "{isa:?} must ignore the pack");
+    // AMX reads the pack when its windows, rounded up to 4 taps, are whole 64-tap steps
+    // already (63 taps with 7 channels, 576 with 64); else (72) it pads them to 128,
+    // repacking the weights themselves.
+    let readers: &[Isa] = if kp.is_multiple_of(64) {
+        &[Isa::Avx512Vnni, Isa::Amx]
+    } else {
+        &[Isa::Avx512Vnni]
+    };
+    for isa in Isa::all_available().filter(|i| readers.contains(i)) {
+        assert_eq!(run(isa, &pp), got, "{isa:?} {ic} channels reads the pack");
+    }
+    for isa in Isa::all_available().filter(|i| !readers.contains(i)) {
+        assert_eq!(
+            run(isa, &pp),
+            expected,
+            "{isa:?} {ic} channels must ignore the pack"
+        );
     }
 }
 
@@ -345,6 +361,15 @@ fn conv2d_large_layers_every_isa_matches_reference() {
         (9, 23, 8, 3, 1, 1, 1, 33),
         (6, 1, 32, 3, 1, 1, 1, 64),
         (4, 4, 12, 5, 1, 3, 1, 20),
+        // AMX (windows of whole 64-tap steps, with the pack): tiles of input rows with
+        // blocks of 32 and of at most 16 pixels (rows of 14 and 12), stride 2, more channels
+        // than one chunk of constants with a partial last block; a dilated conv, whose
+        // patches are gathered per pixel; maps of at most 64 pixels, gathered once.
+        (20, 14, 64, 3, 1, 1, 1, 40),
+        (24, 24, 64, 3, 2, 1, 1, 64),
+        (12, 12, 64, 1, 1, 0, 1, 300),
+        (12, 12, 64, 3, 1, 2, 2, 32),
+        (8, 8, 128, 3, 1, 1, 1, 48),
     ];
     for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
         let eff = (k - 1) * d + 1;
@@ -531,6 +556,22 @@ fn simd_is_detected_where_the_cpu_has_it() {
     if std::is_x86_feature_detected!("avx2") {
         assert!(Isa::Avx2.available());
         assert_ne!(Isa::best(), Isa::Reference);
+    }
+    // AMX: on Linux (which grants the tile state to a process that asks, since 5.16) a CPU
+    // whose flags list `amx_int8` and `amx_tile` runs it, and it is the best.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+        if has("amx_int8") && has("amx_tile") && has("avx512_vnni") {
+            assert!(
+                Isa::Amx.available(),
+                "the CPU lists AMX, but it is not usable"
+            );
+            assert_eq!(Isa::best(), Isa::Amx);
+        } else {
+            assert!(!Isa::Amx.available());
+        }
     }
     #[cfg(target_arch = "aarch64")]
     {

@@ -34,6 +34,9 @@ const F_AVX2: u8 = 1;
 const F_AVX512VNNI: u8 = 2;
 
 #[cfg(all(feature = "std", not(miri), target_arch = "x86_64"))]
+const F_AMX: u8 = 4;
+
+#[cfg(all(feature = "std", not(miri), target_arch = "x86_64"))]
 fn x86() -> u8 {
     let mut f = 0;
     if std::is_x86_feature_detected!("avx2") {
@@ -46,7 +49,25 @@ fn x86() -> u8 {
     {
         f |= F_AVX512VNNI;
     }
+    #[cfg(target_os = "linux")]
+    if f & F_AVX512VNNI != 0 && super::amx::request() {
+        f |= F_AMX;
+    }
     f
+}
+
+/// The CPU has AMX-TILE and AMX-INT8 (and AVX-512 VNNI), and the operating system let this
+/// process use the tiles (asked once, on Linux with `std`; never without `std`).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn has_amx() -> bool {
+    #[cfg(all(feature = "std", not(miri)))]
+    {
+        cache::features(x86) & F_AMX != 0
+    }
+    #[cfg(not(all(feature = "std", not(miri))))]
+    {
+        false
+    }
 }
 
 /// The CPU has AVX2.

@@ -24,6 +24,12 @@ pub enum Isa {
     /// channels per vector (`vpdpbusd`, weights repacked on the stack per call); larger
     /// ones, and fully connected layers, as `vpdpbusd` dot products on 64 bytes.
     Avx512Vnni,
+    /// x86-64 AMX-INT8 (Intel Sapphire Rapids and later, on Linux): [`Isa::Avx512Vnni`]
+    /// with the GEMM's products on tiles (`tdpbusd`, 16 × 16 sums of 64 taps each) for the
+    /// dense convs whose plan has an `x86-vnni` pack and whose window is a multiple of 64
+    /// taps (every 3×3 and 1×1 conv over 64 or more channels); everything else as
+    /// [`Isa::Avx512Vnni`].
+    Amx,
     /// aarch64 NEON: `smlal` on i16.
     Neon,
     /// aarch64 NEON with the Armv8.2 dot product (`sdot`).
@@ -34,10 +40,11 @@ pub enum Isa {
 
 impl Isa {
     /// Every variant, slowest first.
-    pub const ALL: [Isa; 6] = [
+    pub const ALL: [Isa; 7] = [
         Isa::Reference,
         Isa::Avx2,
         Isa::Avx512Vnni,
+        Isa::Amx,
         Isa::Neon,
         Isa::NeonDot,
         Isa::Dsp,
@@ -51,6 +58,8 @@ impl Isa {
             Isa::Avx2 => super::detect::has_avx2(),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512Vnni => super::detect::has_avx512vnni(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Amx => super::detect::has_amx() && super::detect::has_avx512vnni(),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => super::detect::has_neon(),
             #[cfg(target_arch = "aarch64")]
@@ -115,10 +124,11 @@ pub fn conv2d_on_threads(
     {
         use super::x86;
         match isa {
-            Isa::Avx512Vnni => {
+            Isa::Avx512Vnni | Isa::Amx => {
                 if let Some(m) = x86::Avx512Vnni::new() {
+                    let amx = (isa == Isa::Amx).then(super::amx::Amx::new).flatten();
                     if super::gemm::covers(p, x.shape.c) {
-                        return super::vnni_gemm::conv2d(m, x, y, p, threads);
+                        return super::vnni_gemm::conv2d(m, amx, x, y, p, threads);
                     }
                     return dense::conv2d::<_, 4, 4>(m, x, y, p, threads);
                 }
@@ -183,7 +193,7 @@ pub fn fully_connected_on_threads(
     {
         use super::x86;
         match isa {
-            Isa::Avx512Vnni => {
+            Isa::Avx512Vnni | Isa::Amx => {
                 if let Some(m) = x86::Avx512Vnni::new() {
                     return dense::fully_connected::<_, 8>(m, x, y, p, threads);
                 }
@@ -222,7 +232,7 @@ pub fn fully_connected_on_threads(
     reference::fully_connected(x, y, p)
 }
 
-/// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`], whose detection
+/// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`] and [`Isa::Amx`], whose detection
 /// includes AVX-512 F/BW; table lookups and `SMMLA` on [`Isa::Dsp`]; the reference
 /// elsewhere): same contract, same bytes.
 pub fn add_on(
@@ -234,7 +244,7 @@ pub fn add_on(
 ) -> Result<(), KernelError> {
     let _ = isa;
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512Vnni {
+    if matches!(isa, Isa::Avx512Vnni | Isa::Amx) {
         if let Some(m) = super::x86::Avx512Vnni::new() {
             return super::x86_add::add_into(m, a, b, y, p);
         }
@@ -252,7 +262,7 @@ pub fn max_pool(x: In<'_>, y: Out<'_>, w: &Window, clamp: Clamp) -> Result<(), K
     max_pool_on(Isa::best(), x, y, w, clamp)
 }
 
-/// [`reference::max_pool`] on `isa` (vectorised on [`Isa::Avx512Vnni`], whose detection
+/// [`reference::max_pool`] on `isa` (vectorised on [`Isa::Avx512Vnni`] and [`Isa::Amx`], whose detection
 /// includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
 pub fn max_pool_on(
     isa: Isa,
@@ -263,7 +273,7 @@ pub fn max_pool_on(
 ) -> Result<(), KernelError> {
     let _ = isa;
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512Vnni {
+    if matches!(isa, Isa::Avx512Vnni | Isa::Amx) {
         if let Some(m) = super::x86::Avx512Vnni::new() {
             return super::x86_pool::max_pool(m, x, y, w, clamp);
         }

@@ -16,6 +16,8 @@
 pub mod reference;
 
 #[cfg(target_arch = "x86_64")]
+mod amx;
+#[cfg(target_arch = "x86_64")]
 mod avx2_gemm;
 #[cfg(any(
     target_arch = "x86_64",

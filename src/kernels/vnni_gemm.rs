@@ -41,6 +41,7 @@
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
+use super::amx::{self, Amx};
 use super::gemm::{self, Job, MAX_TAPS};
 use super::x86::{requantize16, Avx512Vnni};
 use super::{ConvParams, I32s, In, KernelError, Out, Packed};
@@ -64,6 +65,7 @@ const CACHE: usize = 49 * MAX_TAPS;
 /// [`covers`]: super::gemm::covers
 pub(super) fn conv2d(
     m: Avx512Vnni,
+    amx: Option<Amx>,
     x: In<'_>,
     y: Out<'_>,
     p: &ConvParams<'_>,
@@ -88,6 +90,31 @@ pub(super) fn conv2d(
         tile: None,
     };
     // The tiled order of the taps is the plain one: the same pack, the same repack.
+    if let Some(amx) = amx {
+        // Windows padded to whole 64-tap steps with weight 0: the pack when it already has
+        // that many taps, else a repack of every channel per call, when that fits.
+        let kpa = job.k.next_multiple_of(amx::K_STEP);
+        let pack = conv.pack.filter(|_| kpa == kp);
+        let fits = pack.is_some() || (job.oc <= CHUNK_OC && job.oc.div_ceil(NB) * NB * kpa <= WBUF);
+        if kpa <= MAX_TAPS && fits {
+            let conv = Conv {
+                kp: kpa,
+                pack,
+                tile: None,
+                ..conv
+            };
+            gemm::in_bands(&job, y, threads, |out, pix0| {
+                if out.len() / job.oc.max(1) <= AMX_CACHE_ROWS {
+                    conv.pixels_amx_cached(amx, out, pix0);
+                } else if let Some(t) = AmxTile::of(&job) {
+                    conv.pixels_amx_tiled(amx, t, out, pix0);
+                } else {
+                    conv.pixels_amx(amx, out, pix0);
+                }
+            });
+            return Ok(());
+        }
+    }
     let tiled = Tile::of(&job).map(|tile| Conv {
         tile: Some(tile),
         ..conv
@@ -99,8 +126,55 @@ pub(super) fn conv2d(
     Ok(())
 }
 
+/// Bytes of the tile of input rows of [`Conv::pixels_amx_tiled`].
+const AMX_TILE: usize = 128 * 1024;
+
+/// The geometry of [`Conv::pixels_amx_tiled`]'s tiles of input rows: as [`Tile`]'s, for
+/// blocks of up to [`amx::PIXELS`] pixels of one output row, and only for window rows of
+/// whole 64-tap steps (`kw · ic` a multiple of [`amx::K_STEP`]: the 3×3 and 1×1 convs over
+/// 64 or more channels), so that a tile of patches is 16 pixels' rows `sw · ic` bytes apart.
+#[derive(Clone, Copy, Debug)]
+struct AmxTile {
+    /// `kw · ic`.
+    line: usize,
+    /// `sw · ic`.
+    step: usize,
+    /// `(amx::PIXELS − 1) · step + line`.
+    span: usize,
+}
+
+impl AmxTile {
+    fn of(job: &Job<'_>) -> Option<Self> {
+        let w = &job.p.window;
+        let ([kh, kw], [_, sw]) = (w.kernel, w.stride);
+        if w.dilation != [1, 1] || kh == 0 {
+            return None;
+        }
+        let line = kw.checked_mul(job.ic)?;
+        let step = sw.checked_mul(job.ic)?;
+        let span = step.checked_mul(amx::PIXELS - 1)?.checked_add(line)?;
+        (line > 0 && line.is_multiple_of(amx::K_STEP) && kh.checked_mul(span)? <= AMX_TILE)
+            .then_some(Self { line, step, span })
+    }
+
+    /// The same geometry as a [`Tile`], for [`Conv::gather_tile`].
+    fn as_tile(self) -> Tile {
+        Tile {
+            line: self.line,
+            step: self.step,
+            span: self.span,
+        }
+    }
+}
+
+/// Most pixels of [`Conv::pixels_amx_cached`]: two blocks of [`amx::PIXELS`].
+const AMX_CACHE_ROWS: usize = 2 * amx::PIXELS;
+
 /// Bytes of one tile of input rows (see [`Tile`]).
 const TILE: usize = PX * MAX_TAPS;
+/// Bytes from a multiple of 4 KiB past the first tile of [`Conv::pixels_tiled`] to its
+/// second.
+const TILE_GAP: usize = 2048;
 
 /// The tiled path's geometry, for a dense conv without dilation whose window rows are
 /// whole groups of 4 taps (`kw · ic` a multiple of 4): a block of up to [`PX`] pixels of one
@@ -209,10 +283,16 @@ impl Conv<'_> {
         let per_chunk = self.per_chunk();
         let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
         let wbuf = zeroed(&mut wbuf, self.wbuf_len(per_chunk));
-        let mut tile_a = MaybeUninit::<Aligned<TILE>>::uninit();
-        let mut tile_b = MaybeUninit::<Aligned<TILE>>::uninit();
-        let mut this: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut tile_a, kh * tile.span));
-        let mut ahead: &mut [i8] = bytemuck::cast_slice_mut(zeroed(&mut tile_b, kh * tile.span));
+        // The two tiles, 2 KiB off a multiple of 4 KiB apart: the next tile's stores are in
+        // flight while this one is read, and a load whose address matches an older store's
+        // in the low 12 bits waits for it (4K aliasing).
+        let len = kh * tile.span;
+        let second = len.next_multiple_of(4096) + TILE_GAP;
+        let mut tiles = MaybeUninit::<Aligned<{ 2 * TILE + TILE_GAP }>>::uninit();
+        let tiles = zeroed(&mut tiles, second + len);
+        let (a, b) = tiles.split_at_mut(second.min(tiles.len()));
+        let mut this: &mut [i8] = bytemuck::cast_slice_mut(a.get_mut(..len).unwrap_or(&mut []));
+        let mut ahead: &mut [i8] = bytemuck::cast_slice_mut(b.get_mut(..len).unwrap_or(&mut []));
         // The block starting `q` pixels into the call: as many of its row's pixels as
         // [`PX`] allows, spread evenly over the blocks the rest of the row needs.
         let block_at = |q: usize| block_len(ow - (pix0 + q) % ow).min(npix - q);
@@ -315,6 +395,169 @@ impl Conv<'_> {
             let acc = m.block_tiled::<P>(w, b.patch, t, kh, pf.next().unwrap_or(&[]));
             let o_end = (o + NB).min(b.nc);
             m.store(&acc, b.chunk, o, o_end, b.c0, self.oc, self.job, dst);
+        }
+    }
+
+    /// [`Conv::pixels`] on AMX tiles ([`amx`]), for a conv with a pack and `kp` a multiple
+    /// of [`amx::K_STEP`]: blocks of [`amx::PIXELS`] pixels (consecutive in NHWC order,
+    /// across rows), each gathered once into patch rows, then every 32-channel block of the
+    /// pack multiplied by them on tiles and stored through the same requantisation.
+    #[inline(never)]
+    fn pixels_amx(&self, amx: Amx, out: &mut [i8], pix0: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let m = amx.vnni;
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let mut chunk = Chunk::new();
+        let (blocks, sums) = self.amx_weights(m, &mut wbuf, &mut chunk);
+        let npix = out.len() / oc;
+        let mut patches = MaybeUninit::<Aligned<{ amx::PIXELS * MAX_TAPS }>>::uninit();
+        let patches = zeroed(&mut patches, amx::PIXELS * kp);
+        let mut acc = [[m.zero(); 2]; amx::PIXELS];
+        let tiles = amx.tiles();
+        // Constants per chunk only when they do not fit one (see `Conv::amx_weights`).
+        let per_chunk = sums.filter(|_| oc > CHUNK_OC);
+        let mut q = 0;
+        while q < npix {
+            let n = (npix - q).min(amx::PIXELS);
+            self.gather_flipped(
+                m,
+                pix0 + q,
+                bytemuck::cast_slice_mut(&mut patches[..n * kp]),
+            );
+            let dst = &mut out[q * oc..(q + n) * oc];
+            let mut c0 = 0;
+            while c0 < oc {
+                let nc = CHUNK_OC.min(oc - c0);
+                if let Some(sums) = per_chunk {
+                    for o in 0..nc {
+                        self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), &mut chunk);
+                    }
+                }
+                for o in (0..nc).step_by(NB) {
+                    let at = (c0 + o) * kp;
+                    let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
+                    tiles.block32(patches, w, kp, &mut acc);
+                    let o_end = (o + NB).min(nc);
+                    m.store(&acc[..n], &chunk, o, o_end, c0, oc, self.job, dst);
+                }
+                c0 += nc;
+            }
+            q += n;
+        }
+    }
+
+    /// The AMX paths' weights, every 32-channel block of `kp` taps: the plan's pack when it
+    /// has one of that layout, else all of them repacked into `wbuf` (the caller checked
+    /// that they fit, and that there are at most [`CHUNK_OC`] channels). The channels'
+    /// constants are put in `chunk` when they fit it (at most [`CHUNK_OC`] channels); else
+    /// the pack's sums are returned for the caller to compute them per chunk.
+    fn amx_weights<'s>(
+        &'s self,
+        m: Avx512Vnni,
+        wbuf: &'s mut MaybeUninit<Aligned<WBUF>>,
+        chunk: &mut Chunk,
+    ) -> (&'s [u8], Option<I32s<'s>>) {
+        let oc = self.oc;
+        if let Some((blocks, sums)) = self.pack {
+            if oc <= CHUNK_OC {
+                for o in 0..oc {
+                    self.constants(0, o, sums.get(o).unwrap_or(0), chunk);
+                }
+            }
+            return (blocks, Some(sums));
+        }
+        let len = oc.div_ceil(NB) * NB * self.kp;
+        let packed = zeroed(wbuf, len);
+        self.repack(m, 0, oc.min(CHUNK_OC), packed, chunk);
+        (packed, None)
+    }
+
+    /// [`Conv::pixels_amx`] reading each block's windows from a tile of input rows
+    /// ([`AmxTile`]): blocks of up to [`amx::PIXELS`] pixels of one output row (a block of
+    /// at most 16 computes one tile of patches, not two), nothing gathered per pixel.
+    #[inline(never)]
+    fn pixels_amx_tiled(&self, amx: Amx, t: AmxTile, out: &mut [i8], pix0: usize) {
+        let (oc, kp, kh) = (self.oc, self.kp, self.p.window.kernel[0]);
+        let m = amx.vnni;
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let mut chunk = Chunk::new();
+        let (blocks, sums) = self.amx_weights(m, &mut wbuf, &mut chunk);
+        let (npix, ow) = (out.len() / oc, self.ow.max(1));
+        let mut tile = MaybeUninit::<Aligned<AMX_TILE>>::uninit();
+        let tile = zeroed(&mut tile, kh * t.span);
+        let mut acc = [[m.zero(); 2]; amx::PIXELS];
+        let tiles = amx.tiles();
+        // Constants per chunk only when they do not fit one (see `Conv::amx_weights`).
+        let per_chunk = sums.filter(|_| oc > CHUNK_OC);
+        let mut q = 0;
+        while q < npix {
+            // The rest of this output row, in blocks of nearly equal size.
+            let left = ow - (pix0 + q) % ow;
+            let n = left.div_ceil(left.div_ceil(amx::PIXELS)).min(npix - q);
+            self.gather_tile(m, t.as_tile(), pix0 + q, n, bytemuck::cast_slice_mut(tile));
+            let dst = &mut out[q * oc..(q + n) * oc];
+            let mut c0 = 0;
+            while c0 < oc {
+                let nc = CHUNK_OC.min(oc - c0);
+                if let Some(sums) = per_chunk {
+                    for o in 0..nc {
+                        self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), &mut chunk);
+                    }
+                }
+                for o in (0..nc).step_by(NB) {
+                    let at = (c0 + o) * kp;
+                    let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
+                    let geometry = (t.line, t.step, t.span);
+                    tiles.block32_rows(tile, geometry, kh, n > amx::ROWS, w, &mut acc);
+                    let o_end = (o + NB).min(nc);
+                    m.store(&acc[..n], &chunk, o, o_end, c0, oc, self.job, dst);
+                }
+                c0 += nc;
+            }
+            q += n;
+        }
+    }
+
+    /// [`Conv::pixels_amx`] for at most [`AMX_CACHE_ROWS`] pixels (the last stage's 7×7
+    /// maps): every patch gathered once, then each 32-channel block multiplied by all of
+    /// them in turn, so that the weights (2.4 MB for a 3×3 conv over 512 channels) are read
+    /// once per call, not once per block of pixels.
+    #[inline(never)]
+    fn pixels_amx_cached(&self, amx: Amx, out: &mut [i8], pix0: usize) {
+        let (oc, kp) = (self.oc, self.kp);
+        let m = amx.vnni;
+        let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
+        let mut chunk = Chunk::new();
+        let (blocks, sums) = self.amx_weights(m, &mut wbuf, &mut chunk);
+        let npix = out.len() / oc;
+        let rows = npix.next_multiple_of(amx::PIXELS).min(AMX_CACHE_ROWS);
+        let mut patches = MaybeUninit::<Aligned<{ AMX_CACHE_ROWS * MAX_TAPS }>>::uninit();
+        let patches = zeroed(&mut patches, rows * kp);
+        self.gather_flipped(m, pix0, bytemuck::cast_slice_mut(&mut patches[..npix * kp]));
+        let mut acc = [[m.zero(); 2]; amx::PIXELS];
+        let tiles = amx.tiles();
+        let per_chunk = sums.filter(|_| oc > CHUNK_OC);
+        let mut c0 = 0;
+        while c0 < oc {
+            let nc = CHUNK_OC.min(oc - c0);
+            if let Some(sums) = per_chunk {
+                for o in 0..nc {
+                    self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), &mut chunk);
+                }
+            }
+            for o in (0..nc).step_by(NB) {
+                let at = (c0 + o) * kp;
+                let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
+                let o_end = (o + NB).min(nc);
+                for q in (0..npix).step_by(amx::PIXELS) {
+                    let n = (npix - q).min(amx::PIXELS);
+                    let patch = patches.get(q * kp..).unwrap_or(&[]);
+                    tiles.block32(patch, w, kp, &mut acc);
+                    let dst = &mut out[q * oc..(q + n) * oc];
+                    m.store(&acc[..n], &chunk, o, o_end, c0, oc, self.job, dst);
+                }
+            }
+            c0 += nc;
         }
     }
 
