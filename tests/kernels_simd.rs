@@ -262,14 +262,23 @@ fn vnni_gemm_reads_the_pack() {
         eprintln!("no AVX-512 VNNI on this CPU: the pack is never read here");
         return;
     }
-    for ic in [7, 8, 64] {
-        vnni_gemm_reads_the_pack_of(ic);
+    // (rows, columns, input channels, whether AMX reads the pack): small convs run on the
+    // VNNI paths under `Isa::Amx` too; large ones on tiles, which read the pack when its
+    // windows (rounded up to 4 taps) are whole 64-tap steps already (576 taps), and pad
+    // the others (72 taps to 128), repacking the weights themselves.
+    for (ih, iw, ic, amx_reads) in [
+        (6, 5, 7, true),
+        (6, 5, 8, true),
+        (16, 16, 64, true),
+        (32, 32, 8, false),
+    ] {
+        vnni_gemm_reads_the_pack_of(ih, iw, ic, amx_reads);
     }
 }
 
-fn vnni_gemm_reads_the_pack_of(ic: usize) {
+fn vnni_gemm_reads_the_pack_of(ih: usize, iw: usize, ic: usize, amx_reads: bool) {
     let mut rng = Rng(0x513d_0004);
-    let (ih, iw, oc) = (6, 5, 40);
+    let oc = 40;
     let x = rng.i8s(ih * iw * ic);
     let w = rng.i8s(oc * 9 * ic);
     let mut rq = requant(&mut rng, oc, 9 * ic);
@@ -314,10 +323,7 @@ fn vnni_gemm_reads_the_pack_of(ic: usize) {
         !differ.is_empty() && differ.iter().all(|&c| c == 33),
         "{ic} channels: {differ:?}"
     );
-    // AMX reads the pack when its windows, rounded up to 4 taps, are whole 64-tap steps
-    // already (63 taps with 7 channels, 576 with 64); else (72) it pads them to 128,
-    // repacking the weights themselves.
-    let readers: &[Isa] = if kp.is_multiple_of(64) {
+    let readers: &[Isa] = if amx_reads {
         &[Isa::Avx512Vnni, Isa::Amx]
     } else {
         &[Isa::Avx512Vnni]
@@ -361,15 +367,16 @@ fn conv2d_large_layers_every_isa_matches_reference() {
         (9, 23, 8, 3, 1, 1, 1, 33),
         (6, 1, 32, 3, 1, 1, 1, 64),
         (4, 4, 12, 5, 1, 3, 1, 20),
-        // AMX (windows of whole 64-tap steps, with the pack): tiles of input rows with
-        // blocks of 32 and of at most 16 pixels (rows of 14 and 12), stride 2, more channels
-        // than one chunk of constants with a partial last block; a dilated conv, whose
-        // patches are gathered per pixel; maps of at most 64 pixels, gathered once.
+        // AMX (at least 4 M multiply-adds a call): tiles of input rows with blocks of 32 and
+        // of at most 16 pixels (rows of 14 and 12), stride 2, more channels than one chunk
+        // of constants with a partial last block; a dilated conv, whose patches are gathered
+        // per pixel; maps of at most 64 pixels, gathered once.
         (20, 14, 64, 3, 1, 1, 1, 40),
         (24, 24, 64, 3, 2, 1, 1, 64),
-        (12, 12, 64, 1, 1, 0, 1, 300),
-        (12, 12, 64, 3, 1, 2, 2, 32),
-        (8, 8, 128, 3, 1, 1, 1, 48),
+        (16, 16, 64, 1, 1, 0, 1, 300),
+        (16, 16, 64, 3, 1, 2, 2, 64),
+        (8, 8, 128, 3, 1, 1, 1, 64),
+        (40, 40, 3, 7, 2, 3, 1, 64), // a stem: 147 taps padded to 192 and repacked
     ];
     for (n, &(ih, iw, ic, k, s, pad, d, oc)) in layers.iter().enumerate() {
         let eff = (k - 1) * d + 1;

@@ -89,39 +89,37 @@ pub(super) fn conv2d(
         pack,
         tile: None,
     };
-    // The tiled order of the taps is the plain one: the same pack, the same repack.
-    if let Some(amx) = amx {
-        // Windows padded to whole 64-tap steps with weight 0: the pack when it already has
-        // that many taps, else a repack of every channel per call, when that fits.
+    // On AMX: windows padded to whole 64-tap steps with weight 0, read from the pack when it
+    // already has that many taps, else from a repack of every channel per call, when that
+    // fits.
+    let on_amx = amx.and_then(|amx| {
         let kpa = job.k.next_multiple_of(amx::K_STEP);
         let pack = conv.pack.filter(|_| kpa == kp);
         let fits = pack.is_some() || (job.oc <= CHUNK_OC && job.oc.div_ceil(NB) * NB * kpa <= WBUF);
-        if kpa <= MAX_TAPS && fits {
-            let conv = Conv {
+        (kpa <= MAX_TAPS && fits).then_some((
+            amx,
+            Conv {
                 kp: kpa,
                 pack,
                 tile: None,
                 ..conv
-            };
-            gemm::in_bands(&job, y, threads, |out, pix0| {
-                if out.len() / job.oc.max(1) <= AMX_CACHE_ROWS {
-                    conv.pixels_amx_cached(amx, out, pix0);
-                } else if let Some(t) = AmxTile::of(&job) {
-                    conv.pixels_amx_tiled(amx, t, out, pix0);
-                } else {
-                    conv.pixels_amx(amx, out, pix0);
-                }
-            });
-            return Ok(());
-        }
-    }
+            },
+        ))
+    });
+    // The tiled order of the taps is the plain one: the same pack, the same repack.
     let tiled = Tile::of(&job).map(|tile| Conv {
         tile: Some(tile),
         ..conv
     });
-    gemm::in_bands(&job, y, threads, |out, pix0| match &tiled {
-        Some(t) if !conv.caches(out.len() / job.oc.max(1)) => t.pixels_tiled(m, out, pix0),
-        _ => conv.pixels(m, out, pix0),
+    gemm::in_bands(&job, y, threads, |out, pix0| {
+        let npix = out.len() / job.oc.max(1);
+        match (&on_amx, &tiled) {
+            (Some((amx, c)), _) if npix * job.oc * c.kp >= AMX_MIN_MACS => {
+                c.pixels_on_amx(*amx, out, pix0)
+            }
+            (_, Some(t)) if !conv.caches(npix) => t.pixels_tiled(m, out, pix0),
+            _ => conv.pixels(m, out, pix0),
+        }
     });
     Ok(())
 }
@@ -166,6 +164,12 @@ impl AmxTile {
         }
     }
 }
+
+/// Least multiply-adds (padded taps × outputs) of a call that runs on AMX: a call has a
+/// fixed cost (the tile configuration, buffers, whole 32 × 32 blocks), and below about this
+/// the VNNI paths were faster (measured on the micro models' convs: 0.09–1.4 M MACs took
+/// 1.1–2.2× as long on tiles).
+const AMX_MIN_MACS: usize = 4 << 20;
 
 /// Most pixels of [`Conv::pixels_amx_cached`]: two blocks of [`amx::PIXELS`].
 const AMX_CACHE_ROWS: usize = 2 * amx::PIXELS;
@@ -395,6 +399,19 @@ impl Conv<'_> {
             let acc = m.block_tiled::<P>(w, b.patch, t, kh, pf.next().unwrap_or(&[]));
             let o_end = (o + NB).min(b.nc);
             m.store(&acc, b.chunk, o, o_end, b.c0, self.oc, self.job, dst);
+        }
+    }
+
+    /// [`Conv::pixels`] on AMX tiles, `kp` a multiple of [`amx::K_STEP`]: maps of at most
+    /// [`AMX_CACHE_ROWS`] pixels with their patches gathered once, else tiles of input rows
+    /// when the geometry allows ([`AmxTile`]), else per-pixel patches.
+    fn pixels_on_amx(&self, amx: Amx, out: &mut [i8], pix0: usize) {
+        if out.len() / self.oc.max(1) <= AMX_CACHE_ROWS {
+            self.pixels_amx_cached(amx, out, pix0);
+        } else if let Some(t) = AmxTile::of(self.job) {
+            self.pixels_amx_tiled(amx, t, out, pix0);
+        } else {
+            self.pixels_amx(amx, out, pix0);
         }
     }
 

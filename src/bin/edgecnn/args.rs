@@ -46,7 +46,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
     pub threads: u16,
     /// Run the kernels on this instruction set instead of the fastest the CPU has (the output
-    /// does not depend on it): reference, avx2, avx512vnni, neon, neondot or dsp.
+    /// does not depend on it): reference, avx2, avx512vnni, amx, neon, neondot or dsp.
     #[arg(long, value_name = "NAME")]
     pub isa: Option<String>,
     /// Also print where the time goes: each step's median time, share and GMAC/s.
