@@ -21,7 +21,7 @@ use super::x86::Avx512Vnni;
 
 /// Pixels per tile of patches (its rows) and channels per tile of sums (its columns).
 pub(super) const ROWS: usize = 16;
-/// Pixels of one [`Amx::block32`] call: two tiles of patches.
+/// Pixels of one [`Tiles::block32`] call: two tiles of patches.
 pub(super) const PIXELS: usize = 2 * ROWS;
 /// Bytes of taps per tile row: 16 groups of 4.
 pub(super) const K_STEP: usize = 64;
@@ -92,7 +92,7 @@ const CONFIG: Config = Config {
     rows: [16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0],
 };
 
-/// The tiles configured for [`Amx::block32`]; released when dropped.
+/// The tiles configured for [`Tiles::block32`]; released when dropped.
 pub(super) struct Tiles(());
 
 impl Amx {
