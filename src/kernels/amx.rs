@@ -114,16 +114,19 @@ impl Drop for Tiles {
 }
 
 impl Tiles {
-    /// [`Tiles::block32`] for pixels `0 .. 16` (`upper == false`) or `0 .. 32` of one output
-    /// row, read from a tile of input rows (see the VNNI GEMM's `Tile`): pixel `p`'s
+    /// The sums of pixels `0 .. 16` (`upper == false`) or `0 .. 32` × 32 channels into
+    /// `acc` (pixel `p`, channels `16h .. 16h + 16` in `acc[p][h]`; only `acc[..16]` is
+    /// written when `upper` is false): `Σ_t w[c][t] · x[p][t]` over the `kh · line` taps of
+    /// the 32-channel block `w` (`kh · line / 4` group rows of 128 bytes). Pixel `p`'s
     /// window row `ky` is the `line` bytes (a multiple of [`K_STEP`]) at
-    /// `ky · span + p · step` of `tile`, where `span >= 31 · step + line`. `w` holds the
-    /// `kh · line / 4` group rows of the block. Only `acc[..16]` is written when `upper` is
-    /// false.
+    /// `ky · span + p · step` of `tile`, where `span >= 31 · step + line`: a tile of input
+    /// rows (see the VNNI GEMM's `Tile`), or, with `kh = 1` and `line = step = kp`, 32 patch
+    /// rows of `kp` bytes. Rows past the caller's pixels hold whatever the buffer holds;
+    /// their sums are computed and ignored.
     ///
     /// Does nothing when a length does not fit.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn block32_rows(
+    pub(super) fn block32(
         &self,
         tile: &[u8],
         (line, step, span): (usize, usize, usize),
@@ -230,71 +233,6 @@ impl Tiles {
                     options(nostack),
                 );
             }
-        }
-    }
-
-    /// The sums of 32 pixels × 32 channels into `acc` (pixel `p`, channels `16h ..
-    /// 16h + 16` in `acc[p][h]`): `Σ_t w[c][t] · patch[p · kp + t]` for the `kp` taps (a
-    /// multiple of [`K_STEP`]) of the patch rows `p < 32` and the 32-channel block `w`
-    /// (`kp / 4` group rows of 128 bytes). Rows past the caller's pixels hold whatever the
-    /// buffer holds; their sums are computed and ignored.
-    ///
-    /// Does nothing when `patch` or `w` is too short or `kp` is not a positive multiple of
-    /// [`K_STEP`].
-    pub(super) fn block32(
-        &self,
-        patch: &[u8],
-        w: &[u8],
-        kp: usize,
-        acc: &mut [[__m512i; 2]; PIXELS],
-    ) {
-        if kp == 0 || !kp.is_multiple_of(K_STEP) || patch.len() < PIXELS * kp || w.len() < 32 * kp {
-            return;
-        }
-        let steps = kp / K_STEP;
-        let lower = patch.as_ptr();
-        let upper = lower.wrapping_add(ROWS * kp);
-        let out = acc.as_mut_ptr().cast::<u8>();
-        // SAFETY: the tiles are configured (`self`), 16 rows of 64 bytes each. Per step
-        // `s < steps` the loads read rows `r < 16` at `lower + s · 64 + r · kp` and
-        // `upper + …` (inside the 32 rows of `kp` bytes of `patch`, checked above) and
-        // `w + s · 2048 + r · 128 (+ 64)` (inside the `kp / 4` rows of 128 bytes of `w`).
-        // The stores write rows `r < 16` of 64 bytes at `out + r · 128 (+ 64)` and
-        // `out + 2048 + …`: inside `acc`, 32 × 128 bytes.
-        unsafe {
-            asm!(
-                "tilezero tmm0",
-                "tilezero tmm1",
-                "tilezero tmm2",
-                "tilezero tmm3",
-                "2:",
-                "tileloadd tmm4, [{lo} + {kp}*1]",
-                "tileloadd tmm6, [{w} + {wst}*1]",
-                "tdpbusd tmm0, tmm4, tmm6",
-                "tileloadd tmm7, [{w} + {wst}*1 + 64]",
-                "tdpbusd tmm1, tmm4, tmm7",
-                "tileloadd tmm5, [{up} + {kp}*1]",
-                "tdpbusd tmm2, tmm5, tmm6",
-                "tdpbusd tmm3, tmm5, tmm7",
-                "add {lo}, 64",
-                "add {up}, 64",
-                "add {w}, 2048",
-                "dec {n}",
-                "jnz 2b",
-                "tilestored [{o} + {ost}*1], tmm0",
-                "tilestored [{o} + {ost}*1 + 64], tmm1",
-                "tilestored [{o} + {ost}*1 + 2048], tmm2",
-                "tilestored [{o} + {ost}*1 + 2112], tmm3",
-                lo = inout(reg) lower => _,
-                up = inout(reg) upper => _,
-                w = inout(reg) w.as_ptr() => _,
-                n = inout(reg) steps => _,
-                kp = in(reg) kp,
-                wst = in(reg) 128usize,
-                ost = in(reg) 128usize,
-                o = in(reg) out,
-                options(nostack),
-            );
         }
     }
 }

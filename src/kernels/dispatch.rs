@@ -59,7 +59,7 @@ impl Isa {
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512Vnni => super::detect::has_avx512vnni(),
             #[cfg(target_arch = "x86_64")]
-            Isa::Amx => super::detect::has_amx() && super::detect::has_avx512vnni(),
+            Isa::Amx => super::detect::has_amx(),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => super::detect::has_neon(),
             #[cfg(target_arch = "aarch64")]

@@ -101,13 +101,13 @@ pub(super) fn conv2d(
             Conv {
                 kp: kpa,
                 pack,
-                tile: None,
+                tile: Tile::of(&job, amx::PIXELS, amx::K_STEP, AMX_TILE),
                 ..conv
             },
         ))
     });
     // The tiled order of the taps is the plain one: the same pack, the same repack.
-    let tiled = Tile::of(&job).map(|tile| Conv {
+    let tiled = Tile::of(&job, PX, 4, TILE).map(|tile| Conv {
         tile: Some(tile),
         ..conv
     });
@@ -127,44 +127,6 @@ pub(super) fn conv2d(
 /// Bytes of the tile of input rows of [`Conv::pixels_amx_tiled`].
 const AMX_TILE: usize = 128 * 1024;
 
-/// The geometry of [`Conv::pixels_amx_tiled`]'s tiles of input rows: as [`Tile`]'s, for
-/// blocks of up to [`amx::PIXELS`] pixels of one output row, and only for window rows of
-/// whole 64-tap steps (`kw · ic` a multiple of [`amx::K_STEP`]: the 3×3 and 1×1 convs over
-/// 64 or more channels), so that a tile of patches is 16 pixels' rows `sw · ic` bytes apart.
-#[derive(Clone, Copy, Debug)]
-struct AmxTile {
-    /// `kw · ic`.
-    line: usize,
-    /// `sw · ic`.
-    step: usize,
-    /// `(amx::PIXELS − 1) · step + line`.
-    span: usize,
-}
-
-impl AmxTile {
-    fn of(job: &Job<'_>) -> Option<Self> {
-        let w = &job.p.window;
-        let ([kh, kw], [_, sw]) = (w.kernel, w.stride);
-        if w.dilation != [1, 1] || kh == 0 {
-            return None;
-        }
-        let line = kw.checked_mul(job.ic)?;
-        let step = sw.checked_mul(job.ic)?;
-        let span = step.checked_mul(amx::PIXELS - 1)?.checked_add(line)?;
-        (line > 0 && line.is_multiple_of(amx::K_STEP) && kh.checked_mul(span)? <= AMX_TILE)
-            .then_some(Self { line, step, span })
-    }
-
-    /// The same geometry as a [`Tile`], for [`Conv::gather_tile`].
-    fn as_tile(self) -> Tile {
-        Tile {
-            line: self.line,
-            step: self.step,
-            span: self.span,
-        }
-    }
-}
-
 /// Least multiply-adds (padded taps × outputs) of a call that runs on AMX: a call has a
 /// fixed cost (the tile configuration, buffers, whole 32 × 32 blocks), and below about this
 /// the VNNI paths were faster (measured on the micro models' convs: 0.09–1.4 M MACs took
@@ -180,9 +142,10 @@ const TILE: usize = PX * MAX_TAPS;
 /// second.
 const TILE_GAP: usize = 2048;
 
-/// The tiled path's geometry, for a dense conv without dilation whose window rows are
-/// whole groups of 4 taps (`kw · ic` a multiple of 4): a block of up to [`PX`] pixels of one
-/// output row reads its windows from a tile of `kh` input rows, each the
+/// The geometry of a tile of input rows, for a dense conv without dilation whose window
+/// rows are whole groups of taps (`kw · ic` a multiple of 4 for the VNNI micro-kernel, of
+/// [`amx::K_STEP`] for AMX): a block of up to `pixels` pixels ([`PX`], [`amx::PIXELS`]) of
+/// one output row reads its windows from a tile of `kh` input rows, each the
 /// `(n − 1) · sw + kw` input pixels the block's windows cover, as `x + 128` (`zp + 128` in
 /// the padding). Pixel `p`'s window row `ky` is then the `line` bytes at
 /// `ky · span + p · step` of the tile, in the weights' tap order: nothing is copied per
@@ -190,24 +153,25 @@ const TILE_GAP: usize = 2048;
 /// of 9.
 ///
 /// A conv whose window rows are not whole groups (the 7×7 stem over 3 channels: 21 bytes)
-/// keeps the per-pixel patches: padding its rows to 24 bytes cost more in the micro-kernel
-/// (14 % more taps, a 6-group inner loop) than the patches' copies (measured on ResNet-18's
-/// stem: 0.95 ms against 0.85).
+/// keeps the per-pixel patches: padding its rows to 24 bytes cost more in the VNNI
+/// micro-kernel (14 % more taps, a 6-group inner loop) than the patches' copies (measured on
+/// ResNet-18's stem: 0.95 ms against 0.85).
 #[derive(Clone, Copy, Debug)]
 struct Tile {
-    /// Bytes of a window row: `kw · ic`, a multiple of 4.
+    /// Bytes of a window row: `kw · ic`.
     line: usize,
     /// Bytes from one pixel's window to the next's in a tile row: `sw · ic`.
     step: usize,
-    /// Bytes of a tile row: `(PX − 1) · step + line`.
+    /// Bytes of a tile row: `(pixels − 1) · step + line`.
     span: usize,
 }
 
 impl Tile {
-    /// The geometry of `job`'s tiles, or `None` when the conv is dilated, its window rows
-    /// are not whole groups of 4 taps, or its tiles would not fit [`TILE`] bytes (then the
+    /// The geometry of `job`'s tiles for blocks of up to `pixels` pixels, window rows a
+    /// multiple of `group` bytes, at most `most` bytes a tile; `None` when the conv is
+    /// dilated, its window rows are not whole groups, or its tiles would not fit (then the
     /// patches are gathered per pixel).
-    fn of(job: &Job<'_>) -> Option<Self> {
+    fn of(job: &Job<'_>, pixels: usize, group: usize, most: usize) -> Option<Self> {
         let w = &job.p.window;
         let ([kh, kw], [_, sw]) = (w.kernel, w.stride);
         if w.dilation != [1, 1] || kh == 0 {
@@ -215,8 +179,10 @@ impl Tile {
         }
         let line = kw.checked_mul(job.ic)?;
         let step = sw.checked_mul(job.ic)?;
-        let span = step.checked_mul(PX - 1)?.checked_add(line)?;
-        (line.is_multiple_of(4) && line > 0 && kh.checked_mul(span)? <= TILE).then_some(Self {
+        let span = step
+            .checked_mul(pixels.checked_sub(1)?)?
+            .checked_add(line)?;
+        (line > 0 && line.is_multiple_of(group) && kh.checked_mul(span)? <= most).then_some(Self {
             line,
             step,
             span,
@@ -231,7 +197,8 @@ struct Conv<'a> {
     job: &'a Job<'a>,
     kp: usize,
     pack: Option<(&'a [u8], I32s<'a>)>,
-    /// The tiled path's geometry, when this conv runs on it ([`Conv::pixels_tiled`]).
+    /// The geometry of its tiles of input rows, when this conv runs on them
+    /// ([`Conv::pixels_tiled`], [`Conv::pixels_amx_tiled`]).
     tile: Option<Tile>,
 }
 
@@ -244,8 +211,8 @@ impl<'a> core::ops::Deref for Conv<'a> {
 
 /// The size of the next block of pixels when `left` remain: as many as [`PX`] allows,
 /// spread evenly over the blocks that `left` needs.
-fn block_len(left: usize) -> usize {
-    left.div_ceil(left.div_ceil(PX).max(1))
+fn block_len(left: usize, most: usize) -> usize {
+    left.div_ceil(left.div_ceil(most).max(1))
 }
 
 impl Conv<'_> {
@@ -299,7 +266,7 @@ impl Conv<'_> {
         let mut ahead: &mut [i8] = bytemuck::cast_slice_mut(b.get_mut(..len).unwrap_or(&mut []));
         // The block starting `q` pixels into the call: as many of its row's pixels as
         // [`PX`] allows, spread evenly over the blocks the rest of the row needs.
-        let block_at = |q: usize| block_len(ow - (pix0 + q) % ow).min(npix - q);
+        let block_at = |q: usize| block_len(ow - (pix0 + q) % ow, PX).min(npix - q);
         let mut chunk = Chunk::new();
         let mut c0 = 0;
         while c0 < oc && npix > 0 {
@@ -404,21 +371,21 @@ impl Conv<'_> {
 
     /// [`Conv::pixels`] on AMX tiles, `kp` a multiple of [`amx::K_STEP`]: maps of at most
     /// [`AMX_CACHE_ROWS`] pixels with their patches gathered once, else tiles of input rows
-    /// when the geometry allows ([`AmxTile`]), else per-pixel patches.
+    /// when the geometry allows (`self.tile`), else per-pixel patches.
     fn pixels_on_amx(&self, amx: Amx, out: &mut [i8], pix0: usize) {
         if out.len() / self.oc.max(1) <= AMX_CACHE_ROWS {
             self.pixels_amx_cached(amx, out, pix0);
-        } else if let Some(t) = AmxTile::of(self.job) {
+        } else if let Some(t) = self.tile {
             self.pixels_amx_tiled(amx, t, out, pix0);
         } else {
             self.pixels_amx(amx, out, pix0);
         }
     }
 
-    /// [`Conv::pixels`] on AMX tiles ([`amx`]), for a conv with a pack and `kp` a multiple
-    /// of [`amx::K_STEP`]: blocks of [`amx::PIXELS`] pixels (consecutive in NHWC order,
-    /// across rows), each gathered once into patch rows, then every 32-channel block of the
-    /// pack multiplied by them on tiles and stored through the same requantisation.
+    /// [`Conv::pixels`] on AMX tiles ([`amx`]), `kp` a multiple of [`amx::K_STEP`]: blocks
+    /// of [`amx::PIXELS`] pixels (consecutive in NHWC order, across rows), each gathered
+    /// once into patch rows, then every 32-channel block multiplied by them on tiles and
+    /// stored through the same requantisation.
     #[inline(never)]
     fn pixels_amx(&self, amx: Amx, out: &mut [i8], pix0: usize) {
         let (oc, kp) = (self.oc, self.kp);
@@ -431,34 +398,17 @@ impl Conv<'_> {
         let patches = zeroed(&mut patches, amx::PIXELS * kp);
         let mut acc = [[m.zero(); 2]; amx::PIXELS];
         let tiles = amx.tiles();
-        // Constants per chunk only when they do not fit one (see `Conv::amx_weights`).
-        let per_chunk = sums.filter(|_| oc > CHUNK_OC);
         let mut q = 0;
         while q < npix {
             let n = (npix - q).min(amx::PIXELS);
-            self.gather_flipped(
-                m,
-                pix0 + q,
-                bytemuck::cast_slice_mut(&mut patches[..n * kp]),
-            );
+            let rows = &mut patches[..n * kp];
+            self.gather_flipped(m, pix0 + q, bytemuck::cast_slice_mut(rows));
             let dst = &mut out[q * oc..(q + n) * oc];
-            let mut c0 = 0;
-            while c0 < oc {
-                let nc = CHUNK_OC.min(oc - c0);
-                if let Some(sums) = per_chunk {
-                    for o in 0..nc {
-                        self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), &mut chunk);
-                    }
-                }
-                for o in (0..nc).step_by(NB) {
-                    let at = (c0 + o) * kp;
-                    let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
-                    tiles.block32(patches, w, kp, &mut acc);
-                    let o_end = (o + NB).min(nc);
-                    m.store(&acc[..n], &chunk, o, o_end, c0, oc, self.job, dst);
-                }
-                c0 += nc;
-            }
+            self.amx_blocks(blocks, sums, &mut chunk, |chunk, c0, o, o_end, w| {
+                let geometry = (kp, kp, amx::PIXELS * kp);
+                tiles.block32(patches, geometry, 1, n > amx::ROWS, w, &mut acc);
+                m.store(&acc[..n], chunk, o, o_end, c0, oc, self.job, dst);
+            });
             q += n;
         }
     }
@@ -467,7 +417,7 @@ impl Conv<'_> {
     /// has one of that layout, else all of them repacked into `wbuf` (the caller checked
     /// that they fit, and that there are at most [`CHUNK_OC`] channels). The channels'
     /// constants are put in `chunk` when they fit it (at most [`CHUNK_OC`] channels); else
-    /// the pack's sums are returned for the caller to compute them per chunk.
+    /// the pack's sums are returned for [`Conv::amx_blocks`] to compute them per chunk.
     fn amx_weights<'s>(
         &'s self,
         m: Avx512Vnni,
@@ -480,6 +430,7 @@ impl Conv<'_> {
                 for o in 0..oc {
                     self.constants(0, o, sums.get(o).unwrap_or(0), chunk);
                 }
+                return (blocks, None);
             }
             return (blocks, Some(sums));
         }
@@ -489,12 +440,42 @@ impl Conv<'_> {
         (packed, None)
     }
 
+    /// Every 32-channel block of `blocks` (the AMX paths' weights, `kp` taps each), in
+    /// order: `f(chunk, c0, o, o_end, w)` for channels `c0 + o .. c0 + o_end`, their
+    /// constants in `chunk` (index `o ..`). With `sums` (more than [`CHUNK_OC`] channels,
+    /// see [`Conv::amx_weights`]) each chunk's constants are computed before its blocks.
+    fn amx_blocks(
+        &self,
+        blocks: &[u8],
+        sums: Option<I32s<'_>>,
+        chunk: &mut Chunk,
+        mut f: impl FnMut(&Chunk, usize, usize, usize, &[u8]),
+    ) {
+        let (oc, kp) = (self.oc, self.kp);
+        let mut c0 = 0;
+        while c0 < oc {
+            let nc = CHUNK_OC.min(oc - c0);
+            if let Some(sums) = sums {
+                for o in 0..nc {
+                    self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), chunk);
+                }
+            }
+            for o in (0..nc).step_by(NB) {
+                let at = (c0 + o) * kp;
+                let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
+                f(chunk, c0, o, (o + NB).min(nc), w);
+            }
+            c0 += nc;
+        }
+    }
+
     /// [`Conv::pixels_amx`] reading each block's windows from a tile of input rows
-    /// ([`AmxTile`]): blocks of up to [`amx::PIXELS`] pixels of one output row (a block of
-    /// at most 16 computes one tile of patches, not two), nothing gathered per pixel.
+    /// (`self.tile`, as `t`): blocks of up to [`amx::PIXELS`] pixels of one output row (a
+    /// block of at most 16 computes one tile of patches, not two), nothing gathered per
+    /// pixel.
     #[inline(never)]
-    fn pixels_amx_tiled(&self, amx: Amx, t: AmxTile, out: &mut [i8], pix0: usize) {
-        let (oc, kp, kh) = (self.oc, self.kp, self.p.window.kernel[0]);
+    fn pixels_amx_tiled(&self, amx: Amx, t: Tile, out: &mut [i8], pix0: usize) {
+        let (oc, kh) = (self.oc, self.p.window.kernel[0]);
         let m = amx.vnni;
         let mut wbuf = MaybeUninit::<Aligned<WBUF>>::uninit();
         let mut chunk = Chunk::new();
@@ -504,33 +485,17 @@ impl Conv<'_> {
         let tile = zeroed(&mut tile, kh * t.span);
         let mut acc = [[m.zero(); 2]; amx::PIXELS];
         let tiles = amx.tiles();
-        // Constants per chunk only when they do not fit one (see `Conv::amx_weights`).
-        let per_chunk = sums.filter(|_| oc > CHUNK_OC);
         let mut q = 0;
         while q < npix {
             // The rest of this output row, in blocks of nearly equal size.
-            let left = ow - (pix0 + q) % ow;
-            let n = left.div_ceil(left.div_ceil(amx::PIXELS)).min(npix - q);
-            self.gather_tile(m, t.as_tile(), pix0 + q, n, bytemuck::cast_slice_mut(tile));
+            let n = block_len(ow - (pix0 + q) % ow, amx::PIXELS).min(npix - q);
+            self.gather_tile(m, t, pix0 + q, n, bytemuck::cast_slice_mut(tile));
             let dst = &mut out[q * oc..(q + n) * oc];
-            let mut c0 = 0;
-            while c0 < oc {
-                let nc = CHUNK_OC.min(oc - c0);
-                if let Some(sums) = per_chunk {
-                    for o in 0..nc {
-                        self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), &mut chunk);
-                    }
-                }
-                for o in (0..nc).step_by(NB) {
-                    let at = (c0 + o) * kp;
-                    let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
-                    let geometry = (t.line, t.step, t.span);
-                    tiles.block32_rows(tile, geometry, kh, n > amx::ROWS, w, &mut acc);
-                    let o_end = (o + NB).min(nc);
-                    m.store(&acc[..n], &chunk, o, o_end, c0, oc, self.job, dst);
-                }
-                c0 += nc;
-            }
+            self.amx_blocks(blocks, sums, &mut chunk, |chunk, c0, o, o_end, w| {
+                let geometry = (t.line, t.step, t.span);
+                tiles.block32(tile, geometry, kh, n > amx::ROWS, w, &mut acc);
+                m.store(&acc[..n], chunk, o, o_end, c0, oc, self.job, dst);
+            });
             q += n;
         }
     }
@@ -553,29 +518,16 @@ impl Conv<'_> {
         self.gather_flipped(m, pix0, bytemuck::cast_slice_mut(&mut patches[..npix * kp]));
         let mut acc = [[m.zero(); 2]; amx::PIXELS];
         let tiles = amx.tiles();
-        let per_chunk = sums.filter(|_| oc > CHUNK_OC);
-        let mut c0 = 0;
-        while c0 < oc {
-            let nc = CHUNK_OC.min(oc - c0);
-            if let Some(sums) = per_chunk {
-                for o in 0..nc {
-                    self.constants(c0, o, sums.get(c0 + o).unwrap_or(0), &mut chunk);
-                }
+        self.amx_blocks(blocks, sums, &mut chunk, |chunk, c0, o, o_end, w| {
+            for q in (0..npix).step_by(amx::PIXELS) {
+                let n = (npix - q).min(amx::PIXELS);
+                let patch = patches.get(q * kp..).unwrap_or(&[]);
+                let geometry = (kp, kp, amx::PIXELS * kp);
+                tiles.block32(patch, geometry, 1, n > amx::ROWS, w, &mut acc);
+                let dst = &mut out[q * oc..(q + n) * oc];
+                m.store(&acc[..n], chunk, o, o_end, c0, oc, self.job, dst);
             }
-            for o in (0..nc).step_by(NB) {
-                let at = (c0 + o) * kp;
-                let w = blocks.get(at..at + NB * kp).unwrap_or(&[]);
-                let o_end = (o + NB).min(nc);
-                for q in (0..npix).step_by(amx::PIXELS) {
-                    let n = (npix - q).min(amx::PIXELS);
-                    let patch = patches.get(q * kp..).unwrap_or(&[]);
-                    tiles.block32(patch, w, kp, &mut acc);
-                    let dst = &mut out[q * oc..(q + n) * oc];
-                    m.store(&acc[..n], &chunk, o, o_end, c0, oc, self.job, dst);
-                }
-            }
-            c0 += nc;
-        }
+        });
     }
 
     /// [`Conv::pixels`] gathering each block of pixels again for each chunk. Not inlined, so
@@ -596,7 +548,7 @@ impl Conv<'_> {
             let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
-                let n = block_len(npix - q);
+                let n = block_len(npix - q, PX);
                 self.gather_flipped(m, pix0 + q, &mut patch[..n * kp]);
                 let dst = &mut out[q * oc..(q + n) * oc];
                 let pf = next.next().unwrap_or(&[]);
@@ -626,7 +578,7 @@ impl Conv<'_> {
             let mut next = self.next_chunk(c0 + nc, per_chunk, npix);
             let mut q = 0;
             while q < npix {
-                let n = block_len(npix - q);
+                let n = block_len(npix - q, PX);
                 let patch = patches.get(q * kp..).unwrap_or(&[]);
                 let dst = &mut out[q * oc..(q + n) * oc];
                 let pf = next.next().unwrap_or(&[]);
