@@ -26,9 +26,9 @@ pub enum Isa {
     Avx512Vnni,
     /// x86-64 AMX-INT8 (Intel Sapphire Rapids and later, on Linux): [`Isa::Avx512Vnni`]
     /// with the GEMM's products on tiles (`tdpbusd`, 16 × 16 sums of 64 taps each) for the
-    /// dense convs whose plan has an `x86-vnni` pack and whose window is a multiple of 64
-    /// taps (every 3×3 and 1×1 conv over 64 or more channels); everything else as
-    /// [`Isa::Avx512Vnni`].
+    /// dense convs of at least 4 M multiply-adds a call, their windows padded to whole
+    /// 64-tap steps (read from the `x86-vnni` pack when it has those taps already, else
+    /// repacked per call when the weights fit); everything else as [`Isa::Avx512Vnni`].
     Amx,
     /// aarch64 NEON: `smlal` on i16.
     Neon,
@@ -232,8 +232,8 @@ pub fn fully_connected_on_threads(
     reference::fully_connected(x, y, p)
 }
 
-/// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`] and [`Isa::Amx`], whose detection
-/// includes AVX-512 F/BW; table lookups and `SMMLA` on [`Isa::Dsp`]; the reference
+/// [`reference::add_into`] on `isa` (vectorised on [`Isa::Avx512Vnni`] and [`Isa::Amx`],
+/// whose detection includes AVX-512 F/BW; table lookups and `SMMLA` on [`Isa::Dsp`]; the reference
 /// elsewhere): same contract, same bytes.
 pub fn add_on(
     isa: Isa,
@@ -262,8 +262,8 @@ pub fn max_pool(x: In<'_>, y: Out<'_>, w: &Window, clamp: Clamp) -> Result<(), K
     max_pool_on(Isa::best(), x, y, w, clamp)
 }
 
-/// [`reference::max_pool`] on `isa` (vectorised on [`Isa::Avx512Vnni`] and [`Isa::Amx`], whose detection
-/// includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
+/// [`reference::max_pool`] on `isa` (vectorised on [`Isa::Avx512Vnni`] and [`Isa::Amx`],
+/// whose detection includes AVX-512 F/BW; the reference elsewhere): same contract, same bytes.
 pub fn max_pool_on(
     isa: Isa,
     x: In<'_>,
